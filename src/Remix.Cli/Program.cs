@@ -1,0 +1,3 @@
+using Remix.Cli;
+
+return CliApp.Run(args);

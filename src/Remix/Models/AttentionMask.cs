@@ -1,0 +1,41 @@
+using static TorchSharp.torch;
+
+namespace Remix.Models;
+
+/// <summary>Additive attention masks: 0 where a query may attend to a key, the dtype's lowest value elsewhere.</summary>
+public static class AttentionMask
+{
+    /// <summary>
+    /// [batch, 1, seq, past + seq] combining causality (query i sits at position past + i), key
+    /// padding (<paramref name="keyMask"/> [batch, past + seq], 1 = real token) and an optional
+    /// sliding window. A finite lowest value keeps fully masked rows (padding queries) free of NaN.
+    /// </summary>
+    public static Tensor Build(Tensor? keyMask, long batch, long seq, long past, int? slidingWindow, ScalarType dtype, Device device)
+    {
+        using var scope = NewDisposeScope();
+        long keys = past + seq;
+        var queryPos = arange(past, keys, ScalarType.Int64, device).unsqueeze(1); // [seq, 1]
+        var keyPos = arange(0, keys, ScalarType.Int64, device).unsqueeze(0);      // [1, keys]
+        var allowed = keyPos <= queryPos;
+        if (slidingWindow is { } w) allowed = allowed.logical_and(queryPos - keyPos < w);
+        var allowed4 = allowed.unsqueeze(0).unsqueeze(0).expand(batch, 1, seq, keys);
+        if (keyMask is not null)
+        {
+            if (keyMask.shape[0] != batch || keyMask.shape[1] != keys)
+                throw new ArgumentException($"attention mask is [{keyMask.shape[0]}, {keyMask.shape[1]}]; expected [{batch}, {keys}]");
+            allowed4 = allowed4.logical_and(keyMask.to(ScalarType.Bool).unsqueeze(1).unsqueeze(2));
+        }
+        var mask = zeros([batch, 1, seq, keys], dtype, device).masked_fill(allowed4.logical_not(), LowestValue(dtype));
+        return mask.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The most negative finite value of a floating dtype.</summary>
+    public static double LowestValue(ScalarType dtype) => dtype switch
+    {
+        ScalarType.Float32 => float.MinValue,
+        ScalarType.Float16 => -65504.0,
+        ScalarType.BFloat16 => -3.3895313892515355e38,
+        ScalarType.Float64 => double.MinValue,
+        _ => throw new ArgumentException($"no attention mask for dtype {dtype}"),
+    };
+}

@@ -1,0 +1,33 @@
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Remix.Models;
+
+/// <summary>
+/// y = x Wᵀ + b with Hugging Face parameter names (<c>weight</c>, <c>bias</c>). Parameters start
+/// uninitialised, so building a large model costs no random-number time before its weights are loaded.
+/// </summary>
+public sealed class Linear : nn.Module
+{
+    [TorchSharp.Utils.ComponentName(Name = "weight")]
+    readonly Parameter _weight;
+
+    [TorchSharp.Utils.ComponentName(Name = "bias")]
+    readonly Parameter? _bias;
+
+    public Linear(long inFeatures, long outFeatures, bool hasBias, Device device, ScalarType dtype) : base(nameof(Linear))
+    {
+        _weight = new Parameter(empty([outFeatures, inFeatures], dtype, device));
+        _bias = hasBias ? new Parameter(empty([outFeatures], dtype, device)) : null;
+        RegisterComponents();
+    }
+
+    /// <summary>The [out, in] weight matrix.</summary>
+    public Parameter Weight => _weight;
+
+    /// <summary>The [out] bias, or null.</summary>
+    public Parameter? Bias => _bias;
+
+    public Tensor Forward(Tensor x) => nn.functional.linear(x, _weight, _bias);
+}

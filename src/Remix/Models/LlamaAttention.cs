@@ -1,0 +1,59 @@
+using static TorchSharp.torch;
+
+namespace Remix.Models;
+
+/// <summary>
+/// Multi-head self-attention with grouped key/value heads, rotary positions and an optional KV cache.
+/// </summary>
+public sealed class LlamaAttention : nn.Module
+{
+    [TorchSharp.Utils.ComponentName(Name = "q_proj")] readonly Linear _q;
+    [TorchSharp.Utils.ComponentName(Name = "k_proj")] readonly Linear _k;
+    [TorchSharp.Utils.ComponentName(Name = "v_proj")] readonly Linear _v;
+    [TorchSharp.Utils.ComponentName(Name = "o_proj")] readonly Linear _o;
+
+    readonly int _layer, _heads, _kvHeads, _headDim;
+
+    public LlamaAttention(LlamaConfig c, int layer, Device device, ScalarType dtype) : base(nameof(LlamaAttention))
+    {
+        _layer = layer;
+        _heads = c.NumAttentionHeads;
+        _kvHeads = c.NumKeyValueHeads;
+        _headDim = c.HeadDim;
+        _q = new Linear(c.HiddenSize, (long)_heads * _headDim, c.QkvBias, device, dtype);
+        _k = new Linear(c.HiddenSize, (long)_kvHeads * _headDim, c.QkvBias, device, dtype);
+        _v = new Linear(c.HiddenSize, (long)_kvHeads * _headDim, c.QkvBias, device, dtype);
+        _o = new Linear((long)_heads * _headDim, c.HiddenSize, c.OutputBias, device, dtype);
+        RegisterComponents();
+    }
+
+    /// <summary>
+    /// x: [batch, seq, hidden]; cos/sin: [batch, seq, head_dim]; mask: additive [batch, 1, seq, keys]
+    /// or null for plain causal attention (then <paramref name="causal"/> says whether to apply it).
+    /// </summary>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, bool causal, KvCache? cache)
+    {
+        using var scope = NewDisposeScope();
+        long batch = x.shape[0], seq = x.shape[1];
+        var q = _q.Forward(x).view(batch, seq, _heads, _headDim).transpose(1, 2);   // [batch, heads, seq, head_dim]
+        var k = _k.Forward(x).view(batch, seq, _kvHeads, _headDim).transpose(1, 2); // [batch, kv_heads, seq, head_dim]
+        var v = _v.Forward(x).view(batch, seq, _kvHeads, _headDim).transpose(1, 2);
+        q = RotaryEmbedding.Apply(q, cos, sin);
+        k = RotaryEmbedding.Apply(k, cos, sin);
+        if (cache is not null) (k, v) = cache.Append(_layer, k, v);
+        k = RepeatKv(k, _heads / _kvHeads);
+        v = RepeatKv(v, _heads / _kvHeads);
+        var attended = nn.functional.scaled_dot_product_attention(q, k, v, mask, 0.0, mask is null && causal);
+        var merged = attended.transpose(1, 2).contiguous().reshape(batch, seq, (long)_heads * _headDim);
+        return _o.Forward(merged).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>[batch, kv_heads, seq, d] -> [batch, kv_heads * groups, seq, d], each kv head repeated for its group.</summary>
+    public static Tensor RepeatKv(Tensor kv, int groups)
+    {
+        if (groups == 1) return kv.alias();
+        long b = kv.shape[0], h = kv.shape[1], s = kv.shape[2], d = kv.shape[3];
+        using var expanded = kv.unsqueeze(2).expand(b, h, groups, s, d);
+        return expanded.reshape(b, h * groups, s, d);
+    }
+}

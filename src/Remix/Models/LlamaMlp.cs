@@ -1,0 +1,26 @@
+using static TorchSharp.torch;
+
+namespace Remix.Models;
+
+/// <summary>SwiGLU feed-forward: down(silu(gate(x)) * up(x)).</summary>
+public sealed class LlamaMlp : nn.Module
+{
+    [TorchSharp.Utils.ComponentName(Name = "gate_proj")] readonly Linear _gate;
+    [TorchSharp.Utils.ComponentName(Name = "up_proj")] readonly Linear _up;
+    [TorchSharp.Utils.ComponentName(Name = "down_proj")] readonly Linear _down;
+
+    public LlamaMlp(LlamaConfig c, Device device, ScalarType dtype) : base(nameof(LlamaMlp))
+    {
+        _gate = new Linear(c.HiddenSize, c.IntermediateSize, c.MlpBias, device, dtype);
+        _up = new Linear(c.HiddenSize, c.IntermediateSize, c.MlpBias, device, dtype);
+        _down = new Linear(c.IntermediateSize, c.HiddenSize, c.MlpBias, device, dtype);
+        RegisterComponents();
+    }
+
+    public Tensor Forward(Tensor x)
+    {
+        using var scope = NewDisposeScope();
+        var hidden = nn.functional.silu(_gate.Forward(x)) * _up.Forward(x);
+        return _down.Forward(hidden).MoveToOuterDisposeScope();
+    }
+}

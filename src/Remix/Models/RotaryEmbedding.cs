@@ -1,0 +1,75 @@
+using static TorchSharp.torch;
+
+namespace Remix.Models;
+
+/// <summary>
+/// Rotary position embedding in the Hugging Face rotate-half layout: the first and second halves
+/// of each head form the rotated pairs. Inverse frequencies follow <c>rope_theta</c> and
+/// <c>rope_scaling</c> (linear or llama3), computed in float32 with the reference's operation order
+/// so that cos/sin match it bit for bit.
+/// </summary>
+public sealed class RotaryEmbedding
+{
+    readonly float[] _inverseFrequencies;
+
+    public RotaryEmbedding(int headDim, double theta, RopeScaling? scaling)
+    {
+        _inverseFrequencies = ComputeInverseFrequencies(headDim, theta, scaling);
+    }
+
+    /// <summary>The head_dim / 2 inverse frequencies.</summary>
+    public IReadOnlyList<float> InverseFrequencies => _inverseFrequencies;
+
+    /// <summary>inv_freq[i] = 1 / theta^(2i / dim), then scaled as <paramref name="scaling"/> says.</summary>
+    public static float[] ComputeInverseFrequencies(int headDim, double theta, RopeScaling? scaling)
+    {
+        using var scope = NewDisposeScope();
+        var exponents = arange(0, headDim, 2, ScalarType.Int64).to(ScalarType.Float32) / headDim;
+        // Python's `scalar / tensor` is reciprocal(tensor) * scalar; written the same way to match it bit for bit.
+        var invFreq = tensor((float)theta).pow(exponents).reciprocal();
+        if (scaling is { Type: "linear" }) invFreq = invFreq / scaling.Factor;
+        if (scaling is { Type: "llama3" } s)
+        {
+            double lowFreqWavelen = s.OriginalMaxPositionEmbeddings / s.LowFreqFactor;
+            double highFreqWavelen = s.OriginalMaxPositionEmbeddings / s.HighFreqFactor;
+            var wavelen = invFreq.reciprocal() * (2 * Math.PI);
+            var scaled = where(wavelen > lowFreqWavelen, invFreq / s.Factor, invFreq);
+            var smooth = (wavelen.reciprocal() * s.OriginalMaxPositionEmbeddings - s.LowFreqFactor) / (s.HighFreqFactor - s.LowFreqFactor);
+            var smoothed = (1 - smooth) * scaled / s.Factor + smooth * scaled;
+            var medium = (wavelen < highFreqWavelen).logical_not().logical_and((wavelen > lowFreqWavelen).logical_not());
+            invFreq = where(medium, smoothed, scaled);
+        }
+        return invFreq.data<float>().ToArray();
+    }
+
+    /// <summary>cos and sin for [batch, seq] positions: each [batch, seq, head_dim], in <paramref name="dtype"/>.</summary>
+    public (Tensor Cos, Tensor Sin) Compute(Tensor positionIds, ScalarType dtype)
+    {
+        using var scope = NewDisposeScope();
+        var invFreq = tensor(_inverseFrequencies, device: positionIds.device);
+        var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * invFreq; // [batch, seq, dim/2]
+        var angles = cat([freqs, freqs], -1);
+        var cos = angles.cos().to(dtype);
+        var sin = angles.sin().to(dtype);
+        return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Rotates [batch, heads, seq, head_dim] by cos/sin of [batch, seq, head_dim].</summary>
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    {
+        using var scope = NewDisposeScope();
+        var c = cos.unsqueeze(1);
+        var s = sin.unsqueeze(1);
+        return (x * c + RotateHalf(x) * s).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>(x1, x2) -> (-x2, x1) over the two halves of the last dimension.</summary>
+    public static Tensor RotateHalf(Tensor x)
+    {
+        long half = x.shape[^1] / 2;
+        using var x1 = x.narrow(-1, 0, half);
+        using var x2 = x.narrow(-1, half, half);
+        using var negated = x2.neg();
+        return cat([negated, x1], -1);
+    }
+}

@@ -1,0 +1,86 @@
+using Remix.Models;
+using Remix.Tests.Support;
+using static TorchSharp.torch;
+
+namespace Remix.Tests.Models;
+
+public class LlamaForwardTests
+{
+    static readonly long[] Ids = [256, 72, 101, 108, 108, 111, 32, 119, 111, 114];
+
+    public static TheoryData<string, bool, int, int?, bool, bool> Shapes => new()
+    {
+        { "llama", true, 2, null, false, false },   // grouped-query attention, tied embeddings
+        { "llama", false, 4, null, true, true },    // multi-head, untied, attention and MLP bias
+        { "qwen2", false, 1, null, false, false },  // q/k/v bias, no o_proj bias, multi-query
+        { "mistral", true, 2, 3, false, false },    // sliding window of 3 over 10 tokens
+    };
+
+    [Theory]
+    [MemberData(nameof(Shapes))]
+    public void Forward_EqualsNaiveDoublePrecisionReference(string type, bool tied, int kvHeads, int? window, bool attentionBias, bool mlpBias)
+    {
+        var config = TestModels.Config(type, tied, kvHeads: kvHeads, slidingWindow: window, attentionBias: attentionBias, mlpBias: mlpBias);
+        using var model = TestModels.Create(config, seed: 7);
+        var logits = TestModels.Logits(model, Ids);
+        var expected = new NaiveLlama(model).Forward(Ids);
+        for (int t = 0; t < Ids.Length; t++)
+            for (int v = 0; v < config.VocabSize; v++)
+                Assert.True(Math.Abs(expected[t][v] - logits[t * config.VocabSize + v]) < 2e-4,
+                    $"position {t}, token {v}: expected {expected[t][v]}, found {logits[t * config.VocabSize + v]}");
+    }
+
+    [Fact]
+    public void ParameterNames_AreTheHuggingFaceNames()
+    {
+        using var model = TestModels.Create(TestModels.Config("qwen2", tied: false, layers: 1));
+        var names = model.named_parameters().Select(p => p.name).ToHashSet();
+        string[] expected =
+        [
+            "model.embed_tokens.weight", "model.norm.weight", "lm_head.weight",
+            "model.layers.0.self_attn.q_proj.weight", "model.layers.0.self_attn.q_proj.bias",
+            "model.layers.0.self_attn.k_proj.weight", "model.layers.0.self_attn.k_proj.bias",
+            "model.layers.0.self_attn.v_proj.weight", "model.layers.0.self_attn.v_proj.bias",
+            "model.layers.0.self_attn.o_proj.weight",
+            "model.layers.0.mlp.gate_proj.weight", "model.layers.0.mlp.up_proj.weight", "model.layers.0.mlp.down_proj.weight",
+            "model.layers.0.input_layernorm.weight", "model.layers.0.post_attention_layernorm.weight",
+        ];
+        Assert.Equal(expected.Order(), names.Order());
+        Assert.Equal(model.Config.ParameterCount, model.ParameterCount());
+    }
+
+    [Fact]
+    public void TiedModel_HasNoLmHeadParameter_AndCountsMatchConfig()
+    {
+        using var model = TestModels.Create(TestModels.Config(tied: true));
+        Assert.DoesNotContain(model.named_parameters(), p => p.name == "lm_head.weight");
+        Assert.Equal(model.Config.ParameterCount, model.ParameterCount());
+    }
+
+    [Fact]
+    public void BFloat16Model_StaysCloseToFloat32()
+    {
+        var config = TestModels.Config();
+        using var f32 = TestModels.Create(config, seed: 3);
+        using var bf16 = TestModels.Create(config, seed: 3, dtype: ScalarType.BFloat16);
+        Assert.Equal(ScalarType.BFloat16, bf16.parameters().First().dtype);
+        var a = TestModels.Logits(f32, Ids);
+        var b = TestModels.Logits(bf16, Ids);
+        double maxDiff = a.Zip(b, (x, y) => Math.Abs(x - y)).Max();
+        double scale = a.Max(Math.Abs);
+        Assert.True(maxDiff < 0.1 * scale, $"bf16 logits differ by {maxDiff} (scale {scale})");
+    }
+
+    [Fact]
+    public void RmsNorm_NormalizesInFloat32ThenScales()
+    {
+        using var norm = new RMSNorm(4, 1e-6, CPU, ScalarType.Float32);
+        using (no_grad()) norm.Weight.copy_(tensor(new float[] { 1, 2, 3, 4 }));
+        using var x = tensor(new float[] { 1, 2, 3, 4 }).view(1, 1, 4);
+        using var y = norm.Forward(x);
+        double rms = Math.Sqrt((1 + 4 + 9 + 16) / 4.0);
+        var expected = new[] { 1 / rms, 4 / rms, 9 / rms, 16 / rms };
+        var actual = y.data<float>().ToArray();
+        for (int i = 0; i < 4; i++) Assert.Equal(expected[i], actual[i], 5);
+    }
+}

@@ -1,0 +1,53 @@
+using Remix.Models;
+using static TorchSharp.torch;
+
+namespace Remix.Tests.Support;
+
+/// <summary>Micro models that run in milliseconds, with weights large enough that greedy decoding is not degenerate.</summary>
+public static class TestModels
+{
+    public static LlamaConfig Config(string modelType = "llama", bool tied = true, int layers = 2, int hidden = 32,
+        int heads = 4, int kvHeads = 2, int vocab = 259, int? slidingWindow = null, bool attentionBias = false, bool mlpBias = false) => new()
+    {
+        ModelType = modelType,
+        VocabSize = vocab,
+        HiddenSize = hidden,
+        IntermediateSize = hidden * 2 + 8,
+        NumHiddenLayers = layers,
+        NumAttentionHeads = heads,
+        NumKeyValueHeads = kvHeads,
+        HeadDim = hidden / heads,
+        RmsNormEps = 1e-5,
+        RopeTheta = 10000,
+        TieWordEmbeddings = tied,
+        AttentionBias = attentionBias,
+        MlpBias = mlpBias,
+        BosTokenId = 256,
+        EosTokenIds = [257],
+        PadTokenId = 258,
+        SlidingWindow = slidingWindow,
+        InitializerRange = 0.25,
+    };
+
+    /// <summary>A model with seeded weights; biases (where the shape has them) are random too, so they matter.</summary>
+    public static LlamaForCausalLM Create(LlamaConfig config, long seed = 1, ScalarType dtype = ScalarType.Float32)
+    {
+        var model = new LlamaForCausalLM(config, CPU, dtype);
+        model.InitializeWeights(seed);
+        using var noGrad = no_grad();
+        var generator = new Generator((ulong)seed + 1000, CPU);
+        foreach (var (name, p) in model.named_parameters())
+            if (name.EndsWith(".bias", StringComparison.Ordinal) || name.EndsWith("norm.weight", StringComparison.Ordinal))
+                p.add_(empty(p.shape, ScalarType.Float32).normal_(0, 0.1, generator).to(p.dtype));
+        return model;
+    }
+
+    public static float[] Logits(LlamaForCausalLM model, long[] ids)
+    {
+        using var noGrad = no_grad();
+        using var input = tensor(ids, [1, ids.Length], ScalarType.Int64);
+        using var logits = model.Forward(input);
+        using var f = logits.to(ScalarType.Float32);
+        return f.data<float>().ToArray();
+    }
+}
