@@ -47,6 +47,19 @@ public class HfTokenizerTests
     }
 
     [Fact]
+    public void Llama3StyleFixture_SplitsWithTheRegex_AndCleansUpSpacesWhenConfigured()
+    {
+        using var tok = HfTokenizer.Load(Fixture("llama3-style"));
+        // "the" has no merge t+he; " cap" is whole in the vocabulary (ignore_merges); " the" too.
+        Assert.Equal([262, 116, 257, 261, 258], tok.Encode("the cap the"));
+        Assert.Equal([262], tok.PrefixTokenIds); // found inside a Sequence post-processor
+        Assert.Equal([116, 257, 261, 258], tok.Encode("the cap the", addSpecialTokens: false));
+        Assert.Equal([262, 99, 260, 32, 46], tok.Encode("cap ."));
+        Assert.Equal("cap.", tok.Decode([262, 99, 260, 32, 46, 263])); // clean_up_tokenization_spaces: true
+        Assert.Equal(263, tok.EosTokenId);
+    }
+
+    [Fact]
     public void CleanUpTokenizationSpaces_MatchesTransformers()
     {
         Assert.Equal("Yes. Isn't it? I'm here, they're not!", HfTokenizer.CleanUpTokenizationSpaces("Yes . Is n't it ? I 'm here , they 're not !"));
