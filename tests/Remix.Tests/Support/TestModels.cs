@@ -7,27 +7,16 @@ namespace Remix.Tests.Support;
 public static class TestModels
 {
     public static LlamaConfig Config(string modelType = "llama", bool tied = true, int layers = 2, int hidden = 32,
-        int heads = 4, int kvHeads = 2, int vocab = 259, int? slidingWindow = null, bool attentionBias = false, bool mlpBias = false) => new()
-    {
-        ModelType = modelType,
-        VocabSize = vocab,
-        HiddenSize = hidden,
-        IntermediateSize = hidden * 2 + 8,
-        NumHiddenLayers = layers,
-        NumAttentionHeads = heads,
-        NumKeyValueHeads = kvHeads,
-        HeadDim = hidden / heads,
-        RmsNormEps = 1e-5,
-        RopeTheta = 10000,
-        TieWordEmbeddings = tied,
-        AttentionBias = attentionBias,
-        MlpBias = mlpBias,
-        BosTokenId = 256,
-        EosTokenIds = [257],
-        PadTokenId = 258,
-        SlidingWindow = slidingWindow,
-        InitializerRange = 0.25,
-    };
+        int heads = 4, int kvHeads = 2, int? slidingWindow = null, bool attentionBias = false, bool mlpBias = false) =>
+        RandomCheckpoint.TinyConfig(hidden, layers, heads, kvHeads, intermediateSize: hidden * 2 + 8) with
+        {
+            ModelType = modelType,
+            TieWordEmbeddings = tied,
+            AttentionBias = attentionBias,
+            MlpBias = mlpBias,
+            SlidingWindow = slidingWindow,
+            InitializerRange = 0.25,
+        };
 
     /// <summary>A model with seeded weights; biases (where the shape has them) are random too, so they matter.</summary>
     public static LlamaForCausalLM Create(LlamaConfig config, long seed = 1, ScalarType dtype = ScalarType.Float32)

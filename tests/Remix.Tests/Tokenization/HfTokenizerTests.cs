@@ -80,6 +80,15 @@ public class HfTokenizerTests
     }
 
     [Fact]
+    public void TokenizerJsonOfAnUnknownModel_IsRefusedWithoutACrash()
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File("tokenizer.json"), "{\"version\": \"1.0\", \"model\": {\"type\": \"Nope\"}}");
+        var e = Assert.Throws<InvalidInputException>(() => HfTokenizer.Load(dir.Path));
+        Assert.StartsWith($"{dir.File("tokenizer.json")}: the tokenizers library refused it: ", e.Message);
+    }
+
+    [Fact]
     public void ConfigNamingAnUnknownEosToken_IsRefused()
     {
         using var dir = new TempDir();
