@@ -18,6 +18,7 @@ public static class CliApp
         root.Options.Add(Verbose);
         root.Subcommands.Add(GenerateCommand.Build());
         root.Subcommands.Add(ModelCommands.Build());
+        root.Subcommands.Add(DataCommands.Build());
         return root;
     }
 

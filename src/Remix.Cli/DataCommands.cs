@@ -1,0 +1,195 @@
+using System.CommandLine;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Remix.Data;
+using Remix.Data.Batching;
+using Remix.Data.Formats;
+using Remix.Models;
+
+namespace Remix.Cli;
+
+/// <summary><c>remix data inspect | kvr | filter-known | build</c>.</summary>
+public static class DataCommands
+{
+    public static Command Build()
+    {
+        var command = new Command("data", "Read, generate and filter datasets");
+        command.Subcommands.Add(Inspect());
+        command.Subcommands.Add(Kvr());
+        command.Subcommands.Add(FilterKnown());
+        command.Subcommands.Add(BundledDataCommand.Build());
+        return command;
+    }
+
+    static readonly JsonSerializerOptions RelaxedJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
+    sealed class ReadOptions
+    {
+        public Option<string?> Format { get; } = new("--format") { Description = "Dataset format instead of detection: " + string.Join(", ", DatasetReader.FormatNames) };
+        public Option<bool> SkipBad { get; } = new("--skip-bad") { Description = "Skip and count malformed rows instead of stopping" };
+        public Option<string?> Templates { get; } = new("--templates") { Description = "LAMA relation templates (relations.jsonl)" };
+
+        public void AddTo(Command c)
+        {
+            c.Options.Add(Format);
+            c.Options.Add(SkipBad);
+            c.Options.Add(Templates);
+        }
+
+        public DatasetReadOptions Resolve(ParseResult p) => new()
+        {
+            Format = p.GetValue(Format),
+            SkipBad = p.GetValue(SkipBad),
+            TemplatesPath = p.GetValue(Templates),
+        };
+    }
+
+    static Command Inspect()
+    {
+        var file = new Argument<string>("FILE") { Description = "Dataset file (or MATH directory)" };
+        var json = new Option<bool>("--json") { Description = "Print one JSON object" };
+        var model = new Option<string?>("--model") { Description = "Checkpoint whose tokenizer gives token-length statistics" };
+        var read = new ReadOptions();
+        var command = new Command("inspect", "Detect a dataset's format, count its examples and skipped rows, show a sample") { file, json, model };
+        read.AddTo(command);
+        command.SetAction(parse =>
+        {
+            var result = DatasetReader.Read(parse.GetValue(file)!, read.Resolve(parse));
+            var lengths = parse.GetValue(model) is { } dir ? TokenLengths(dir, result.Examples) : null;
+            var o = parse.InvocationConfiguration.Output;
+            if (parse.GetValue(json)) o.WriteLine(InspectJson(result, lengths).ToJsonString(RelaxedJson));
+            else PrintInspect(o, result, lengths);
+            return 0;
+        });
+        return command;
+    }
+
+    static JsonObject InspectJson(DatasetReadResult r, JsonObject? lengths)
+    {
+        var o = new JsonObject
+        {
+            ["path"] = r.Path,
+            ["format"] = r.Format,
+            ["examples"] = r.Examples.Count,
+            ["skipped"] = r.Skipped,
+            ["skip_reasons"] = new JsonObject(r.SkipReasons.Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value))),
+            ["kinds"] = new JsonObject(r.Examples.GroupBy(e => ExampleKinds.Name(e.Kind)).Select(g => KeyValuePair.Create(g.Key, (JsonNode?)g.Count()))),
+            ["sample"] = JsonNode.Parse(ExampleJsonl.ToJson(r.Examples[0])),
+        };
+        if (r.BadRowErrors.Count > 0) o["first_errors"] = new JsonArray([.. r.BadRowErrors.Select(e => (JsonNode?)e)]);
+        if (lengths is not null) o["token_lengths"] = lengths;
+        return o;
+    }
+
+    static void PrintInspect(TextWriter o, DatasetReadResult r, JsonObject? lengths)
+    {
+        o.WriteLine($"file:     {r.Path}");
+        o.WriteLine($"format:   {r.Format}");
+        o.WriteLine($"examples: {r.Examples.Count} ({string.Join(", ", r.Examples.GroupBy(e => e.Kind).Select(g => $"{g.Count()} {ExampleKinds.Name(g.Key)}"))})");
+        o.WriteLine($"skipped:  {r.Skipped}{(r.Skipped > 0 ? $" ({string.Join(", ", r.SkipReasons.Select(kv => $"{kv.Value} {kv.Key}"))})" : "")}");
+        foreach (var error in r.BadRowErrors.Take(3)) o.WriteLine($"  e.g. {error}");
+        foreach (var e in r.Examples.Take(3))
+        {
+            o.WriteLine($"--- {e.Id}");
+            if (e.Kind == ExampleKind.Document) o.WriteLine(Clip(e.Text ?? ""));
+            foreach (var t in e.Turns) o.WriteLine($"[{t.Role.ToString().ToLowerInvariant()}] {Clip(t.Content)}");
+            if (e.Answers.Count > 1) o.WriteLine($"[answers] {string.Join(" | ", e.Answers.Take(6))}");
+        }
+        if (lengths is not null) o.WriteLine($"tokens:   {lengths.ToJsonString()}");
+    }
+
+    static string Clip(string s)
+    {
+        var flat = s.Replace("\n", "\\n");
+        return flat.Length > 300 ? flat[..297] + "..." : flat;
+    }
+
+    /// <summary>Token-length statistics of encoded examples (chat template, BOS, EOS) under a checkpoint's tokenizer.</summary>
+    static JsonObject TokenLengths(string modelDir, IReadOnlyList<Example> examples)
+    {
+        using var tokenizer = Remix.Tokenization.HfTokenizer.Load(modelDir);
+        var encoder = new ExampleEncoder(tokenizer);
+        var chat = examples.Where(e => e.Turns.Count > 0).ToList();
+        var total = chat.Select(e => encoder.Encode(e)).Select(e => (double)e.Length).Order().ToArray();
+        var docs = examples.Where(e => e.Kind == ExampleKind.Document).Select(e => (double)tokenizer.Encode(e.Text!, addSpecialTokens: false).Length).Order().ToArray();
+        var o = new JsonObject();
+        if (total.Length > 0)
+        {
+            o["example"] = Stats(total);
+            o["answer"] = Stats([.. chat.Select(e => (double)tokenizer.Encode(e.Target, addSpecialTokens: false).Length + 1).Order()]);
+            o["over_2048"] = total.Count(l => l > 2048);
+        }
+        if (docs.Length > 0) o["document"] = Stats(docs);
+        return o;
+    }
+
+    static JsonObject Stats(double[] sorted) => new()
+    {
+        ["min"] = sorted[0],
+        ["mean"] = Math.Round(sorted.Average(), 1),
+        ["median"] = sorted[sorted.Length / 2],
+        ["p95"] = sorted[Math.Min(sorted.Length - 1, (int)(0.95 * sorted.Length))],
+        ["max"] = sorted[^1],
+    };
+
+    static Command Kvr()
+    {
+        var n = new Option<int>("--n") { Description = "Number of key-value facts", Required = true };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
+        var output = new Option<string>("--out") { Description = "JSONL file to write", Required = true };
+        var nB = new Option<int>("--n-b") { Description = "Also write a second set, disjoint from the first (for stage 2)" };
+        var outB = new Option<string?>("--out-b") { Description = "Where the second set goes" };
+        var command = new Command("kvr", "Write synthetic key-value recall facts (8-character keys and values) as JSONL") { n, seed, output, nB, outB };
+        command.SetAction(parse =>
+        {
+            int count = parse.GetValue(n), countB = parse.GetValue(nB);
+            if (count < 1) throw new InvalidInputException("--n", $"expected a positive number, found {count}");
+            if (countB < 0 || (countB > 0) != (parse.GetValue(outB) is not null))
+                throw new InvalidInputException("--n-b", "expected --n-b N and --out-b FILE together");
+            var (a, b) = KvrGenerator.GeneratePair(count, countB, parse.GetValue(seed));
+            ExampleJsonl.Write(parse.GetValue(output)!, a);
+            parse.InvocationConfiguration.Output.WriteLine($"wrote {a.Count} facts to {parse.GetValue(output)}");
+            if (countB > 0)
+            {
+                ExampleJsonl.Write(parse.GetValue(outB)!, b);
+                parse.InvocationConfiguration.Output.WriteLine($"wrote {b.Count} disjoint facts to {parse.GetValue(outB)}");
+            }
+            return 0;
+        });
+        return command;
+    }
+
+    static Command FilterKnown()
+    {
+        var model = new Option<string>("--model") { Description = "Checkpoint to ask", Required = true };
+        var data = new Option<string>("--data") { Description = "Factoid dataset", Required = true };
+        var output = new Option<string>("--out") { Description = "Directory for known.jsonl, unknown.jsonl and predictions.jsonl", Required = true };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
+        var read = new ReadOptions();
+        var common = new CommonOptions();
+        var command = new Command("filter-known", "Split facts into those the model already answers (known) and the rest (unknown)") { model, data, output, batch };
+        read.AddTo(command);
+        common.AddTo(command);
+        command.SetAction(parse =>
+        {
+            var facts = DatasetReader.Read(parse.GetValue(data)!, read.Resolve(parse)).Examples.Where(e => e.Kind == ExampleKind.Factoid).ToList();
+            if (facts.Count == 0) throw new InvalidInputException(parse.GetValue(data)!, "no factoid examples to filter");
+            var dir = parse.GetValue(model)!;
+            var (device, dtype) = common.Resolve(parse, HfCheckpoint.LoadConfig(dir).TorchDtype);
+            using var loaded = LoadedModel.Load(dir, device, dtype);
+            var split = KnownFactFilter.Split(loaded, facts, batchSize: parse.GetValue(batch));
+            var outDir = parse.GetValue(output)!;
+            ExampleJsonl.Write(Path.Combine(outDir, "known.jsonl"), split.Known);
+            ExampleJsonl.Write(Path.Combine(outDir, "unknown.jsonl"), split.Unknown);
+            Remix.IO.AtomicFile.WriteAllText(Path.Combine(outDir, "predictions.jsonl"), string.Concat(facts.Select(f =>
+                JsonSerializer.Serialize(new { id = f.Id, prediction = split.Predictions[f.Id], answers = f.Answers }) + "\n")));
+            var o = parse.InvocationConfiguration.Output;
+            o.WriteLine($"facts:   {facts.Count}");
+            o.WriteLine($"known:   {split.Known.Count} ({100.0 * split.Known.Count / facts.Count:F1}%) -> {Path.Combine(outDir, "known.jsonl")}");
+            o.WriteLine($"unknown: {split.Unknown.Count} -> {Path.Combine(outDir, "unknown.jsonl")}");
+            return 0;
+        });
+        return command;
+    }
+}
