@@ -166,9 +166,10 @@ public static class DataCommands
         var data = new Option<string>("--data") { Description = "Factoid dataset", Required = true };
         var output = new Option<string>("--out") { Description = "Directory for known.jsonl, unknown.jsonl and predictions.jsonl", Required = true };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
+        var maxNew = new Option<int?>("--max-new-tokens") { Description = "Tokens to generate per question (default: longest gold answer + 8)" };
         var read = new ReadOptions();
         var common = new CommonOptions();
-        var command = new Command("filter-known", "Split facts into those the model already answers (known) and the rest (unknown)") { model, data, output, batch };
+        var command = new Command("filter-known", "Split facts into those the model already answers (known) and the rest (unknown)") { model, data, output, batch, maxNew };
         read.AddTo(command);
         common.AddTo(command);
         command.SetAction(parse =>
@@ -178,7 +179,7 @@ public static class DataCommands
             var dir = parse.GetValue(model)!;
             var (device, dtype) = common.Resolve(parse, HfCheckpoint.LoadConfig(dir).TorchDtype);
             using var loaded = LoadedModel.Load(dir, device, dtype);
-            var split = KnownFactFilter.Split(loaded, facts, batchSize: parse.GetValue(batch));
+            var split = KnownFactFilter.Split(loaded, facts, batchSize: parse.GetValue(batch), maxNewTokens: parse.GetValue(maxNew));
             var outDir = parse.GetValue(output)!;
             ExampleJsonl.Write(Path.Combine(outDir, "known.jsonl"), split.Known);
             ExampleJsonl.Write(Path.Combine(outDir, "unknown.jsonl"), split.Unknown);

@@ -14,7 +14,12 @@ public sealed record KnownSplit(IReadOnlyList<Example> Known, IReadOnlyList<Exam
 /// </summary>
 public static class KnownFactFilter
 {
-    public static KnownSplit Split(LoadedModel loaded, IReadOnlyList<Example> facts, ChatTemplate? template = null, int batchSize = 32, int extraTokens = 8)
+    /// <summary>
+    /// Generates up to <paramref name="maxNewTokens"/> tokens per question, or by default the longest
+    /// gold answer of the batch plus <paramref name="extraTokens"/>.
+    /// </summary>
+    public static KnownSplit Split(LoadedModel loaded, IReadOnlyList<Example> facts, ChatTemplate? template = null, int batchSize = 32,
+        int extraTokens = 8, int? maxNewTokens = null)
     {
         var encoder = new ExampleEncoder(loaded.Tokenizer, template);
         var generator = new GreedyGenerator(loaded.Model);
@@ -25,7 +30,7 @@ public static class KnownFactFilter
         {
             int longest = chunk.Max(f => f.Answers.Count == 0 ? 16 : f.Answers.Max(a => loaded.Tokenizer.Encode(a, addSpecialTokens: false).Length));
             var prompts = chunk.Select(f => encoder.EncodePrompt(f.Question)).ToList();
-            var outputs = generator.Generate(prompts, longest + extraTokens, loaded.StopTokenIds);
+            var outputs = generator.Generate(prompts, maxNewTokens ?? longest + extraTokens, loaded.StopTokenIds);
             for (int i = 0; i < chunk.Length; i++)
             {
                 var prediction = loaded.Tokenizer.Decode(outputs[i].Content);

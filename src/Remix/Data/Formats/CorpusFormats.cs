@@ -91,10 +91,12 @@ internal sealed class ParquetCorpusFormat : IDatasetFormat
             for (int g = 0; g < reader.RowGroupCount; g++)
             {
                 using var group = reader.OpenRowGroupReader(g);
-                if (field.ClrType != typeof(string))
-                    throw new InvalidInputException(path, $"column '{field.Name}': expected strings, found {field.ClrType.Name}");
                 var values = new string?[group.RowCount];
-                group.ReadAsync(field, values.AsMemory(), null, CancellationToken.None).AsTask().GetAwaiter().GetResult();
+                try { group.ReadAsync(field, values.AsMemory(), null, CancellationToken.None).AsTask().GetAwaiter().GetResult(); }
+                catch (Exception e) when (e is InvalidOperationException or ArgumentException or NotSupportedException or Parquet.ParquetException)
+                {
+                    throw new InvalidInputException(path, $"column '{field.Name}': expected strings ({e.Message.Split('\n')[0]})");
+                }
                 foreach (var v in values) yield return (row++, v);
             }
         }

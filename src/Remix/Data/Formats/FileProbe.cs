@@ -40,6 +40,15 @@ public sealed class FileProbe
         if (extension == ".tsv")
             return new FileProbe { Path = path, Extension = extension, TsvHeader = text.Split('\n')[0].TrimEnd('\r').Split('\t') };
 
+        try { return OfJson(path, extension, head, text); }
+        catch (InvalidOperationException) // invalid UTF-8 in the first record: the reader names the line
+        {
+            return new FileProbe { Path = path, Extension = extension, JsonList = text.TrimStart().StartsWith('[') };
+        }
+    }
+
+    static FileProbe OfJson(string path, string extension, byte[] head, string text)
+    {
         var trimmed = text.TrimStart();
         if (trimmed.StartsWith('['))
         {
