@@ -19,6 +19,8 @@ public static class CliApp
         root.Subcommands.Add(GenerateCommand.Build());
         root.Subcommands.Add(ModelCommands.Build());
         root.Subcommands.Add(DataCommands.Build());
+        root.Subcommands.Add(TrainCommands.Train());
+        root.Subcommands.Add(TrainCommands.Eval());
         return root;
     }
 

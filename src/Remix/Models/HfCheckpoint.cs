@@ -46,6 +46,13 @@ public static class HfCheckpoint
         }
     }
 
+    /// <summary>Overwrites an existing model's parameters with a checkpoint directory's weights (same checks as <see cref="Load"/>).</summary>
+    public static void LoadWeightsInto(LlamaForCausalLM model, string directory)
+    {
+        using var weights = CheckpointWeights.Open(directory);
+        LoadWeights(model, weights, directory);
+    }
+
     static void LoadWeights(LlamaForCausalLM model, CheckpointWeights weights, string directory)
     {
         var expected = new HashSet<string>(StringComparer.Ordinal);

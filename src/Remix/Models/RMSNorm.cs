@@ -26,7 +26,7 @@ public sealed class RMSNorm : nn.Module
     public Tensor Forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var x32 = x.to(ScalarType.Float32);
+        var x32 = x.dtype == ScalarType.Float64 ? x : x.to(ScalarType.Float32); // float64 stays float64 (gradient checks)
         var variance = x32.pow(2).mean([-1L], keepdim: true);
         var normed = x32 * rsqrt(variance + _eps);
         return (_weight * normed.to(x.dtype)).MoveToOuterDisposeScope();

@@ -30,6 +30,19 @@ public sealed record PaddedBatch(IReadOnlyList<string> Ids, long[] InputIds, lon
         return new PaddedBatch([.. examples.Select(e => e.Id)], ids, labels, mask, size, width);
     }
 
+    /// <summary>Tokens that carry loss: labels after the first column (the first token is never predicted).</summary>
+    public long LossTokenCount
+    {
+        get
+        {
+            long n = 0;
+            for (int row = 0; row < Size; row++)
+                for (int col = 1; col < Width; col++)
+                    if (Labels[row * Width + col] != EncodedExample.IgnoreIndex) n++;
+            return n;
+        }
+    }
+
     /// <summary>Real (non-padding) tokens in the batch.</summary>
     public long TokenCount => AttentionMask.Sum();
 

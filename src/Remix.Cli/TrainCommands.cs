@@ -1,0 +1,172 @@
+using System.CommandLine;
+using System.Globalization;
+using Remix.Data;
+using Remix.Data.Bundled;
+using Remix.Data.Formats;
+using Remix.Data.Mixing;
+using Remix.Evaluation;
+using Remix.Models;
+using Remix.Training;
+
+namespace Remix.Cli;
+
+/// <summary><c>remix train</c> and <c>remix eval</c>.</summary>
+public static class TrainCommands
+{
+    public static Command Train()
+    {
+        var model = new Option<string>("--model") { Description = "Base checkpoint (Hugging Face layout)", Required = true };
+        var data = new Option<string>("--data") { Description = "Training data: FILE[,FILE...] in any supported format", Required = true };
+        var output = new Option<string>("--out") { Description = "Run directory (metrics.jsonl, tensorboard/, checkpoints/, final/)", Required = true };
+        var mix = new Option<string[]>("--mix") { Description = "REMIX data: random:RATIO, generic:FILE:RATIO (repeatable); RATIO x |data| extra examples" };
+        var replay = new Option<string[]>("--replay") { Description = "Replay FILE:FRACTION of an earlier stage's data (repeatable)" };
+        var words = new Option<string?>("--words") { Description = $"Word list for random sequences (default: bundled {BundledPaths.WordList})" };
+        var randomWords = new Option<string>("--random-words") { Description = "Words per random sequence as PROMPT+TARGET", DefaultValueFactory = _ => "10+10" };
+        var eval = new Option<string[]>("--eval") { Description = "Evaluation set FILE (repeatable), evaluated every --eval-every steps and at the end" };
+        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 20, Description = "Epoch cap" };
+        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 5e-5 };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
+        var accum = new Option<int>("--grad-accum") { DefaultValueFactory = _ => 1 };
+        var warmup = new Option<double>("--warmup-ratio") { DefaultValueFactory = _ => 0.05 };
+        var decay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.0 };
+        var betas = new Option<string>("--betas") { DefaultValueFactory = _ => "0.9,0.95" };
+        var eps = new Option<double>("--eps") { DefaultValueFactory = _ => 1e-8 };
+        var clip = new Option<double>("--clip") { DefaultValueFactory = _ => 1.0, Description = "Gradient norm clip (0: off)" };
+        var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "cosine", Description = "cosine, linear or constant (after warmup)" };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
+        var stop = new Option<string>("--stop") { DefaultValueFactory = _ => "epochs", Description = "epochs | loss:THRESHOLD:K[:cumulative] | accuracy:TARGET[:EVERY]" };
+        var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 2048, Description = "Longer examples are dropped, not truncated" };
+        var fixedOrder = new Option<bool>("--fixed-order") { Description = "Same data order every epoch (the reference code's behaviour)" };
+        var groupByLength = new Option<bool>("--group-by-length") { Description = "Batch examples of similar length together" };
+        var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 0 };
+        var saveEvery = new Option<int>("--save-every") { DefaultValueFactory = _ => 0, Description = "Checkpoint every N steps (also on Ctrl+C)" };
+        var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint in --out" };
+        var common = new CommonOptions();
+        var command = new Command("train", "Fine-tune a model on data (with REMIX mixing or replay), with checkpoints and resume")
+        {
+            model, data, output, mix, replay, words, randomWords, eval, epochs, lr, batch, accum, warmup, decay, betas, eps, clip, schedule,
+            seed, stop, maxLength, fixedOrder, groupByLength, evalEvery, saveEvery, resume,
+        };
+        common.AddTo(command);
+        command.SetAction(parse =>
+        {
+            var betaParts = parse.GetValue(betas)!.Split(',');
+            if (betaParts.Length != 2 || !double.TryParse(betaParts[0], CultureInfo.InvariantCulture, out var b1) || !double.TryParse(betaParts[1], CultureInfo.InvariantCulture, out var b2))
+                throw new InvalidInputException("--betas", $"expected BETA1,BETA2 such as 0.9,0.95, found \"{parse.GetValue(betas)}\"");
+            var options = new TrainingOptions
+            {
+                LearningRate = parse.GetValue(lr), Beta1 = b1, Beta2 = b2, Epsilon = parse.GetValue(eps), WeightDecay = parse.GetValue(decay),
+                WarmupRatio = parse.GetValue(warmup), ClipNorm = parse.GetValue(clip), BatchSize = parse.GetValue(batch),
+                GradientAccumulation = parse.GetValue(accum), Epochs = parse.GetValue(epochs), MaxLength = parse.GetValue(maxLength),
+                Seed = parse.GetValue(seed), FixedOrder = parse.GetValue(fixedOrder), GroupByLength = parse.GetValue(groupByLength),
+                Stop = StopRule.Parse(parse.GetValue(stop)!), EvalEvery = parse.GetValue(evalEvery), SaveEvery = parse.GetValue(saveEvery),
+                Schedule = parse.GetValue(schedule)!.ToLowerInvariant() switch
+                {
+                    "cosine" => ScheduleKind.Cosine,
+                    "linear" => ScheduleKind.Linear,
+                    "constant" => ScheduleKind.Constant,
+                    var other => throw new InvalidInputException("--schedule", $"expected cosine, linear or constant, found \"{other}\""),
+                },
+            }.Validated();
+
+            var primary = parse.GetValue(data)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
+                .SelectMany(f => DatasetReader.Read(f).Examples).Where(e => e.Kind != ExampleKind.Document).ToList();
+            if (primary.Count == 0) throw new InvalidInputException("--data", "no trainable examples (generic corpora go in --mix generic:FILE:RATIO)");
+            var shares = new List<MixingShare>();
+            foreach (var spec in parse.GetValue(mix) ?? []) shares.Add(ParseMix(spec, parse.GetValue(words), parse.GetValue(randomWords)!));
+            foreach (var spec in parse.GetValue(replay) ?? []) shares.Add(ParseReplay(spec));
+            var examples = DataMixer.Mix(primary, shares, options.Seed);
+            var evalSets = (parse.GetValue(eval) ?? []).Select(f => (Path.GetFileNameWithoutExtension(f), (IReadOnlyList<Example>)DatasetReader.Read(f).Examples)).ToList();
+
+            var dir = parse.GetValue(model)!;
+            var (device, dtype) = common.Resolve(parse, HfCheckpoint.LoadConfig(dir).TorchDtype);
+            using var loaded = LoadedModel.Load(dir, device, dtype);
+            var progress = ProgressReporter.ForConsole();
+            progress.Message($"training on {primary.Count} examples + {examples.Count - primary.Count} mixed in ({string.Join(", ", shares.Select(s => $"{s.Source.Name} x{s.Ratio}"))}), stop rule {options.Stop}");
+            var trainer = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options) { Progress = progress };
+            using var cancel = new CancellationTokenSource();
+            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
+            Console.CancelKeyPress += onCancel;
+            try
+            {
+                var result = trainer.Train(new TrainingRun
+                {
+                    Examples = examples, MemorizedSet = [.. primary.Where(e => e.Kind == ExampleKind.Factoid)], EvalSets = evalSets,
+                    OutDir = parse.GetValue(output)!, Resume = parse.GetValue(resume), TokenizerSource = dir,
+                }, cancel.Token);
+                var o = parse.InvocationConfiguration.Output;
+                o.WriteLine($"steps: {result.Steps}");
+                o.WriteLine($"stop: {result.StopReason}");
+                if (result.DroppedTooLong > 0) o.WriteLine($"dropped (longer than --max-length): {result.DroppedTooLong}");
+                foreach (var e in result.Evaluations) o.WriteLine($"{e.Name}: accuracy {e.Accuracy:F4}, rouge_l {e.RougeL:F4}");
+                if (result.FinalModelDirectory is not null) o.WriteLine($"final model: {result.FinalModelDirectory}");
+                return result.Interrupted ? 130 : 0;
+            }
+            finally
+            {
+                Console.CancelKeyPress -= onCancel;
+            }
+        });
+        return command;
+    }
+
+    static MixingShare ParseMix(string spec, string? wordsFile, string randomWords)
+    {
+        var parts = spec.Split(':');
+        double Ratio(string s) => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var r) && r >= 0
+            ? r : throw new InvalidInputException("--mix", $"expected a non-negative ratio in \"{spec}\"");
+        switch (parts)
+        {
+            case ["random", var ratio]:
+                var split = randomWords.Split('+');
+                if (split.Length != 2 || !int.TryParse(split[0], out int p) || !int.TryParse(split[1], out int t) || p < 0 || t < 1)
+                    throw new InvalidInputException("--random-words", $"expected PROMPT+TARGET word counts such as 10+10, found \"{randomWords}\"");
+                var words = RandomWordSource.LoadWordList(wordsFile ?? BundledPaths.Find(BundledPaths.WordList));
+                return new MixingShare(new RandomWordSource(words, p, t), Ratio(ratio));
+            case ["generic", .. var fileParts, var ratio] when fileParts.Length > 0:
+                var file = string.Join(':', fileParts);
+                return new MixingShare(new GenericPassageSource(DatasetReader.Read(file).Examples), Ratio(ratio));
+            default:
+                throw new InvalidInputException("--mix", $"expected random:RATIO or generic:FILE:RATIO, found \"{spec}\"");
+        }
+    }
+
+    static MixingShare ParseReplay(string spec)
+    {
+        int colon = spec.LastIndexOf(':');
+        if (colon <= 0 || !double.TryParse(spec[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var fraction) || fraction < 0)
+            throw new InvalidInputException("--replay", $"expected FILE:FRACTION such as d_a.jsonl:0.1, found \"{spec}\"");
+        return MixingShare.Replay(DatasetReader.Read(spec[..colon]).Examples, fraction);
+    }
+
+    public static Command Eval()
+    {
+        var model = new Option<string>("--model") { Description = "Checkpoint to evaluate", Required = true };
+        var data = new Option<string>("--data") { Description = "Dataset file", Required = true };
+        var output = new Option<string?>("--out") { Description = "Predictions JSONL (default: DATA-NAME.predictions.jsonl here)" };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
+        var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 512, Description = "Cap on generated tokens (default: longest gold answer + 8, at most this)" };
+        var common = new CommonOptions();
+        var command = new Command("eval", "Greedy evaluation: prints accuracy and ROUGE-L, writes per-example predictions") { model, data, output, batch, maxNew };
+        common.AddTo(command);
+        command.SetAction(parse =>
+        {
+            var file = parse.GetValue(data)!;
+            var examples = DatasetReader.Read(file).Examples;
+            var dir = parse.GetValue(model)!;
+            var (device, dtype) = common.Resolve(parse, HfCheckpoint.LoadConfig(dir).TorchDtype);
+            using var loaded = LoadedModel.Load(dir, device, dtype);
+            var result = new Evaluator(loaded) { BatchSize = parse.GetValue(batch), MaxNewTokens = parse.GetValue(maxNew) }
+                .Evaluate(Path.GetFileNameWithoutExtension(file), examples);
+            var path = parse.GetValue(output) ?? $"{Path.GetFileNameWithoutExtension(file)}.predictions.jsonl";
+            Evaluator.WritePredictions(path, result.Predictions);
+            var o = parse.InvocationConfiguration.Output;
+            o.WriteLine($"accuracy: {result.Accuracy.ToString("F4", CultureInfo.InvariantCulture)}");
+            o.WriteLine($"rouge_l: {result.RougeL.ToString("F4", CultureInfo.InvariantCulture)}");
+            o.WriteLine($"examples: {result.Predictions.Count} ({result.Correct} correct)");
+            o.WriteLine($"predictions: {path}");
+            return 0;
+        });
+        return command;
+    }
+}

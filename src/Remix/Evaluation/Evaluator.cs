@@ -1,0 +1,64 @@
+using System.Text.Json;
+using Remix.Data;
+using Remix.Data.Batching;
+using Remix.IO;
+using Remix.Models;
+using Remix.Tokenization;
+
+namespace Remix.Evaluation;
+
+/// <summary>
+/// Greedy evaluation: the prompt <c>&lt;|user|&gt;\n{question}\n&lt;|assistant|&gt;\n</c>, decoded until EOS
+/// (at most the longest gold answer of the batch plus a margin, capped), scored by exact match and ROUGE-L.
+/// </summary>
+public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IReadOnlyCollection<int> stopTokenIds, ChatTemplate? template = null)
+{
+    readonly ExampleEncoder _encoder = new(tokenizer, template);
+    readonly GreedyGenerator _generator = new(model);
+
+    public Evaluator(LoadedModel loaded, ChatTemplate? template = null) : this(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, template) { }
+
+    public int BatchSize { get; init; } = 32;
+    public int Margin { get; init; } = 8;
+    public int MaxNewTokens { get; init; } = 512;
+
+    public EvaluationResult Evaluate(string name, IReadOnlyList<Example> examples)
+    {
+        var records = new List<PredictionRecord>(examples.Count);
+        bool wasTraining = model.training;
+        model.eval();
+        try
+        {
+            foreach (var chunk in examples.Where(e => e.Turns.Count > 0).Chunk(BatchSize))
+            {
+                int longest = chunk.Max(e => References(e).Max(r => tokenizer.Encode(r, addSpecialTokens: false).Length));
+                var prompts = chunk.Select(e => _encoder.EncodePrompt(e.Question)).ToList();
+                var outputs = _generator.Generate(prompts, Math.Min(MaxNewTokens, longest + Margin), stopTokenIds);
+                for (int i = 0; i < chunk.Length; i++)
+                {
+                    var e = chunk[i];
+                    var prediction = tokenizer.Decode(outputs[i].Content);
+                    bool correct = e.Answers.Count > 0 && AnswerMatcher.IsCorrect(prediction, e);
+                    records.Add(new PredictionRecord(e.Id, e.Question, prediction, e.Answers, correct, RougeL.Best(prediction, References(e))));
+                }
+            }
+        }
+        finally
+        {
+            if (wasTraining) model.train();
+        }
+        if (records.Count == 0) throw new InvalidInputException(name, "no examples with chat turns to evaluate");
+        var scored = records.Where(r => r.Answers.Count > 0).ToList();
+        double accuracy = scored.Count == 0 ? 0 : (double)scored.Count(r => r.Correct) / scored.Count;
+        return new EvaluationResult(name, accuracy, records.Average(r => r.RougeL), records);
+    }
+
+    static IReadOnlyList<string> References(Example e) => e.Answers.Count > 0 ? e.Answers : [e.Target];
+
+    /// <summary>Writes predictions as JSON Lines (id, question, prediction, answers, correct, rouge_l), atomically.</summary>
+    public static void WritePredictions(string path, IEnumerable<PredictionRecord> predictions) =>
+        AtomicFile.WriteAllText(path, string.Concat(predictions.Select(p => JsonSerializer.Serialize(new
+        {
+            id = p.Id, question = p.Question, prediction = p.Prediction, answers = p.Answers, correct = p.Correct, rouge_l = Math.Round(p.RougeL, 6),
+        }, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n")));
+}

@@ -1,0 +1,99 @@
+using Remix.Models.SafeTensors;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Remix.Training;
+
+/// <summary>
+/// AdamW with decoupled weight decay, computed as PyTorch's single-tensor AdamW does. Written out
+/// (rather than TorchSharp's optimizer) so that its moments can be saved and restored exactly for
+/// resume. Biases and norm weights get no weight decay, as in transformers' Trainer.
+/// </summary>
+public sealed class AdamW : IDisposable
+{
+    readonly List<(string Name, Parameter Parameter, Tensor ExpAvg, Tensor ExpAvgSq, bool Decay)> _state = [];
+
+    public AdamW(IEnumerable<(string Name, Parameter Parameter)> parameters, double beta1 = 0.9, double beta2 = 0.95, double eps = 1e-8, double weightDecay = 0)
+    {
+        Beta1 = beta1;
+        Beta2 = beta2;
+        Eps = eps;
+        WeightDecay = weightDecay;
+        foreach (var (name, p) in parameters)
+        {
+            if (!p.requires_grad) continue;
+            bool decay = !(name.EndsWith(".bias", StringComparison.Ordinal) || name.Contains("norm", StringComparison.Ordinal));
+            _state.Add((name, p, zeros_like(p).to(ScalarType.Float32), zeros_like(p).to(ScalarType.Float32), decay));
+        }
+    }
+
+    public double Beta1 { get; }
+    public double Beta2 { get; }
+    public double Eps { get; }
+    public double WeightDecay { get; }
+
+    /// <summary>Updates taken so far.</summary>
+    public long Step { get; private set; }
+
+    /// <summary>One update with learning rate <paramref name="lr"/> from the parameters' current gradients.</summary>
+    public void Update(double lr)
+    {
+        Step++;
+        double biasCorrection1 = 1 - Math.Pow(Beta1, Step);
+        double biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(Beta2, Step));
+        double stepSize = lr / biasCorrection1;
+        using var noGrad = no_grad();
+        foreach (var (_, p, m, v, decay) in _state)
+        {
+            if (p.grad is not { } g) continue;
+            using var scope = NewDisposeScope();
+            var grad = g.to(ScalarType.Float32);
+            var value = p.to(ScalarType.Float32);
+            if (decay && WeightDecay > 0) value.mul_(1 - lr * WeightDecay);
+            m.lerp_(grad, 1 - Beta1);
+            v.mul_(Beta2).addcmul_(grad, grad, 1 - Beta2);
+            var denom = (v.sqrt() / biasCorrection2Sqrt).add_(Eps);
+            value.addcdiv_(m, denom, -stepSize);
+            if (!ReferenceEquals(value, p) && value.Handle != p.Handle) p.copy_(value);
+        }
+    }
+
+    /// <summary>Zeroes every gradient.</summary>
+    public void ZeroGrad()
+    {
+        foreach (var (_, p, _, _, _) in _state)
+            if (p.grad is { } g) g.zero_();
+    }
+
+    /// <summary>Writes the moments (safetensors, by parameter name) for resume.</summary>
+    public void Save(string path)
+    {
+        var tensors = _state.SelectMany(s => new[] { ($"{s.Name}.exp_avg", s.ExpAvg), ($"{s.Name}.exp_avg_sq", s.ExpAvgSq) }).ToList();
+        SafeTensorsWriter.Write(path, tensors, new Dictionary<string, string> { ["step"] = Step.ToString(System.Globalization.CultureInfo.InvariantCulture) });
+    }
+
+    /// <summary>Restores moments and step written by <see cref="Save"/>.</summary>
+    public void Load(string path)
+    {
+        using var file = SafeTensorsFile.Open(path);
+        using var noGrad = no_grad();
+        foreach (var (name, _, m, v, _) in _state)
+            foreach (var (key, target) in new[] { ($"{name}.exp_avg", m), ($"{name}.exp_avg_sq", v) })
+            {
+                if (!file.Contains(key)) throw new InvalidInputException(path, $"optimizer state lacks '{key}'");
+                using var t = file.Read(key, ScalarType.Float32, target.device);
+                if (!t.shape.SequenceEqual(target.shape)) throw new InvalidInputException(path, $"'{key}': expected shape [{string.Join(", ", target.shape)}], found [{string.Join(", ", t.shape)}]");
+                target.copy_(t);
+            }
+        Step = file.Metadata.TryGetValue("step", out var s) && long.TryParse(s, out var n) ? n : throw new InvalidInputException(path, "'__metadata__.step': expected the optimizer step");
+    }
+
+    public void Dispose()
+    {
+        foreach (var (_, _, m, v, _) in _state)
+        {
+            m.Dispose();
+            v.Dispose();
+        }
+    }
+}

@@ -1,0 +1,34 @@
+using Remix.Models;
+using static TorchSharp.torch;
+
+namespace Remix.Training;
+
+/// <summary>
+/// Next-token cross-entropy where labels are not -100. The LM head and softmax run only at those
+/// positions (usually the short answers), in float32 (float64 for float64 models), which saves most of the vocabulary projection
+/// on factoid data.
+/// </summary>
+public static class CausalLmLoss
+{
+    /// <summary>
+    /// The summed loss over labelled tokens (divide by the token count of the whole accumulation group
+    /// for a mean) and that count. inputIds, labels, attentionMask: [batch, seq]; right padding.
+    /// </summary>
+    public static (Tensor Sum, long Tokens) Sum(LlamaForCausalLM model, Tensor inputIds, Tensor labels, Tensor? attentionMask = null)
+    {
+        using var scope = NewDisposeScope();
+        long batch = inputIds.shape[0], seq = inputIds.shape[1];
+        var positions = LlamaForCausalLM.DefaultPositions(inputIds, 0);
+        // Right padding never precedes a real token, so causal attention alone keeps padding out of real positions.
+        var hidden = model.Model.Forward(inputIds, positions, null, null);                 // [batch, seq, hidden]
+        var targets = labels.narrow(1, 1, seq - 1).reshape(-1);                            // token t+1 is predicted at t
+        var selected = targets.ne(Data.Batching.EncodedExample.IgnoreIndex).nonzero().squeeze(1);
+        long count = selected.shape[0];
+        if (count == 0) return (zeros(1, ScalarType.Float32, inputIds.device).sum().MoveToOuterDisposeScope(), 0);
+        var states = hidden.narrow(1, 0, seq - 1).reshape(-1, hidden.shape[2]).index_select(0, selected);
+        var logits = model.LmHead(states);                                                // [count, vocab]
+        if (logits.dtype != ScalarType.Float64) logits = logits.to(ScalarType.Float32);
+        var loss = nn.functional.cross_entropy(logits, targets.index_select(0, selected), reduction: nn.Reduction.Sum);
+        return (loss.MoveToOuterDisposeScope(), count);
+    }
+}

@@ -1,0 +1,43 @@
+using System.Text.Json;
+using System.Text.Json.Nodes;
+
+namespace Remix.Training;
+
+/// <summary>
+/// Appends one JSON object per line to <c>metrics.jsonl</c> (flushed each time, so a killed run keeps
+/// what it logged) and mirrors every number as a TensorBoard scalar under <c>tensorboard/</c>.
+/// </summary>
+public sealed class MetricsLog : IDisposable
+{
+    readonly StreamWriter _writer;
+    readonly TorchSharp.Modules.SummaryWriter? _tensorboard;
+
+    public MetricsLog(string outDir, bool tensorboard = true)
+    {
+        Directory.CreateDirectory(outDir);
+        Path = System.IO.Path.Combine(outDir, "metrics.jsonl");
+        _writer = new StreamWriter(new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read), new System.Text.UTF8Encoding(false)) { NewLine = "\n", AutoFlush = true };
+        if (tensorboard) _tensorboard = TorchSharp.torch.utils.tensorboard.SummaryWriter(System.IO.Path.Combine(outDir, "tensorboard"));
+    }
+
+    public string Path { get; }
+
+    /// <summary>Logs numbers (and strings) for a step; numbers go to TensorBoard as <c>{prefix}/{key}</c>.</summary>
+    public void Log(int step, string prefix, IReadOnlyDictionary<string, object> values)
+    {
+        var o = new JsonObject { ["step"] = step, ["kind"] = prefix };
+        foreach (var (key, value) in values)
+        {
+            o[key] = JsonValue.Create(value);
+            if (_tensorboard is not null && value is double or float or int or long)
+                _tensorboard.add_scalar($"{prefix}/{key}", Convert.ToSingle(value), step);
+        }
+        _writer.WriteLine(o.ToJsonString());
+    }
+
+    /// <summary>Reads back the lines of a metrics file.</summary>
+    public static List<JsonObject> Read(string path) =>
+        [.. File.ReadLines(path).Where(l => l.Length > 0).Select(l => JsonNode.Parse(l)!.AsObject())];
+
+    public void Dispose() => _writer.Dispose();
+}

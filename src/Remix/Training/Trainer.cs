@@ -1,0 +1,206 @@
+using System.Diagnostics;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Remix.Data;
+using Remix.Data.Batching;
+using Remix.Evaluation;
+using Remix.Models;
+using Remix.Tokenization;
+using static TorchSharp.torch;
+
+namespace Remix.Training;
+
+/// <summary>
+/// Full fine-tuning with the paper's recipe: AdamW, warmup + cosine schedule, gradient clipping and
+/// accumulation, reshuffling every epoch, stop rules, evaluation every N steps, checkpoints with
+/// everything needed for an exact resume, and one dispose scope per step (plus a periodic garbage
+/// collection) so memory stays flat.
+/// </summary>
+public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IReadOnlyList<int> stopTokenIds, TrainingOptions options)
+{
+    /// <summary>Called after every optimizer step with the step number (tests use it to interrupt).</summary>
+    public Action<int>? AfterStep { get; init; }
+
+    public ProgressReporter? Progress { get; init; }
+
+    public TrainingOptions Options { get; } = options.Validated();
+
+    public TrainingResult Train(TrainingRun run, CancellationToken cancellation = default)
+    {
+        var o = Options;
+        var encoder = new ExampleEncoder(tokenizer, maxLength: o.MaxLength);
+        var encoding = encoder.EncodeAll(run.Examples.Where(e => e.Turns.Count > 0));
+        var examples = encoding.Examples;
+        if (examples.Count == 0) throw new InvalidInputException(run.OutDir, $"no training examples fit in --max-length {o.MaxLength}");
+        int padId = tokenizer.PadTokenId ?? tokenizer.EosTokenId ?? 0;
+        int batchesPerEpoch = (examples.Count + o.BatchSize - 1) / o.BatchSize;
+        int stepsPerEpoch = (batchesPerEpoch + o.GradientAccumulation - 1) / o.GradientAccumulation;
+        int totalSteps = stepsPerEpoch * o.Epochs;
+        var schedule = new LearningRateSchedule(o.LearningRate, totalSteps, o.WarmupRatio, o.Schedule);
+        var memorized = run.MemorizedSet ?? [.. run.Examples.Where(e => e.Kind == ExampleKind.Factoid)];
+        var evaluator = new Evaluator(model, tokenizer, stopTokenIds);
+        string fingerprint = Fingerprint(examples);
+
+        using var optimizer = new AdamW(model.named_parameters(), o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay);
+        var state = new TrainerState { Fingerprint = fingerprint };
+        var latest = TrainingCheckpoint.Latest(run.OutDir);
+        if (latest is not null && !run.Resume)
+            throw new InvalidInputException(run.OutDir, "already holds checkpoints; pass --resume to continue that run or choose another --out");
+        if (latest is not null)
+        {
+            state = TrainingCheckpoint.Load(latest, model, optimizer);
+            if (state.Fingerprint != fingerprint)
+                throw new InvalidInputException(latest, "was written for other data or another recipe; resume with the same --data and options");
+            Progress?.Message($"resumed from {latest} (step {state.Step}, epoch {state.Epoch + 1})");
+        }
+
+        using var metrics = new MetricsLog(run.OutDir);
+        if (state.Step == 0)
+            metrics.Log(0, "run", new Dictionary<string, object>
+            {
+                ["examples"] = examples.Count, ["dropped_too_long"] = encoding.DroppedTooLong.Count, ["total_steps"] = totalSteps,
+                ["steps_per_epoch"] = stepsPerEpoch, ["stop"] = o.Stop.ToString()!, ["threads"] = get_num_threads(),
+            });
+
+        model.train();
+        double lastLoss = double.NaN;
+        var clock = Stopwatch.StartNew();
+        bool interrupted = false;
+        string? stopReason = state.StopReason;
+        while (!state.Finished && state.Epoch < o.Epochs)
+        {
+            var plan = BatchPlanner.Plan(examples, o.BatchSize, o.FixedOrder ? o.Seed : o.Seed + state.Epoch, o.GroupByLength);
+            while (state.BatchInEpoch < plan.Count)
+            {
+                int groupSize = Math.Min(o.GradientAccumulation, plan.Count - state.BatchInEpoch);
+                var group = plan.GetRange(state.BatchInEpoch, groupSize);
+                double lr = schedule.At(state.Step);
+                var stepClock = Stopwatch.StartNew();
+                var (loss, gradNorm, tokens) = Step(optimizer, [.. group.Select(b => PaddedBatch.From([.. b.Select(i => examples[i])], padId))], lr);
+                lastLoss = loss;
+                int lossCount = loss < (o.Stop as StopRule.LossBelow)?.Threshold ? state.LossStopCount + 1
+                    : o.Stop is StopRule.LossBelow { Cumulative: true } ? state.LossStopCount : 0;
+                state = state with
+                {
+                    Step = state.Step + 1, BatchInEpoch = state.BatchInEpoch + groupSize, TokensSeen = state.TokensSeen + tokens, LossStopCount = lossCount,
+                };
+                double tokensPerSecond = tokens / Math.Max(1e-9, stepClock.Elapsed.TotalSeconds);
+                metrics.Log(state.Step, "train", new Dictionary<string, object>
+                {
+                    ["epoch"] = state.Epoch + (double)state.BatchInEpoch / plan.Count, ["loss"] = loss, ["lr"] = lr,
+                    ["grad_norm"] = gradNorm, ["tokens"] = tokens, ["tokens_per_s"] = Math.Round(tokensPerSecond, 1),
+                });
+                Progress?.Step(state.Step, totalSteps, state.Epoch, loss, lr, tokensPerSecond);
+                if (state.Step % o.CollectEvery == 0) GC.Collect();
+
+                if (o.Stop is StopRule.LossBelow rule && state.LossStopCount >= rule.Steps)
+                    stopReason = $"loss below {rule.Threshold} on {rule.Steps} {(rule.Cumulative ? "" : "consecutive ")}steps";
+                if (o.EvalEvery > 0 && state.Step % o.EvalEvery == 0) EvaluateSets(run.EvalSets, evaluator, metrics, state.Step);
+                if (o.Stop is StopRule.AccuracyReached { EverySteps: { } every } acc && state.Step % every == 0
+                    && MemorizedAccuracy(evaluator, memorized, metrics, state.Step) >= acc.Target)
+                    stopReason = $"accuracy on the memorized set reached {acc.Target}";
+                if (stopReason is not null) state = state with { Finished = true, StopReason = stopReason };
+                if (o.SaveEvery > 0 && state.Step % o.SaveEvery == 0 && !state.Finished)
+                    TrainingCheckpoint.Save(run.OutDir, model, optimizer, state, run.TokenizerSource);
+                AfterStep?.Invoke(state.Step);
+                if (state.Finished) break;
+                if (cancellation.IsCancellationRequested)
+                {
+                    TrainingCheckpoint.Save(run.OutDir, model, optimizer, state, run.TokenizerSource);
+                    Progress?.Message($"interrupted at step {state.Step}; checkpoint saved, continue with --resume");
+                    interrupted = true;
+                    break;
+                }
+            }
+            if (interrupted || state.Finished) break;
+            state = state with { Epoch = state.Epoch + 1, BatchInEpoch = 0 };
+            if (o.Stop is StopRule.AccuracyReached { EverySteps: null } epochRule
+                && MemorizedAccuracy(evaluator, memorized, metrics, state.Step) >= epochRule.Target)
+                state = state with { Finished = true, StopReason = stopReason = $"accuracy on the memorized set reached {epochRule.Target}" };
+        }
+        if (interrupted)
+            return new TrainingResult(state.Step, state.Epoch, "interrupted", true, lastLoss, state.TokensSeen, encoding.DroppedTooLong.Count, [], null);
+
+        stopReason ??= $"epoch cap ({o.Epochs})";
+        state = state with { Finished = true, StopReason = stopReason };
+        var finalDir = Path.Combine(run.OutDir, "final");
+        SaveFinal(finalDir, run.TokenizerSource);
+        TrainingCheckpoint.Save(run.OutDir, model, optimizer, state, run.TokenizerSource);
+        var evaluations = EvaluateSets(run.EvalSets, evaluator, metrics, state.Step, writePredictionsTo: run.OutDir);
+        metrics.Log(state.Step, "end", new Dictionary<string, object>
+        {
+            ["stop_reason"] = stopReason, ["epochs"] = state.Epoch + (state.BatchInEpoch > 0 ? 1 : 0), ["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1),
+        });
+        Progress?.Message($"done: {state.Step} steps, {stopReason}; final model in {finalDir}");
+        return new TrainingResult(state.Step, state.Epoch, stopReason, false, lastLoss, state.TokensSeen, encoding.DroppedTooLong.Count, evaluations, finalDir);
+    }
+
+    /// <summary>One optimizer update over an accumulation group; the loss is the mean over all labelled tokens of the group.</summary>
+    (double Loss, double GradNorm, long Tokens) Step(AdamW optimizer, IReadOnlyList<PaddedBatch> group, double lr)
+    {
+        using var scope = NewDisposeScope();
+        long labelled = group.Sum(b => b.LossTokenCount);
+        double lossSum = 0;
+        foreach (var batch in group)
+        {
+            using var inner = NewDisposeScope();
+            var (ids, labels, _) = batch.ToTensors(model.Device);
+            var (sum, _) = CausalLmLoss.Sum(model, ids, labels);
+            (sum / Math.Max(1, labelled)).backward();
+            lossSum += sum.to(ScalarType.Float64).item<double>();
+        }
+        double norm = GradientClipping.ClipGlobalNorm(model.parameters(), Options.ClipNorm);
+        optimizer.Update(lr);
+        optimizer.ZeroGrad();
+        return (lossSum / Math.Max(1, labelled), norm, group.Sum(b => b.TokenCount));
+    }
+
+    double MemorizedAccuracy(Evaluator evaluator, IReadOnlyList<Example> memorized, MetricsLog metrics, int step)
+    {
+        if (memorized.Count == 0) throw new InvalidInputException("--stop", "the accuracy rule needs factoid examples in the training data");
+        var result = evaluator.Evaluate("memorized", memorized);
+        metrics.Log(step, "eval/memorized", new Dictionary<string, object> { ["accuracy"] = result.Accuracy, ["rouge_l"] = result.RougeL });
+        Progress?.Message($"step {step}: accuracy on the memorized set {result.Accuracy:P1}");
+        return result.Accuracy;
+    }
+
+    List<EvaluationResult> EvaluateSets(IReadOnlyList<(string Name, IReadOnlyList<Example> Examples)> sets, Evaluator evaluator, MetricsLog metrics, int step, string? writePredictionsTo = null)
+    {
+        var results = new List<EvaluationResult>();
+        foreach (var (name, examples) in sets)
+        {
+            var result = evaluator.Evaluate(name, examples);
+            results.Add(result);
+            metrics.Log(step, $"eval/{name}", new Dictionary<string, object> { ["accuracy"] = result.Accuracy, ["rouge_l"] = result.RougeL, ["correct"] = result.Correct });
+            Progress?.Message($"step {step}: {name} accuracy {result.Accuracy:P1}, ROUGE-L {result.RougeL:F3}");
+            if (writePredictionsTo is not null)
+                Evaluator.WritePredictions(Path.Combine(writePredictionsTo, $"{name}.predictions.jsonl"), result.Predictions);
+        }
+        return results;
+    }
+
+    void SaveFinal(string finalDir, string? tokenizerSource)
+    {
+        var tmp = finalDir + $".{Environment.ProcessId}.tmp";
+        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        HfCheckpoint.Save(model, tmp, tokenizerSource);
+        if (Directory.Exists(finalDir)) Directory.Delete(finalDir, true);
+        Directory.Move(tmp, finalDir);
+    }
+
+    /// <summary>A hash of the encoded data and the recipe that shapes the run, checked on resume.</summary>
+    string Fingerprint(IReadOnlyList<EncodedExample> examples)
+    {
+        using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
+        var recipe = Options with { EvalEvery = 0, SaveEvery = 0, LogEvery = 1, CollectEvery = 1 };
+        sha.AppendData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(recipe) + recipe.Stop));
+        foreach (var e in examples)
+        {
+            sha.AppendData(Encoding.UTF8.GetBytes(e.Id));
+            foreach (var id in e.InputIds) sha.AppendData(BitConverter.GetBytes(id));
+            foreach (var l in e.Labels) sha.AppendData(BitConverter.GetBytes(l));
+        }
+        return Convert.ToHexStringLower(sha.GetHashAndReset());
+    }
+}

@@ -1,0 +1,37 @@
+using Remix.Data;
+
+namespace Remix.Training;
+
+/// <summary>What one call to <see cref="Trainer.Train"/> trains on and where it writes.</summary>
+public sealed record TrainingRun
+{
+    /// <summary>Every training example, mixing and replay examples included.</summary>
+    public required IReadOnlyList<Example> Examples { get; init; }
+
+    /// <summary>The set the accuracy stop rule checks; by default the factoids among <see cref="Examples"/>.</summary>
+    public IReadOnlyList<Example>? MemorizedSet { get; init; }
+
+    /// <summary>Sets evaluated every <see cref="TrainingOptions.EvalEvery"/> steps and at the end.</summary>
+    public IReadOnlyList<(string Name, IReadOnlyList<Example> Examples)> EvalSets { get; init; } = [];
+
+    /// <summary>The run directory: metrics.jsonl, tensorboard/, checkpoints/, final/.</summary>
+    public required string OutDir { get; init; }
+
+    /// <summary>Continue from the latest checkpoint in <see cref="OutDir"/>.</summary>
+    public bool Resume { get; init; }
+
+    /// <summary>Where the tokenizer and generation files to copy into checkpoints come from.</summary>
+    public string? TokenizerSource { get; init; }
+}
+
+/// <summary>How a run ended.</summary>
+public sealed record TrainingResult(
+    int Steps,
+    int Epochs,
+    string StopReason,
+    bool Interrupted,
+    double LastLoss,
+    long TokensSeen,
+    int DroppedTooLong,
+    IReadOnlyList<Evaluation.EvaluationResult> Evaluations,
+    string? FinalModelDirectory);

@@ -1,0 +1,169 @@
+using Remix.Data.Batching;
+using Remix.Models;
+using Remix.Tests.Support;
+using Remix.Training;
+using Parameter = TorchSharp.Modules.Parameter;
+using AdamW = Remix.Training.AdamW;
+using static TorchSharp.torch;
+
+namespace Remix.Tests.Training;
+
+public class LossAndOptimizerTests
+{
+    static readonly long[] Ids = [256, 10, 20, 30, 40, 50, 60];
+    static readonly long[] Labels = [-100, -100, -100, 30, 40, -100, 60];
+
+    [Fact]
+    public void Loss_EqualsHandComputedCrossEntropyOverLabelledTokens()
+    {
+        using var model = TestModels.Create(TestModels.Config(), seed: 3);
+        var logits = TestModels.Logits(model, Ids); // [7, vocab]
+        int vocab = model.Config.VocabSize;
+        double expected = 0;
+        int count = 0;
+        for (int t = 0; t + 1 < Ids.Length; t++)
+        {
+            if (Labels[t + 1] == -100) continue;
+            var row = logits.Skip(t * vocab).Take(vocab).Select(x => (double)x).ToArray();
+            double max = row.Max(), logZ = max + Math.Log(row.Sum(x => Math.Exp(x - max)));
+            expected += logZ - row[Labels[t + 1]];
+            count++;
+        }
+        using var ids = tensor(Ids, [1, Ids.Length]);
+        using var labels = tensor(Labels, [1, Labels.Length]);
+        var (sum, tokens) = CausalLmLoss.Sum(model, ids, labels);
+        Assert.Equal(3, tokens);
+        Assert.Equal(3, count);
+        Assert.Equal(expected, sum.item<float>(), 3);
+        sum.Dispose();
+    }
+
+    [Fact]
+    public void Gradients_MatchFiniteDifferences()
+    {
+        using var model = TestModels.Create(TestModels.Config(layers: 1, hidden: 16, heads: 2, kvHeads: 1), seed: 4, dtype: ScalarType.Float64);
+        using var ids = tensor(Ids, [1, Ids.Length]);
+        using var labels = tensor(Labels, [1, Labels.Length]);
+        double Loss()
+        {
+            using var scope = NewDisposeScope();
+            return CausalLmLoss.Sum(model, ids, labels).Sum.item<double>();
+        }
+        var (loss, _) = CausalLmLoss.Sum(model, ids, labels);
+        loss.backward();
+        var checkedParameters = new[] { "model.layers.0.self_attn.q_proj.weight", "model.layers.0.mlp.down_proj.weight", "model.embed_tokens.weight", "model.norm.weight", "model.layers.0.input_layernorm.weight" };
+        var parameters = model.named_parameters().ToDictionary(p => p.name, p => p.parameter);
+        foreach (var name in checkedParameters)
+        {
+            var p = parameters[name];
+            var flat = p.view(-1);
+            var grad = p.grad!.view(-1);
+            foreach (long i in new long[] { 0, flat.shape[0] / 3, flat.shape[0] - 1, 30 % flat.shape[0] })
+            {
+                const double h = 1e-6;
+                double original = flat[i].item<double>();
+                using (no_grad()) flat[i] = original + h;
+                double up = Loss();
+                using (no_grad()) flat[i] = original - h;
+                double down = Loss();
+                using (no_grad()) flat[i] = original;
+                double numeric = (up - down) / (2 * h), analytic = grad[i].item<double>();
+                Assert.True(Math.Abs(numeric - analytic) <= 1e-6 + 1e-5 * Math.Abs(numeric), $"{name}[{i}]: finite difference {numeric}, autograd {analytic}");
+            }
+        }
+        loss.Dispose();
+    }
+
+    [Fact]
+    public void AdamW_MatchesTheUpdateRuleByHand()
+    {
+        var w = new Parameter(tensor(new float[] { 1.0f, -2.0f }));
+        using var adam = new AdamW([("w", w)], beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1);
+        double[] value = [1.0, -2.0], m = [0, 0], v = [0, 0];
+        double[][] grads = [[0.5, -1.0], [0.25, 2.0], [-1.0, 0.1]];
+        double lr = 0.01;
+        for (int step = 1; step <= grads.Length; step++)
+        {
+            w.grad = tensor(grads[step - 1].Select(x => (float)x).ToArray());
+            adam.Update(lr);
+            for (int i = 0; i < 2; i++)
+            {
+                value[i] *= 1 - lr * 0.1;
+                m[i] = 0.9 * m[i] + 0.1 * grads[step - 1][i];
+                v[i] = 0.95 * v[i] + 0.05 * grads[step - 1][i] * grads[step - 1][i];
+                double mHat = m[i] / (1 - Math.Pow(0.9, step)), vHat = v[i] / (1 - Math.Pow(0.95, step));
+                value[i] -= lr * mHat / (Math.Sqrt(vHat) + 1e-8);
+            }
+            var actual = w.data<float>().ToArray();
+            for (int i = 0; i < 2; i++) Assert.Equal(value[i], actual[i], 5);
+        }
+        Assert.Equal(3, adam.Step);
+    }
+
+    [Fact]
+    public void AdamW_SkipsWeightDecayForBiasesAndNorms_AndRoundTripsItsState()
+    {
+        using var dir = new TempDir();
+        var bias = new Parameter(tensor(new float[] { 1f }));
+        var norm = new Parameter(tensor(new float[] { 1f }));
+        using var adam = new AdamW([("x.bias", bias), ("model.norm.weight", norm)], weightDecay: 0.5);
+        bias.grad = zeros(1);
+        norm.grad = zeros(1);
+        adam.Update(0.1);
+        Assert.Equal(1f, bias.item<float>());
+        Assert.Equal(1f, norm.item<float>());
+        adam.Save(dir.File("opt.safetensors"));
+        using var again = new AdamW([("x.bias", bias), ("model.norm.weight", norm)], weightDecay: 0.5);
+        again.Load(dir.File("opt.safetensors"));
+        Assert.Equal(1, again.Step);
+    }
+
+    [Fact]
+    public void Schedule_WarmsUpLinearly_ThenFollowsTheCosine()
+    {
+        var s = new LearningRateSchedule(1e-3, TotalSteps: 100, WarmupRatio: 0.05);
+        Assert.Equal(5, s.WarmupSteps);
+        Assert.Equal(0, s.At(0));
+        Assert.Equal(2e-4, s.At(1), 12);
+        Assert.Equal(1e-3, s.At(5), 12);
+        Assert.Equal(1e-3 * 0.5 * (1 + Math.Cos(Math.PI * 45 / 95)), s.At(50), 12);
+        Assert.Equal(0, s.At(100), 12);
+        Assert.Equal(3, new LearningRateSchedule(1, 41, 0.05).WarmupSteps); // ceil(2.05)
+    }
+
+    [Fact]
+    public void ClipGlobalNorm_ScalesToTheLimit()
+    {
+        var a = new Parameter(zeros(2));
+        var b = new Parameter(zeros(1));
+        a.grad = tensor(new float[] { 3, 0 });
+        b.grad = tensor(new float[] { 4 });
+        double norm = GradientClipping.ClipGlobalNorm([a, b], 1.0);
+        Assert.Equal(5, norm, 5);
+        Assert.Equal(3 / (5 + 1e-6), a.grad.data<float>()[0], 5);
+        Assert.Equal(4 / (5 + 1e-6), b.grad!.data<float>()[0], 5);
+        Assert.Equal(1, GradientClipping.ClipGlobalNorm([a, b], 10.0), 4); // under the limit: untouched
+    }
+
+    [Theory]
+    [InlineData("epochs", "epochs")]
+    [InlineData("loss:1e-4:10", "loss:0.0001:10")]
+    [InlineData("loss:0.5:3:cumulative", "loss:0.5:3:cumulative")]
+    [InlineData("accuracy:1.0", "accuracy:1")]
+    [InlineData("accuracy:0.9:25", "accuracy:0.9:25")]
+    public void StopRule_ParsesTheCliSyntax(string text, string canonical) => Assert.Equal(canonical, StopRule.Parse(text).ToString());
+
+    [Theory]
+    [InlineData("loss:abc:3")]
+    [InlineData("loss:0.1")]
+    [InlineData("accuracy:2")]
+    [InlineData("sometimes")]
+    public void StopRule_RefusesBadSyntax(string text) => Assert.Throws<InvalidInputException>(() => StopRule.Parse(text));
+
+    [Fact]
+    public void LossTokenCount_SkipsTheFirstColumn()
+    {
+        var batch = PaddedBatch.From([new EncodedExample("a", [1, 2, 3], [1, 2, 3]), new EncodedExample("b", [1, 2], [-100, 2])], 0);
+        Assert.Equal(3, batch.LossTokenCount);
+    }
+}

@@ -1,0 +1,133 @@
+using Remix.Data;
+using Remix.Models;
+using Remix.Tests.Support;
+using Remix.Tokenization;
+using Remix.Training;
+using static TorchSharp.torch;
+
+namespace Remix.Tests.Training;
+
+public class TrainerTests : IDisposable
+{
+    readonly TempDir _dir = new();
+    readonly string _base;
+
+    public TrainerTests()
+    {
+        _base = _dir.File("base");
+        using var model = TestModels.Create(TestModels.Config(hidden: 32, layers: 2) with { InitializerRange = 0.02 }, seed: 1);
+        HfCheckpoint.Save(model, _base);
+        ByteLevelTokenizerFiles.Write(_base);
+    }
+
+    public void Dispose() => _dir.Dispose();
+
+    static readonly List<Example> Facts = KvrGenerator.Generate(12, seed: 5);
+
+    static readonly TrainingOptions Quick = new()
+    {
+        LearningRate = 3e-3, BatchSize = 4, Epochs = 3, WarmupRatio = 0.1, Seed = 2, SaveEvery = 0,
+    };
+
+    (LoadedModel Loaded, Trainer Trainer) Make(TrainingOptions options, Action<int>? afterStep = null)
+    {
+        var loaded = LoadedModel.Load(_base);
+        return (loaded, new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options) { AfterStep = afterStep });
+    }
+
+    static byte[] WeightsOf(string dir) => File.ReadAllBytes(Path.Combine(dir, "model.safetensors"));
+
+    TrainingResult Run(TrainingOptions options, string outDir, bool resume = false, Action<int>? afterStep = null, CancellationToken cancel = default,
+        IReadOnlyList<(string, IReadOnlyList<Example>)>? eval = null)
+    {
+        var (loaded, trainer) = Make(options, afterStep);
+        using (loaded)
+            return trainer.Train(new TrainingRun { Examples = Facts, OutDir = outDir, Resume = resume, TokenizerSource = _base, EvalSets = eval ?? [] }, cancel);
+    }
+
+    [Fact]
+    public void ResumeAfterAKill_ReachesTheSameWeightsAsAnUninterruptedRun()
+    {
+        var options = Quick with { SaveEvery = 4 };
+        var straight = Run(options, _dir.File("straight"));
+        Assert.Equal(9, straight.Steps); // 12 examples / 4 per batch x 3 epochs
+
+        // A crash at step 6: the last checkpoint is step 4, two steps are lost and redone.
+        Assert.Throws<InvalidOperationException>(() => Run(options, _dir.File("killed"), afterStep: s => { if (s == 6) throw new InvalidOperationException("killed"); }));
+        Assert.Equal(Path.Combine(_dir.File("killed"), "checkpoints", "step-4"), TrainingCheckpoint.Latest(_dir.File("killed")));
+        var resumed = Run(options, _dir.File("killed"), resume: true);
+        Assert.Equal(9, resumed.Steps);
+        Assert.Equal(WeightsOf(straight.FinalModelDirectory!), WeightsOf(resumed.FinalModelDirectory!));
+    }
+
+    [Fact]
+    public void ResumeAfterAnInterrupt_SavesThenContinuesExactly()
+    {
+        var straight = Run(Quick, _dir.File("straight"));
+        using var cancel = new CancellationTokenSource();
+        var first = Run(Quick, _dir.File("interrupted"), afterStep: s => { if (s == 5) cancel.Cancel(); }, cancel: cancel.Token);
+        Assert.True(first.Interrupted);
+        Assert.Equal(5, first.Steps);
+        var rest = Run(Quick, _dir.File("interrupted"), resume: true);
+        Assert.Equal(WeightsOf(straight.FinalModelDirectory!), WeightsOf(rest.FinalModelDirectory!));
+    }
+
+    [Fact]
+    public void ExistingCheckpointsWithoutResume_AreRefused_AndOtherDataCannotResume()
+    {
+        using var cancel = new CancellationTokenSource();
+        Run(Quick, _dir.File("run"), afterStep: _ => cancel.Cancel(), cancel: cancel.Token);
+        var e = Assert.Throws<InvalidInputException>(() => Run(Quick, _dir.File("run")));
+        Assert.Contains("already holds checkpoints; pass --resume", e.Message);
+        var other = Assert.Throws<InvalidInputException>(() => Run(Quick with { LearningRate = 1e-2 }, _dir.File("run"), resume: true));
+        Assert.Contains("was written for other data or another recipe", other.Message);
+    }
+
+    [Fact]
+    public void GradientAccumulation_EqualsOneLargerBatch()
+    {
+        var big = Run(Quick with { BatchSize = 4, Epochs = 1, FixedOrder = true }, _dir.File("big"));
+        var accumulated = Run(Quick with { BatchSize = 2, GradientAccumulation = 2, Epochs = 1, FixedOrder = true }, _dir.File("accum"));
+        Assert.Equal(big.Steps, accumulated.Steps);
+        using var a = HfCheckpoint.Load(big.FinalModelDirectory!);
+        using var b = HfCheckpoint.Load(accumulated.FinalModelDirectory!);
+        foreach (var ((name, pa), (_, pb)) in a.named_parameters().Zip(b.named_parameters()))
+            Assert.True(pa.allclose(pb, rtol: 1e-4, atol: 1e-6), name);
+    }
+
+    [Fact]
+    public void LossStopRule_StopsAfterKSteps()
+    {
+        var result = Run(Quick with { Stop = new StopRule.LossBelow(1e9, 4) }, _dir.File("stop"));
+        Assert.Equal(4, result.Steps);
+        Assert.Equal("loss below 1000000000 on 4 consecutive steps", result.StopReason);
+    }
+
+    [Fact]
+    public void Metrics_AreLoggedAsJsonLinesAndTensorBoardEvents()
+    {
+        var result = Run(Quick with { EvalEvery = 3 }, _dir.File("m"), eval: [("facts", Facts)]);
+        var lines = MetricsLog.Read(Path.Combine(_dir.File("m"), "metrics.jsonl"));
+        Assert.Equal(result.Steps, lines.Count(l => (string?)l["kind"] == "train"));
+        Assert.Equal(3 + 1, lines.Count(l => (string?)l["kind"] == "eval/facts")); // steps 3, 6, 9 and the end
+        var train = lines.First(l => (string?)l["kind"] == "train");
+        foreach (var key in new[] { "loss", "lr", "grad_norm", "tokens", "tokens_per_s", "epoch" }) Assert.NotNull(train[key]);
+        Assert.NotEmpty(Directory.GetFiles(Path.Combine(_dir.File("m"), "tensorboard"), "events.out.tfevents.*", SearchOption.AllDirectories));
+        Assert.True(File.Exists(Path.Combine(_dir.File("m"), "facts.predictions.jsonl")));
+    }
+
+    [Fact]
+    public void TrainingLowersTheLoss_AndMemorizesAHandfulOfFacts()
+    {
+        var facts = KvrGenerator.Generate(4, seed: 9);
+        var (loaded, trainer) = Make(new TrainingOptions { LearningRate = 1e-2, BatchSize = 4, Epochs = 150, WarmupRatio = 0.05, Stop = new StopRule.AccuracyReached(1.0, 10) });
+        using (loaded)
+        {
+            var result = trainer.Train(new TrainingRun { Examples = facts, OutDir = _dir.File("mem"), TokenizerSource = _base, EvalSets = [("facts", facts)] });
+            Assert.Equal(1.0, result.Evaluations[0].Accuracy);
+            Assert.StartsWith("accuracy on the memorized set reached 1", result.StopReason);
+            var losses = MetricsLog.Read(Path.Combine(_dir.File("mem"), "metrics.jsonl")).Where(l => (string?)l["kind"] == "train").Select(l => (double)l["loss"]!).ToList();
+            Assert.True(losses[^1] < losses[0] / 10, $"loss went from {losses[0]} to {losses[^1]}");
+        }
+    }
+}
