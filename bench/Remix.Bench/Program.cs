@@ -3,11 +3,12 @@ using Remix.Bench;
 return args.FirstOrDefault() switch
 {
     "generation" => GenerationBenchmark.Run(args[1..]),
+    "training" => TrainingBenchmark.Run(args[1..]),
     _ => Usage(),
 };
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Remix.Bench -- generation [--threads N] [--new-tokens N]");
+    Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Remix.Bench -- generation [--threads N] [--new-tokens N]\n       ... -- training [--hidden 256 --layers 4 --batch 16 --seq 128 --steps 60 --vocab 2048 --threads N]");
     return 2;
 }

@@ -1,0 +1,127 @@
+using System.Diagnostics;
+using Remix.Data;
+using Remix.Models;
+using Remix.Tokenization;
+using Remix.Training;
+using static TorchSharp.torch;
+
+namespace Remix.Bench;
+
+/// <summary>
+/// Training throughput through the real <see cref="Trainer"/> (tokens/s, model FLOP utilisation
+/// against a measured fp32 matmul peak, peak resident memory), and resident memory over many steps.
+/// </summary>
+static class TrainingBenchmark
+{
+    public static int Run(string[] args)
+    {
+        int threads = Option(args, "--threads", Environment.ProcessorCount);
+        int hidden = Option(args, "--hidden", 256), layers = Option(args, "--layers", 4);
+        int batch = Option(args, "--batch", 16), seq = Option(args, "--seq", 128), steps = Option(args, "--steps", 60);
+        int vocab = Option(args, "--vocab", 2048);
+        int collectEvery = Option(args, "--collect-every", 10);
+        set_num_threads(threads);
+        double peakBefore = MatmulPeakGflops();
+
+        var work = Path.Combine(Path.GetTempPath(), $"remix-bench-{Guid.NewGuid():N}");
+        Directory.CreateDirectory(work);
+        try
+        {
+            var config = RandomCheckpoint.TinyConfig(hidden, layers, hidden / 64 * 2, hidden / 64, intermediateSize: hidden * 8 / 3 / 8 * 8 + 8) with { VocabSize = vocab, TieWordEmbeddings = false };
+            using (var init = new LlamaForCausalLM(config))
+            {
+                init.InitializeWeights(0);
+                HfCheckpoint.Save(init, work);
+            }
+            ByteLevelTokenizerFiles.Write(work);
+            using var loaded = LoadedModel.Load(work);
+            long parameters = loaded.Model.ParameterCount();
+            long embedding = (long)config.VocabSize * config.HiddenSize;
+
+            // Examples of exactly `seq` tokens: BOS + chat header + answer bytes + EOS, loss on almost every token.
+            int header = loaded.Tokenizer.Encode(ChatTemplate.Default.Prompt("")).Length;
+            var random = new Random(1);
+            int examplesNeeded = batch * steps;
+            var examples = Enumerable.Range(0, examplesNeeded).Select(i => Example.QuestionAnswer($"x{i}", "bench", "",
+                new string(Enumerable.Range(0, seq - header - 1).Select(_ => (char)('a' + random.Next(26))).ToArray()), kind: ExampleKind.NonFactoid)).ToList();
+
+            var options = new TrainingOptions { LearningRate = 1e-3, BatchSize = batch, Epochs = 1, WarmupRatio = 0, ClipNorm = 1.0, MaxLength = seq, CollectEvery = collectEvery };
+            var stepTimes = new List<double>();
+            var clock = Stopwatch.StartNew();
+            var rss = new List<(int Step, long Bytes)>();
+            var trainer = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options)
+            {
+                AfterStep = s =>
+                {
+                    stepTimes.Add(clock.Elapsed.TotalSeconds);
+                    if (s % Math.Max(1, steps / 20) == 0) rss.Add((s, CurrentRss()));
+                },
+            };
+            var result = trainer.Train(new TrainingRun { Examples = examples, OutDir = Path.Combine(work, "run") });
+
+            double peak = Math.Max(peakBefore, MatmulPeakGflops()); // this machine is shared: take the best of before and after
+            // Throughput over the second half (after warm-up and allocator growth).
+            int from = stepTimes.Count / 2;
+            double seconds = stepTimes[^1] - stepTimes[from - 1];
+            double tokensPerSecond = (double)(stepTimes.Count - from) * batch * seq / seconds;
+            // 6 FLOPs per parameter per token (forward + backward) for every matmul weight, plus attention
+            // scores and values: 12 * layers * seq * hidden per token (6 * 2 matmuls), halved for causality.
+            double flopsPerToken = 6.0 * (parameters - embedding) + 6.0 * layers * seq * hidden;
+            double achieved = tokensPerSecond * flopsPerToken / 1e9;
+            Console.WriteLine($"model: {parameters:N0} parameters (dim {hidden}, {layers} layers, vocab {vocab}, untied), batch {batch} x {seq} tokens, {threads} threads, {result.Steps} steps");
+            Console.WriteLine($"fp32 matmul peak (best of 1024^3 and 2048^3, before and after): {peak:F0} GFLOP/s");
+            Console.WriteLine($"training: {tokensPerSecond:N0} tokens/s, {achieved:F0} GFLOP/s = {100 * achieved / peak:F0}% of the matmul peak");
+            Console.WriteLine($"peak resident memory: {PeakRss() / 1e6:F0} MB");
+            Console.WriteLine("resident memory (MB) by step: " + string.Join(", ", rss.Select(r => $"{r.Step}:{r.Bytes / 1e6:F0}")));
+            if (rss.Count >= 4)
+            {
+                var later = rss.Skip(rss.Count / 4).ToList();
+                double slope = (later[^1].Bytes - later[0].Bytes) / (double)Math.Max(1, later[^1].Step - later[0].Step);
+                Console.WriteLine($"memory trend after the first quarter: {slope / 1e3:F1} KB per step");
+            }
+            return 0;
+        }
+        finally
+        {
+            Directory.Delete(work, recursive: true);
+        }
+    }
+
+    /// <summary>The best fp32 matmul rate over square sizes 1024 and 2048.</summary>
+    public static double MatmulPeakGflops()
+    {
+        double best = 0;
+        foreach (int size in new[] { 1024, 2048 })
+        {
+            using var a = randn(size, size);
+            using var b = randn(size, size);
+            for (int i = 0; i < 3; i++) using (var w = a.matmul(b)) { }
+            var clock = Stopwatch.StartNew();
+            int n = 0;
+            while (clock.Elapsed.TotalSeconds < 2)
+            {
+                using var c = a.matmul(b);
+                n++;
+            }
+            best = Math.Max(best, n * 2.0 * size * size * (double)size / clock.Elapsed.TotalSeconds / 1e9);
+        }
+        return best;
+    }
+
+    static long CurrentRss() => ReadStatus("VmRSS:");
+    static long PeakRss() => ReadStatus("VmHWM:");
+
+    static long ReadStatus(string key)
+    {
+        foreach (var line in File.ReadLines("/proc/self/status"))
+            if (line.StartsWith(key, StringComparison.Ordinal))
+                return long.Parse(line[key.Length..].Trim().Split(' ')[0]) * 1024;
+        return 0;
+    }
+
+    static int Option(string[] args, string name, int fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out int v) ? v : fallback;
+    }
+}

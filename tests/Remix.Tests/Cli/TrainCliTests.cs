@@ -1,0 +1,56 @@
+using Remix.Cli;
+using Remix.Data;
+using Remix.Tests.Support;
+
+namespace Remix.Tests.Cli;
+
+public class TrainCliTests
+{
+    static (int Code, string Out, string Err) Run(params string[] args)
+    {
+        var stdout = new StringWriter();
+        var stderr = new StringWriter();
+        return (CliApp.Run(args, stdout, stderr), stdout.ToString(), stderr.ToString());
+    }
+
+    [Fact]
+    public void TrainThenEval_OnMicroModel_WritesTheRunAndPrintsAccuracy()
+    {
+        using var dir = new TempDir();
+        Assert.Equal(0, Run("model", "init", "--out", dir.File("m"), "--hidden-size", "32").Code);
+        ExampleJsonl.Write(dir.File("facts.jsonl"), KvrGenerator.Generate(6, 1));
+        var corpus = Enumerable.Range(0, 3).Select(i => new Example { Id = $"d{i}", Source = "c", Kind = ExampleKind.Document, Text = string.Join(' ', Enumerable.Range(0, 120).Select(w => $"w{w}")) });
+        ExampleJsonl.Write(dir.File("corpus.jsonl"), corpus);
+        var words = dir.File("words.txt");
+        File.WriteAllLines(words, ["alpha", "bravo", "charlie", "delta"]);
+
+        var train = Run("train", "--model", dir.File("m"), "--data", dir.File("facts.jsonl"), "--out", dir.File("run"),
+            "--epochs", "2", "--batch-size", "4", "--lr", "1e-3", "--mix", "random:1.0", "--words", words,
+            "--mix", $"generic:{dir.File("corpus.jsonl")}:0.5", "--replay", $"{dir.File("facts.jsonl")}:0.5", "--eval", dir.File("facts.jsonl"));
+        Assert.True(train.Code == 0, train.Err);
+        Assert.Contains("steps: 10", train.Out); // 6 facts + 6 random + 3 generic + 3 replayed = 18 examples: 5 batches of 4, 2 epochs
+        Assert.Contains("stop: epoch cap (2)", train.Out);
+        Assert.True(File.Exists(Path.Combine(dir.File("run"), "final", "model.safetensors")));
+        Assert.True(File.Exists(Path.Combine(dir.File("run"), "final", "tokenizer.json")));
+        Assert.True(File.Exists(Path.Combine(dir.File("run"), "facts.predictions.jsonl")));
+
+        var eval = Run("eval", "--model", Path.Combine(dir.File("run"), "final"), "--data", dir.File("facts.jsonl"), "--out", dir.File("pred.jsonl"));
+        Assert.Equal(0, eval.Code);
+        Assert.Matches(@"^accuracy: \d\.\d{4}\nrouge_l: \d\.\d{4}\n", eval.Out.Replace("\r", ""));
+        Assert.Equal(6, File.ReadAllLines(dir.File("pred.jsonl")).Length);
+    }
+
+    [Theory]
+    [InlineData("--stop", "sometimes", "remix: --stop: expected epochs, loss:THRESHOLD:K[:cumulative] or accuracy:TARGET[:EVERY], found \"sometimes\"")]
+    [InlineData("--mix", "noise:2", "remix: --mix: expected random:RATIO or generic:FILE:RATIO, found \"noise:2\"")]
+    [InlineData("--lr", "-1", "remix: --lr: expected a positive number, found -1")]
+    public void BadTrainOptions_AreRefusedInOneLine(string option, string value, string message)
+    {
+        using var dir = new TempDir();
+        Run("model", "init", "--out", dir.File("m"));
+        ExampleJsonl.Write(dir.File("facts.jsonl"), KvrGenerator.Generate(2, 1));
+        var r = Run("train", "--model", dir.File("m"), "--data", dir.File("facts.jsonl"), "--out", dir.File("run"), option, value);
+        Assert.Equal(1, r.Code);
+        Assert.Equal(message + Environment.NewLine, r.Err);
+    }
+}
