@@ -21,6 +21,8 @@ public static class CliApp
         root.Subcommands.Add(DataCommands.Build());
         root.Subcommands.Add(TrainCommands.Train());
         root.Subcommands.Add(TrainCommands.Eval());
+        root.Subcommands.Add(TokenizerCommands.Build());
+        root.Subcommands.Add(PretrainCommand.Build());
         return root;
     }
 

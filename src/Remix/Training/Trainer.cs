@@ -30,7 +30,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
     {
         var o = Options;
         var encoder = new ExampleEncoder(tokenizer, maxLength: o.MaxLength);
-        var encoding = encoder.EncodeAll(run.Examples.Where(e => e.Turns.Count > 0));
+        var encoding = run.PreEncoded is { } pre ? new EncodingResult(pre, []) : encoder.EncodeAll(run.Examples.Where(e => e.Turns.Count > 0));
         var examples = encoding.Examples;
         if (examples.Count == 0) throw new InvalidInputException(run.OutDir, $"no training examples fit in --max-length {o.MaxLength}");
         int padId = tokenizer.PadTokenId ?? tokenizer.EosTokenId ?? 0;

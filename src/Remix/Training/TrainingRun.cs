@@ -6,7 +6,10 @@ namespace Remix.Training;
 public sealed record TrainingRun
 {
     /// <summary>Every training example, mixing and replay examples included.</summary>
-    public required IReadOnlyList<Example> Examples { get; init; }
+    public IReadOnlyList<Example> Examples { get; init; } = [];
+
+    /// <summary>Already tokenized examples (such as packed pretraining blocks), used instead of encoding <see cref="Examples"/>.</summary>
+    public IReadOnlyList<Data.Batching.EncodedExample>? PreEncoded { get; init; }
 
     /// <summary>The set the accuracy stop rule checks; by default the factoids among <see cref="Examples"/>.</summary>
     public IReadOnlyList<Example>? MemorizedSet { get; init; }

@@ -1,0 +1,34 @@
+using System.CommandLine;
+using Remix.Data;
+using Remix.Tokenization;
+
+namespace Remix.Cli;
+
+/// <summary><c>remix tokenizer train</c>.</summary>
+public static class TokenizerCommands
+{
+    public static Command Build()
+    {
+        var command = new Command("tokenizer", "Train tokenizers");
+        var corpus = new Option<string>("--corpus") { Description = "Text corpus (any format remix data reads: JSONL text/content, Parquet, plain text, ...)", Required = true };
+        var size = new Option<int>("--vocab-size") { Description = "Vocabulary size including the 5 added tokens", DefaultValueFactory = _ => 4096 };
+        var output = new Option<string>("--out") { Description = "Directory for tokenizer.json and tokenizer_config.json", Required = true };
+        var train = new Command("train", "Train a byte-level BPE tokenizer and write it in Hugging Face format") { corpus, size, output };
+        train.SetAction(parse =>
+        {
+            int vocab = parse.GetValue(size);
+            if (vocab < 261) throw new InvalidInputException("--vocab-size", $"expected at least 261 (256 bytes + 5 added tokens), found {vocab}");
+            var examples = DatasetReader.Read(parse.GetValue(corpus)!).Examples;
+            var texts = examples.Select(e => e.Text ?? string.Join("\n", e.Turns.Select(t => t.Content)));
+            var clock = System.Diagnostics.Stopwatch.StartNew();
+            var result = BpeTrainer.TrainAndWrite(texts, vocab, parse.GetValue(output)!);
+            var o = parse.InvocationConfiguration.Output;
+            o.WriteLine($"documents: {examples.Count}, pre-tokenized words: {result.WordsSeen:N0} ({result.UniqueWords:N0} distinct)");
+            o.WriteLine($"vocabulary: {result.Vocabulary.Count} symbols ({result.Merges.Count} merges) + 5 added tokens, in {clock.Elapsed.TotalSeconds:F1} s");
+            o.WriteLine($"wrote {Path.Combine(parse.GetValue(output)!, HfTokenizer.FileName)}");
+            return 0;
+        });
+        command.Subcommands.Add(train);
+        return command;
+    }
+}
