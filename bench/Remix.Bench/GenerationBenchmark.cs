@@ -13,9 +13,9 @@ static class GenerationBenchmark
 {
     public static int Run(string[] args)
     {
-        int threads = Option(args, "--threads", Environment.ProcessorCount);
-        int newTokens = Option(args, "--new-tokens", 64);
-        int promptLength = Option(args, "--prompt-length", 16);
+        int threads = BenchArgs.Int(args, "--threads", Environment.ProcessorCount);
+        int newTokens = BenchArgs.Int(args, "--new-tokens", 64);
+        int promptLength = BenchArgs.Int(args, "--prompt-length", 16);
         set_num_threads(threads);
         var config = RandomCheckpoint.TinyConfig(hiddenSize: 256, layers: 4, heads: 8, kvHeads: 4, intermediateSize: 688) with { VocabSize = 2048 };
         using var model = new LlamaForCausalLM(config);
@@ -71,9 +71,4 @@ static class GenerationBenchmark
         return p.WorkingSet64;
     }
 
-    static int Option(string[] args, string name, int fallback)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out int v) ? v : fallback;
-    }
 }

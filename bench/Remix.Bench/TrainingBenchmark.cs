@@ -15,11 +15,11 @@ static class TrainingBenchmark
 {
     public static int Run(string[] args)
     {
-        int threads = Option(args, "--threads", Environment.ProcessorCount);
-        int hidden = Option(args, "--hidden", 256), layers = Option(args, "--layers", 4);
-        int batch = Option(args, "--batch", 16), seq = Option(args, "--seq", 128), steps = Option(args, "--steps", 60);
-        int vocab = Option(args, "--vocab", 2048);
-        int collectEvery = Option(args, "--collect-every", 10);
+        int threads = BenchArgs.Int(args, "--threads", Environment.ProcessorCount);
+        int hidden = BenchArgs.Int(args, "--hidden", 256), layers = BenchArgs.Int(args, "--layers", 4);
+        int batch = BenchArgs.Int(args, "--batch", 16), seq = BenchArgs.Int(args, "--seq", 128), steps = BenchArgs.Int(args, "--steps", 60);
+        int vocab = BenchArgs.Int(args, "--vocab", 2048);
+        int collectEvery = BenchArgs.Int(args, "--collect-every", 10);
         set_num_threads(threads);
         double peakBefore = MatmulPeakGflops();
 
@@ -119,9 +119,4 @@ static class TrainingBenchmark
         return 0;
     }
 
-    static int Option(string[] args, string name, int fallback)
-    {
-        int i = Array.IndexOf(args, name);
-        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out int v) ? v : fallback;
-    }
 }

@@ -67,23 +67,14 @@ public static class PretrainCommand
             var progress = ProgressReporter.ForConsole();
             progress.Message($"pretraining {model.ParameterCount():N0} parameters on {blocks.Count:N0} blocks x {block} tokens ({(long)blocks.Count * block:N0} tokens per epoch)");
             var trainer = new Trainer(model, tokenizer, config.EosTokenIds, options) { Progress = progress };
-            using var cancel = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
-            Console.CancelKeyPress += onCancel;
-            try
-            {
-                var result = trainer.Train(new TrainingRun { PreEncoded = blocks, OutDir = parse.GetValue(output)!, Resume = parse.GetValue(resume), TokenizerSource = tokDir }, cancel.Token);
-                var o = parse.InvocationConfiguration.Output;
-                o.WriteLine($"parameters: {model.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)}");
-                o.WriteLine($"steps: {result.Steps}, tokens seen: {result.TokensSeen.ToString("N0", CultureInfo.InvariantCulture)}");
-                o.WriteLine($"final loss: {result.LastLoss.ToString("F4", CultureInfo.InvariantCulture)}");
-                if (result.FinalModelDirectory is not null) o.WriteLine($"final model: {result.FinalModelDirectory}");
-                return result.Interrupted ? 130 : 0;
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
-            }
+            using var ctrlC = new CtrlC();
+            var result = trainer.Train(new TrainingRun { PreEncoded = blocks, OutDir = parse.GetValue(output)!, Resume = parse.GetValue(resume), TokenizerSource = tokDir }, ctrlC.Token);
+            var o = parse.InvocationConfiguration.Output;
+            o.WriteLine($"parameters: {model.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)}");
+            o.WriteLine($"steps: {result.Steps}, tokens seen: {result.TokensSeen.ToString("N0", CultureInfo.InvariantCulture)}");
+            o.WriteLine($"final loss: {result.LastLoss.ToString("F4", CultureInfo.InvariantCulture)}");
+            if (result.FinalModelDirectory is not null) o.WriteLine($"final model: {result.FinalModelDirectory}");
+            return result.Interrupted ? 130 : 0;
         });
         return command;
     }

@@ -84,28 +84,19 @@ public static class TrainCommands
             var progress = ProgressReporter.ForConsole();
             progress.Message($"training on {primary.Count} examples + {examples.Count - primary.Count} mixed in ({string.Join(", ", shares.Select(s => $"{s.Source.Name} x{s.Ratio}"))}), stop rule {options.Stop}");
             var trainer = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options) { Progress = progress };
-            using var cancel = new CancellationTokenSource();
-            ConsoleCancelEventHandler onCancel = (_, e) => { e.Cancel = true; cancel.Cancel(); };
-            Console.CancelKeyPress += onCancel;
-            try
+            using var ctrlC = new CtrlC();
+            var result = trainer.Train(new TrainingRun
             {
-                var result = trainer.Train(new TrainingRun
-                {
-                    Examples = examples, MemorizedSet = [.. primary.Where(e => e.Kind == ExampleKind.Factoid)], EvalSets = evalSets,
-                    OutDir = parse.GetValue(output)!, Resume = parse.GetValue(resume), TokenizerSource = dir,
-                }, cancel.Token);
-                var o = parse.InvocationConfiguration.Output;
-                o.WriteLine($"steps: {result.Steps}");
-                o.WriteLine($"stop: {result.StopReason}");
-                if (result.DroppedTooLong > 0) o.WriteLine($"dropped (longer than --max-length): {result.DroppedTooLong}");
-                foreach (var e in result.Evaluations) o.WriteLine($"{e.Name}: accuracy {e.Accuracy:F4}, rouge_l {e.RougeL:F4}");
-                if (result.FinalModelDirectory is not null) o.WriteLine($"final model: {result.FinalModelDirectory}");
-                return result.Interrupted ? 130 : 0;
-            }
-            finally
-            {
-                Console.CancelKeyPress -= onCancel;
-            }
+                Examples = examples, MemorizedSet = [.. primary.Where(e => e.Kind == ExampleKind.Factoid)], EvalSets = evalSets,
+                OutDir = parse.GetValue(output)!, Resume = parse.GetValue(resume), TokenizerSource = dir,
+            }, ctrlC.Token);
+            var o = parse.InvocationConfiguration.Output;
+            o.WriteLine($"steps: {result.Steps}");
+            o.WriteLine($"stop: {result.StopReason}");
+            if (result.DroppedTooLong > 0) o.WriteLine($"dropped (longer than --max-length): {result.DroppedTooLong}");
+            foreach (var e in result.Evaluations) o.WriteLine($"{e.Name}: accuracy {e.Accuracy:F4}, rouge_l {e.RougeL:F4}");
+            if (result.FinalModelDirectory is not null) o.WriteLine($"final model: {result.FinalModelDirectory}");
+            return result.Interrupted ? 130 : 0;
         });
         return command;
     }

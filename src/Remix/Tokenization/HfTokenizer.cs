@@ -188,13 +188,15 @@ public sealed class HfTokenizer : IDisposable
     static bool EndsWith(int[] ids, int[] suffix, int start) =>
         suffix.Length > 0 && ids.Length - start >= suffix.Length && ids.AsSpan().EndsWith(suffix);
 
-    /// <summary>Text of token ids, special tokens skipped, as Python's <c>decode(ids, skip_special_tokens=True)</c>.</summary>
+    /// <summary>
+    /// Text of token ids, special tokens skipped, as Python's <c>decode(ids, skip_special_tokens=True)</c>.
+    /// Ids beyond the tokenizer's vocabulary (a model's embedding table may be larger) decode to nothing.
+    /// </summary>
     public string Decode(IReadOnlyList<int> ids)
     {
-        if (ids.Count == 0) return "";
-        foreach (var id in ids)
-            if (id < 0 || id >= VocabularySize) throw new ArgumentOutOfRangeException(nameof(ids), $"token id {id} is outside the vocabulary (0..{VocabularySize - 1})");
-        var text = _native.Decode([.. ids.Select(i => (uint)i)]);
+        var known = ids.Where(i => i >= 0 && i < VocabularySize).Select(i => (uint)i).ToArray();
+        if (known.Length == 0) return "";
+        var text = _native.Decode(known);
         return _cleanUpSpaces ? CleanUpTokenizationSpaces(text) : text;
     }
 

@@ -7,13 +7,7 @@ namespace Remix.Tests.Cli;
 
 public class CliTests
 {
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        int code = CliApp.Run(args, stdout, stderr);
-        return (code, stdout.ToString(), stderr.ToString());
-    }
+    static (int Code, string Out, string Err) Run(params string[] args) => Support.Cli.Run(args);
 
     [Fact]
     public void ModelInit_ThenInfo_ReportsTheShape()

@@ -7,12 +7,7 @@ namespace Remix.Tests.Cli;
 
 public class DataCliTests
 {
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        return (CliApp.Run(args, stdout, stderr), stdout.ToString(), stderr.ToString());
-    }
+    static (int Code, string Out, string Err) Run(params string[] args) => Support.Cli.Run(args);
 
     static string Fixture(string name) => Path.Combine(AppContext.BaseDirectory, "Fixtures", "datasets", name);
 

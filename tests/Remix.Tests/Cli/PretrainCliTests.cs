@@ -8,12 +8,7 @@ namespace Remix.Tests.Cli;
 
 public class PretrainCliTests
 {
-    static (int Code, string Out, string Err) Run(params string[] args)
-    {
-        var stdout = new StringWriter();
-        var stderr = new StringWriter();
-        return (CliApp.Run(args, stdout, stderr), stdout.ToString(), stderr.ToString());
-    }
+    static (int Code, string Out, string Err) Run(params string[] args) => Support.Cli.Run(args);
 
     [Fact]
     public void TokenizerTrain_ThenPretrain_GivesAHuggingFaceCheckpointThatGenerates()

@@ -1,0 +1,11 @@
+namespace Remix.Bench;
+
+/// <summary>Reads "--name value" integer options from a benchmark's arguments.</summary>
+static class BenchArgs
+{
+    public static int Int(string[] args, string name, int fallback)
+    {
+        int i = Array.IndexOf(args, name);
+        return i >= 0 && i + 1 < args.Length && int.TryParse(args[i + 1], out int v) ? v : fallback;
+    }
+}
