@@ -41,11 +41,14 @@ public static class TrainCommands
         var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 0 };
         var saveEvery = new Option<int>("--save-every") { DefaultValueFactory = _ => 0, Description = "Checkpoint every N steps (also on Ctrl+C)" };
         var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint in --out" };
+        var l2 = new Option<double>("--l2") { Description = "L2 to the starting weights: STRENGTH x 1/2 sum (w - w0)^2" };
+        var ewc = new Option<string?>("--ewc") { Description = "EWC: STRENGTH:FILE, the diagonal Fisher estimated on FILE (the previous stage's data) at the starting weights" };
+        var kl = new Option<double>("--kl") { Description = "KL(starting model || current model) on the answer tokens, times STRENGTH" };
         var common = new CommonOptions();
         var command = new Command("train", "Fine-tune a model on data (with REMIX mixing or replay), with checkpoints and resume")
         {
             model, data, output, mix, replay, words, randomWords, eval, epochs, lr, batch, accum, warmup, decay, betas, eps, clip, schedule,
-            seed, stop, maxLength, fixedOrder, groupByLength, evalEvery, saveEvery, resume,
+            seed, stop, maxLength, fixedOrder, groupByLength, evalEvery, saveEvery, resume, l2, ewc, kl,
         };
         common.AddTo(command);
         command.SetAction(parse =>
@@ -83,7 +86,9 @@ public static class TrainCommands
             using var loaded = LoadedModel.Load(dir, device, dtype);
             var progress = ProgressReporter.ForConsole();
             progress.Message($"training on {primary.Count} examples + {examples.Count - primary.Count} mixed in ({string.Join(", ", shares.Select(s => $"{s.Source.Name} x{s.Ratio}"))}), stop rule {options.Stop}");
-            var trainer = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options) { Progress = progress };
+            var regularizers = Regularizers(parse.GetValue(l2), parse.GetValue(ewc), parse.GetValue(kl), loaded, dir, device, dtype, options.MaxLength);
+            using var disposeRegularizers = new CompositeDisposable(regularizers);
+            var trainer = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options) { Progress = progress, Regularizers = regularizers };
             using var ctrlC = new CtrlC();
             var result = trainer.Train(new TrainingRun
             {
@@ -99,6 +104,33 @@ public static class TrainCommands
             return result.Interrupted ? 130 : 0;
         });
         return command;
+    }
+
+    static List<Regularizer> Regularizers(double l2, string? ewc, double kl, LoadedModel loaded, string dir,
+        TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, int maxLength)
+    {
+        var list = new List<Regularizer>();
+        if (l2 < 0 || kl < 0) throw new InvalidInputException(l2 < 0 ? "--l2" : "--kl", $"expected a non-negative strength, found {Math.Min(l2, kl)}");
+        if (l2 > 0) list.Add(new L2Regularizer(loaded.Model) { Strength = l2 });
+        if (ewc is not null)
+        {
+            int colon = ewc.IndexOf(':');
+            if (colon <= 0 || !double.TryParse(ewc[..colon], NumberStyles.Float, CultureInfo.InvariantCulture, out var strength) || strength < 0)
+                throw new InvalidInputException("--ewc", $"expected STRENGTH:FILE such as 100:d_a.jsonl, found \"{ewc}\"");
+            var previous = new Remix.Data.Batching.ExampleEncoder(loaded.Tokenizer, maxLength: maxLength)
+                .EncodeAll(DatasetReader.Read(ewc[(colon + 1)..]).Examples.Where(e => e.Turns.Count > 0)).Examples;
+            list.Add(new EwcRegularizer(loaded.Model, previous) { Strength = strength });
+        }
+        if (kl > 0) list.Add(new KlRegularizer(HfCheckpoint.Load(dir, device, dtype)) { Strength = kl });
+        return list;
+    }
+
+    sealed class CompositeDisposable(IEnumerable<IDisposable> items) : IDisposable
+    {
+        public void Dispose()
+        {
+            foreach (var item in items) item.Dispose();
+        }
     }
 
     static MixingShare ParseMix(string spec, string? wordsFile, string randomWords)

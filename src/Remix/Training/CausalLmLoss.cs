@@ -16,6 +16,17 @@ public static class CausalLmLoss
     /// </summary>
     public static (Tensor Sum, long Tokens) Sum(LlamaForCausalLM model, Tensor inputIds, Tensor labels, Tensor? attentionMask = null)
     {
+        var (sum, tokens, logits) = SumWithLogits(model, inputIds, labels);
+        logits?.Dispose();
+        return (sum, tokens);
+    }
+
+    /// <summary>
+    /// As <see cref="Sum"/>, also returning the float32 logits at the labelled positions ([tokens, vocab], in
+    /// the order of <see cref="LabelledPositions"/>), for losses that compare distributions (KL to a frozen model).
+    /// </summary>
+    public static (Tensor Sum, long Tokens, Tensor? Logits) SumWithLogits(LlamaForCausalLM model, Tensor inputIds, Tensor labels)
+    {
         using var scope = NewDisposeScope();
         long batch = inputIds.shape[0], seq = inputIds.shape[1];
         var positions = LlamaForCausalLM.DefaultPositions(inputIds, 0);
@@ -24,11 +35,19 @@ public static class CausalLmLoss
         var targets = labels.narrow(1, 1, seq - 1).reshape(-1);                            // token t+1 is predicted at t
         var selected = targets.ne(Data.Batching.EncodedExample.IgnoreIndex).nonzero().squeeze(1);
         long count = selected.shape[0];
-        if (count == 0) return (zeros(1, ScalarType.Float32, inputIds.device).sum().MoveToOuterDisposeScope(), 0);
+        if (count == 0) return (zeros(1, ScalarType.Float32, inputIds.device).sum().MoveToOuterDisposeScope(), 0, null);
         var states = hidden.narrow(1, 0, seq - 1).reshape(-1, hidden.shape[2]).index_select(0, selected);
         var logits = model.LmHead(states);                                                // [count, vocab]
         if (logits.dtype != ScalarType.Float64) logits = logits.to(ScalarType.Float32);
         var loss = nn.functional.cross_entropy(logits, targets.index_select(0, selected), reduction: nn.Reduction.Sum);
-        return (loss.MoveToOuterDisposeScope(), count);
+        return (loss.MoveToOuterDisposeScope(), count, logits.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>Flat indices (row * (seq - 1) + t) of the positions whose next token carries a label.</summary>
+    public static Tensor LabelledPositions(Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        var targets = labels.narrow(1, 1, labels.shape[1] - 1).reshape(-1);
+        return targets.ne(Data.Batching.EncodedExample.IgnoreIndex).nonzero().squeeze(1).MoveToOuterDisposeScope();
     }
 }

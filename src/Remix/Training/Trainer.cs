@@ -24,6 +24,9 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
 
     public ProgressReporter? Progress { get; init; }
 
+    /// <summary>Penalties that keep the model near an earlier one (L2, EWC, KL); none by default.</summary>
+    public IReadOnlyList<Regularizer> Regularizers { get; init; } = [];
+
     public TrainingOptions Options { get; } = options.Validated();
 
     public TrainingResult Train(TrainingRun run, CancellationToken cancellation = default)
@@ -77,7 +80,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
                 var group = plan.GetRange(state.BatchInEpoch, groupSize);
                 double lr = schedule.At(state.Step);
                 var stepClock = Stopwatch.StartNew();
-                var (loss, gradNorm, tokens) = Step(optimizer, [.. group.Select(b => PaddedBatch.From([.. b.Select(i => examples[i])], padId))], lr);
+                var (loss, penalty, gradNorm, tokens) = Step(optimizer, [.. group.Select(b => PaddedBatch.From([.. b.Select(i => examples[i])], padId))], lr);
                 lastLoss = loss;
                 int lossCount = loss < (o.Stop as StopRule.LossBelow)?.Threshold ? state.LossStopCount + 1
                     : o.Stop is StopRule.LossBelow { Cumulative: true } ? state.LossStopCount : 0;
@@ -90,6 +93,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
                 {
                     ["epoch"] = state.Epoch + (double)state.BatchInEpoch / plan.Count, ["loss"] = loss, ["lr"] = lr,
                     ["grad_norm"] = gradNorm, ["tokens"] = tokens, ["tokens_per_s"] = Math.Round(tokensPerSecond, 1),
+                    ["penalty"] = penalty,
                 });
                 Progress?.Step(state.Step, totalSteps, state.Epoch, loss, lr, tokensPerSecond);
                 if (state.Step % o.CollectEvery == 0) GC.Collect();
@@ -136,24 +140,40 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         return new TrainingResult(state.Step, state.Epoch, stopReason, false, lastLoss, state.TokensSeen, encoding.DroppedTooLong.Count, evaluations, finalDir);
     }
 
-    /// <summary>One optimizer update over an accumulation group; the loss is the mean over all labelled tokens of the group.</summary>
-    (double Loss, double GradNorm, long Tokens) Step(AdamW optimizer, IReadOnlyList<PaddedBatch> group, double lr)
+    /// <summary>
+    /// One optimizer update over an accumulation group; the loss is the mean over all labelled tokens of
+    /// the group, plus the regularizers' penalties (reported separately).
+    /// </summary>
+    (double Loss, double Penalty, double GradNorm, long Tokens) Step(AdamW optimizer, IReadOnlyList<PaddedBatch> group, double lr)
     {
         using var scope = NewDisposeScope();
         long labelled = group.Sum(b => b.LossTokenCount);
-        double lossSum = 0;
+        double lossSum = 0, penalty = 0;
         foreach (var batch in group)
         {
             using var inner = NewDisposeScope();
             var (ids, labels, _) = batch.ToTensors(model.Device);
-            var (sum, _) = CausalLmLoss.Sum(model, ids, labels);
-            (sum / Math.Max(1, labelled)).backward();
+            var (sum, _, logits) = CausalLmLoss.SumWithLogits(model, ids, labels);
+            var objective = sum / Math.Max(1, labelled);
+            foreach (var regularizer in Regularizers)
+                if (logits is not null && regularizer.OutputPenalty(ids, labels, logits, labelled) is { } outputPenalty)
+                {
+                    objective = objective + outputPenalty;
+                    penalty += outputPenalty.to(ScalarType.Float64).item<double>();
+                }
+            objective.backward();
             lossSum += sum.to(ScalarType.Float64).item<double>();
         }
+        foreach (var regularizer in Regularizers)
+            if (regularizer.ParameterPenalty(model) is { } parameterPenalty)
+            {
+                parameterPenalty.backward();
+                penalty += parameterPenalty.to(ScalarType.Float64).item<double>();
+            }
         double norm = GradientClipping.ClipGlobalNorm(model.parameters(), Options.ClipNorm);
         optimizer.Update(lr);
         optimizer.ZeroGrad();
-        return (lossSum / Math.Max(1, labelled), norm, group.Sum(b => b.TokenCount));
+        return (lossSum / Math.Max(1, labelled), penalty, norm, group.Sum(b => b.TokenCount));
     }
 
     double MemorizedAccuracy(Evaluator evaluator, IReadOnlyList<Example> memorized, MetricsLog metrics, int step)
@@ -194,7 +214,8 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var recipe = Options with { EvalEvery = 0, SaveEvery = 0, LogEvery = 1, CollectEvery = 1 };
-        sha.AppendData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(recipe) + recipe.Stop));
+        sha.AppendData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(recipe) + recipe.Stop
+            + string.Concat(Regularizers.Select(r => $"{r.Name}:{r.Strength};"))));
         foreach (var e in examples)
         {
             sha.AppendData(Encoding.UTF8.GetBytes(e.Id));

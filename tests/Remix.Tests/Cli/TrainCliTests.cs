@@ -35,7 +35,24 @@ public class TrainCliTests
         Assert.Equal(6, File.ReadAllLines(dir.File("pred.jsonl")).Length);
     }
 
+    [Fact]
+    public void Train_WithL2EwcAndKl_LogsAPenalty()
+    {
+        using var dir = new TempDir();
+        Run("model", "init", "--out", dir.File("m"), "--hidden-size", "32");
+        ExampleJsonl.Write(dir.File("a.jsonl"), KvrGenerator.Generate(4, 1));
+        ExampleJsonl.Write(dir.File("b.jsonl"), KvrGenerator.Generate(4, 2));
+        var r = Run("train", "--model", dir.File("m"), "--data", dir.File("b.jsonl"), "--out", dir.File("run"), "--epochs", "2",
+            "--batch-size", "2", "--lr", "1e-2", "--l2", "1", "--ewc", $"10:{dir.File("a.jsonl")}", "--kl", "1");
+        Assert.True(r.Code == 0, r.Err);
+        var penalties = Remix.Training.MetricsLog.Read(Path.Combine(dir.File("run"), "metrics.jsonl"))
+            .Where(m => (string?)m["kind"] == "train").Select(m => (double)m["penalty"]!).ToList();
+        Assert.Equal(0, penalties[0]);           // at the anchor every penalty is zero
+        Assert.True(penalties[^1] > 0);          // after updates the model has moved
+    }
+
     [Theory]
+    [InlineData("--ewc", "lots", "remix: --ewc: expected STRENGTH:FILE such as 100:d_a.jsonl, found \"lots\"")]
     [InlineData("--stop", "sometimes", "remix: --stop: expected epochs, loss:THRESHOLD:K[:cumulative] or accuracy:TARGET[:EVERY], found \"sometimes\"")]
     [InlineData("--mix", "noise:2", "remix: --mix: expected random:RATIO or generic:FILE:RATIO, found \"noise:2\"")]
     [InlineData("--lr", "-1", "remix: --lr: expected a positive number, found -1")]
