@@ -6,12 +6,7 @@ namespace Remix.Tests.Data;
 
 public partial class BundledDataTests
 {
-    static string RepoFile(string relative)
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Remix.slnx"))) dir = dir.Parent;
-        return Path.Combine(dir?.FullName ?? throw new DirectoryNotFoundException("repository root"), relative);
-    }
+    static string RepoFile(string relative) => BundledPaths.Find(relative);
 
     [Theory]
     [InlineData("data/facts/country-capital.jsonl", "remix", 238)]

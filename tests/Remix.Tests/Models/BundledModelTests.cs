@@ -5,12 +5,7 @@ namespace Remix.Tests.Models;
 
 public class BundledModelTests
 {
-    static string RemixTiny()
-    {
-        var dir = new DirectoryInfo(AppContext.BaseDirectory);
-        while (dir is not null && !File.Exists(Path.Combine(dir.FullName, "Remix.slnx"))) dir = dir.Parent;
-        return Path.Combine(dir?.FullName ?? throw new DirectoryNotFoundException("repository root"), "models", "remix-tiny");
-    }
+    static string RemixTiny() => Path.GetDirectoryName(Remix.Data.Bundled.BundledPaths.Find("models/remix-tiny/config.json"))!;
 
     [Fact]
     public void RemixTiny_LoadsWithItsTokenizer_AndContinuesAGloss()
