@@ -44,11 +44,14 @@ public static class TrainCommands
         var l2 = new Option<double>("--l2") { Description = "L2 to the starting weights: STRENGTH x 1/2 sum (w - w0)^2" };
         var ewc = new Option<string?>("--ewc") { Description = "EWC: STRENGTH:FILE, the diagonal Fisher estimated on FILE (the previous stage's data) at the starting weights" };
         var kl = new Option<double>("--kl") { Description = "KL(starting model || current model) on the answer tokens, times STRENGTH" };
+        var lora = new Option<string?>("--lora") { Description = "Train LoRA adapters instead of all weights: RANK[:ALPHA] (alpha defaults to 2 x rank)" };
+        var loraTargets = new Option<string>("--lora-targets") { Description = "Projections that get adapters", DefaultValueFactory = _ => "q_proj,v_proj" };
+        var loraMerge = new Option<bool>("--lora-merge") { Description = "Merge the adapters into the weights of OUT/final (default: keep them as a PEFT adapter next to the base weights)" };
         var common = new CommonOptions();
         var command = new Command("train", "Fine-tune a model on data (with REMIX mixing or replay), with checkpoints and resume")
         {
             model, data, output, mix, replay, words, randomWords, eval, epochs, lr, batch, accum, warmup, decay, betas, eps, clip, schedule,
-            seed, stop, maxLength, fixedOrder, groupByLength, evalEvery, saveEvery, resume, l2, ewc, kl,
+            seed, stop, maxLength, fixedOrder, groupByLength, evalEvery, saveEvery, resume, l2, ewc, kl, lora, loraTargets, loraMerge,
         };
         common.AddTo(command);
         command.SetAction(parse =>
@@ -86,6 +89,15 @@ public static class TrainCommands
             using var loaded = LoadedModel.Load(dir, device, dtype);
             var progress = ProgressReporter.ForConsole();
             progress.Message($"training on {primary.Count} examples + {examples.Count - primary.Count} mixed in ({string.Join(", ", shares.Select(s => $"{s.Source.Name} x{s.Ratio}"))}), stop rule {options.Stop}");
+            if (parse.GetValue(lora) is { } loraSpec)
+            {
+                var parts = loraSpec.Split(':');
+                if (parts.Length > 2 || !int.TryParse(parts[0], out int rank) || rank < 1
+                    || (parts.Length == 2 && (!double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out _) || double.Parse(parts[1], CultureInfo.InvariantCulture) <= 0)))
+                    throw new InvalidInputException("--lora", $"expected RANK[:ALPHA] such as 8:16, found \"{loraSpec}\"");
+                double alpha = parts.Length == 2 ? double.Parse(parts[1], CultureInfo.InvariantCulture) : 2.0 * rank;
+                Lora.Attach(loaded.Model, rank, alpha, parse.GetValue(loraTargets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), options.Seed);
+            }
             var regularizers = Regularizers(parse.GetValue(l2), parse.GetValue(ewc), parse.GetValue(kl), loaded, dir, device, dtype, options.MaxLength);
             using var disposeRegularizers = new CompositeDisposable(regularizers);
             var trainer = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options) { Progress = progress, Regularizers = regularizers };
@@ -95,6 +107,13 @@ public static class TrainCommands
                 Examples = examples, MemorizedSet = [.. primary.Where(e => e.Kind == ExampleKind.Factoid)], EvalSets = evalSets,
                 OutDir = parse.GetValue(output)!, Resume = parse.GetValue(resume), TokenizerSource = dir,
             }, ctrlC.Token);
+            if (parse.GetValue(loraMerge) && result.FinalModelDirectory is { } finalDir && Lora.HasAdapters(loaded.Model))
+            {
+                Lora.Merge(loaded.Model);
+                HfCheckpoint.Save(loaded.Model, finalDir, dir);
+                File.Delete(Path.Combine(finalDir, Lora.AdapterWeightsFile));
+                File.Delete(Path.Combine(finalDir, Lora.AdapterConfigFile));
+            }
             var o = parse.InvocationConfiguration.Output;
             o.WriteLine($"steps: {result.Steps}");
             o.WriteLine($"stop: {result.StopReason}");

@@ -29,5 +29,14 @@ public sealed class Linear : nn.Module
     /// <summary>The [out] bias, or null.</summary>
     public Parameter? Bias => _bias;
 
-    public Tensor Forward(Tensor x) => nn.functional.linear(x, _weight, _bias);
+    /// <summary>A low-rank adapter added to this projection's output (LoRA), or null.</summary>
+    public LoraAdapter? Adapter { get; set; }
+
+    public Tensor Forward(Tensor x)
+    {
+        var y = nn.functional.linear(x, _weight, _bias);
+        if (Adapter is null) return y;
+        using var delta = Adapter.Apply(x);
+        return y.add_(delta);
+    }
 }

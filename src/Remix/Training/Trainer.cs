@@ -43,9 +43,10 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         var schedule = new LearningRateSchedule(o.LearningRate, totalSteps, o.WarmupRatio, o.Schedule);
         var memorized = run.MemorizedSet ?? [.. run.Examples.Where(e => e.Kind == ExampleKind.Factoid)];
         var evaluator = new Evaluator(model, tokenizer, stopTokenIds);
-        string fingerprint = Fingerprint(examples);
+        string fingerprint = Fingerprint(examples, Lora.TrainableParameters(model).Select(p => p.Name));
 
-        using var optimizer = new AdamW(model.named_parameters(), o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay);
+        var trainable = Lora.TrainableParameters(model);
+        using var optimizer = new AdamW(trainable, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay);
         var state = new TrainerState { Fingerprint = fingerprint };
         var latest = TrainingCheckpoint.Latest(run.OutDir);
         if (latest is not null && !run.Resume)
@@ -80,7 +81,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
                 var group = plan.GetRange(state.BatchInEpoch, groupSize);
                 double lr = schedule.At(state.Step);
                 var stepClock = Stopwatch.StartNew();
-                var (loss, penalty, gradNorm, tokens) = Step(optimizer, [.. group.Select(b => PaddedBatch.From([.. b.Select(i => examples[i])], padId))], lr);
+                var (loss, penalty, gradNorm, tokens) = Step(optimizer, trainable, [.. group.Select(b => PaddedBatch.From([.. b.Select(i => examples[i])], padId))], lr);
                 lastLoss = loss;
                 int lossCount = loss < (o.Stop as StopRule.LossBelow)?.Threshold ? state.LossStopCount + 1
                     : o.Stop is StopRule.LossBelow { Cumulative: true } ? state.LossStopCount : 0;
@@ -144,7 +145,8 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
     /// One optimizer update over an accumulation group; the loss is the mean over all labelled tokens of
     /// the group, plus the regularizers' penalties (reported separately).
     /// </summary>
-    (double Loss, double Penalty, double GradNorm, long Tokens) Step(AdamW optimizer, IReadOnlyList<PaddedBatch> group, double lr)
+    (double Loss, double Penalty, double GradNorm, long Tokens) Step(AdamW optimizer, IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> trainable,
+        IReadOnlyList<PaddedBatch> group, double lr)
     {
         using var scope = NewDisposeScope();
         long labelled = group.Sum(b => b.LossTokenCount);
@@ -167,10 +169,10 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         foreach (var regularizer in Regularizers)
             if (regularizer.ParameterPenalty(model) is { } parameterPenalty)
             {
-                parameterPenalty.backward();
+                if (parameterPenalty.requires_grad) parameterPenalty.backward(); // frozen (LoRA) weights: a constant
                 penalty += parameterPenalty.to(ScalarType.Float64).item<double>();
             }
-        double norm = GradientClipping.ClipGlobalNorm(model.parameters(), Options.ClipNorm);
+        double norm = GradientClipping.ClipGlobalNorm(trainable.Select(p => (Tensor)p.Parameter), Options.ClipNorm);
         optimizer.Update(lr);
         optimizer.ZeroGrad();
         return (lossSum / Math.Max(1, labelled), penalty, norm, group.Sum(b => b.TokenCount));
@@ -205,17 +207,18 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         var tmp = finalDir + $".{Environment.ProcessId}.tmp";
         if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
         HfCheckpoint.Save(model, tmp, tokenizerSource);
+        if (Lora.HasAdapters(model)) Lora.SaveAdapter(model, tmp);
         if (Directory.Exists(finalDir)) Directory.Delete(finalDir, true);
         Directory.Move(tmp, finalDir);
     }
 
     /// <summary>A hash of the encoded data and the recipe that shapes the run, checked on resume.</summary>
-    string Fingerprint(IReadOnlyList<EncodedExample> examples)
+    string Fingerprint(IReadOnlyList<EncodedExample> examples, IEnumerable<string> trainableNames)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
         var recipe = Options with { EvalEvery = 0, SaveEvery = 0, LogEvery = 1, CollectEvery = 1 };
         sha.AppendData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(recipe) + recipe.Stop
-            + string.Concat(Regularizers.Select(r => $"{r.Name}:{r.Strength};"))));
+            + string.Concat(Regularizers.Select(r => $"{r.Name}:{r.Strength};")) + string.Join(',', trainableNames)));
         foreach (var e in examples)
         {
             sha.AppendData(Encoding.UTF8.GetBytes(e.Id));

@@ -5,7 +5,7 @@ namespace Remix.Training;
 
 /// <summary>
 /// Checkpoints under <c>OUT/checkpoints/step-N/</c>: the model in Hugging Face layout (with the
-/// tokenizer files), <c>optimizer.safetensors</c> and <c>trainer_state.json</c>. A checkpoint is
+/// tokenizer files and, under LoRA, the adapter), <c>optimizer.safetensors</c> and <c>trainer_state.json</c>. A checkpoint is
 /// written into a temporary folder and renamed, so a kill never leaves a half-written one.
 /// </summary>
 public static class TrainingCheckpoint
@@ -20,6 +20,7 @@ public static class TrainingCheckpoint
         var tmp = Path.Combine(outDir, "checkpoints", $".step-{state.Step}.{Environment.ProcessId}.tmp");
         if (System.IO.Directory.Exists(tmp)) System.IO.Directory.Delete(tmp, true);
         HfCheckpoint.Save(model, tmp, tokenizerSource, saveDtype: model.DType);
+        if (Lora.HasAdapters(model)) Lora.SaveAdapter(model, tmp);
         optimizer.Save(Path.Combine(tmp, OptimizerFileName));
         state.Save(Path.Combine(tmp, TrainerState.FileName));
         if (System.IO.Directory.Exists(final)) System.IO.Directory.Delete(final, true);
@@ -43,6 +44,7 @@ public static class TrainingCheckpoint
     public static TrainerState Load(string checkpointDir, LlamaForCausalLM model, AdamW optimizer)
     {
         HfCheckpoint.LoadWeightsInto(model, checkpointDir);
+        if (File.Exists(Path.Combine(checkpointDir, Lora.AdapterWeightsFile))) Lora.LoadAdapter(model, checkpointDir);
         optimizer.Load(Path.Combine(checkpointDir, OptimizerFileName));
         return TrainerState.Load(Path.Combine(checkpointDir, TrainerState.FileName));
     }

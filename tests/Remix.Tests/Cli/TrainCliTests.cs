@@ -51,7 +51,24 @@ public class TrainCliTests
         Assert.True(penalties[^1] > 0);          // after updates the model has moved
     }
 
+    [Fact]
+    public void Train_WithLora_KeepsAnAdapter_OrMergesIt()
+    {
+        using var dir = new TempDir();
+        Run("model", "init", "--out", dir.File("m"), "--hidden-size", "32");
+        ExampleJsonl.Write(dir.File("a.jsonl"), KvrGenerator.Generate(4, 1));
+        var adapter = Run("train", "--model", dir.File("m"), "--data", dir.File("a.jsonl"), "--out", dir.File("adapter"), "--epochs", "2", "--lr", "1e-2", "--lora", "4");
+        Assert.True(adapter.Code == 0, adapter.Err);
+        Assert.True(File.Exists(Path.Combine(dir.File("adapter"), "final", "adapter_model.safetensors")));
+        Assert.Contains("\"r\": 4", File.ReadAllText(Path.Combine(dir.File("adapter"), "final", "adapter_config.json")));
+        var merged = Run("train", "--model", dir.File("m"), "--data", dir.File("a.jsonl"), "--out", dir.File("merged"), "--epochs", "2", "--lr", "1e-2", "--lora", "4:8", "--lora-merge");
+        Assert.True(merged.Code == 0, merged.Err);
+        Assert.False(File.Exists(Path.Combine(dir.File("merged"), "final", "adapter_model.safetensors")));
+        Assert.NotEqual(File.ReadAllBytes(Path.Combine(dir.File("m"), "model.safetensors")), File.ReadAllBytes(Path.Combine(dir.File("merged"), "final", "model.safetensors")));
+    }
+
     [Theory]
+    [InlineData("--lora", "0", "remix: --lora: expected RANK[:ALPHA] such as 8:16, found \"0\"")]
     [InlineData("--ewc", "lots", "remix: --ewc: expected STRENGTH:FILE such as 100:d_a.jsonl, found \"lots\"")]
     [InlineData("--stop", "sometimes", "remix: --stop: expected epochs, loss:THRESHOLD:K[:cumulative] or accuracy:TARGET[:EVERY], found \"sometimes\"")]
     [InlineData("--mix", "noise:2", "remix: --mix: expected random:RATIO or generic:FILE:RATIO, found \"noise:2\"")]

@@ -1,0 +1,71 @@
+using Remix.Data;
+using Remix.Models;
+using Remix.Tests.Support;
+using Remix.Tokenization;
+using Remix.Training;
+using static TorchSharp.torch;
+
+namespace Remix.Tests.Training;
+
+public class LoraTests
+{
+    static readonly long[] Ids = [256, 10, 20, 30, 40, 50];
+
+    [Fact]
+    public void Attach_StartsEqualToTheBase_AndNamesAdaptersAsPeftDoes()
+    {
+        using var model = TestModels.Create(TestModels.Config(layers: 2), seed: 3);
+        var before = TestModels.Logits(model, Ids);
+        Assert.Equal(4, Lora.Attach(model, rank: 4, alpha: 8)); // q_proj and v_proj of 2 layers
+        Assert.Equal(before, TestModels.Logits(model, Ids));
+        Assert.Equal(
+            ["model.layers.0.self_attn.q_proj.lora_A.weight", "model.layers.0.self_attn.q_proj.lora_B.weight",
+             "model.layers.0.self_attn.v_proj.lora_A.weight", "model.layers.0.self_attn.v_proj.lora_B.weight"],
+            Lora.TrainableParameters(model).Take(4).Select(p => p.Name));
+        Assert.All(model.parameters(), p => Assert.False(p.requires_grad));
+    }
+
+    [Fact]
+    public void Training_UpdatesOnlyTheAdapters_AndMergingKeepsTheFunction()
+    {
+        using var dir = new TempDir();
+        using (var init = TestModels.Create(TestModels.Config(), seed: 1))
+        {
+            HfCheckpoint.Save(init, dir.File("base"));
+            ByteLevelTokenizerFiles.Write(dir.File("base"));
+        }
+        using var loaded = LoadedModel.Load(dir.File("base"));
+        var baseWeights = loaded.Model.named_parameters().ToDictionary(p => p.name, p => p.parameter.detach().clone());
+        Lora.Attach(loaded.Model, rank: 4, alpha: 16, targets: ["q_proj", "k_proj", "v_proj", "o_proj"], seed: 2);
+        var options = new TrainingOptions { LearningRate = 1e-2, BatchSize = 4, Epochs = 5, WarmupRatio = 0, Seed = 1 };
+        var result = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options)
+            .Train(new TrainingRun { Examples = KvrGenerator.Generate(8, 4), OutDir = dir.File("run"), TokenizerSource = dir.File("base") });
+
+        foreach (var (name, p) in loaded.Model.named_parameters())
+            Assert.True(p.equal(baseWeights[name]).all().item<bool>(), $"{name} changed under LoRA");
+        Assert.True(Lora.TrainableParameters(loaded.Model).Any(p => p.Name.EndsWith("lora_B.weight") && p.Parameter.abs().sum().item<float>() > 0));
+        Assert.True(File.Exists(Path.Combine(result.FinalModelDirectory!, Lora.AdapterWeightsFile)));
+
+        var adapted = TestModels.Logits(loaded.Model, Ids);
+        Assert.NotEqual(adapted, TestModels.Logits(HfCheckpoint.Load(dir.File("base")), Ids));
+
+        // The saved adapter on a fresh base model gives the same function...
+        using var reloaded = HfCheckpoint.Load(dir.File("base"));
+        Lora.LoadAdapter(reloaded, result.FinalModelDirectory!);
+        Assert.Equal(adapted, TestModels.Logits(reloaded, Ids));
+
+        // ...and so does merging it into the weights.
+        Lora.Merge(loaded.Model);
+        Assert.False(Lora.HasAdapters(loaded.Model));
+        var merged = TestModels.Logits(loaded.Model, Ids);
+        Assert.True(adapted.Zip(merged).All(p => Math.Abs(p.First - p.Second) < 1e-4), "merged logits differ from the adapter's");
+    }
+
+    [Fact]
+    public void UnknownTargets_AreRefused()
+    {
+        using var model = TestModels.Create(TestModels.Config(), seed: 3);
+        var e = Assert.Throws<InvalidInputException>(() => Lora.Attach(model, 4, 8, ["c_attn"]));
+        Assert.Equal("--lora-targets: no projection named c_attn in the model", e.Message);
+    }
+}
