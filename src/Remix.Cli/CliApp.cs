@@ -23,6 +23,7 @@ public static class CliApp
         root.Subcommands.Add(TrainCommands.Eval());
         root.Subcommands.Add(TokenizerCommands.Build());
         root.Subcommands.Add(PretrainCommand.Build());
+        root.Subcommands.Add(RunCommand.Build());
         return root;
     }
 

@@ -1,0 +1,39 @@
+using System.CommandLine;
+using Remix.Experiments;
+using Remix.Training;
+
+namespace Remix.Cli;
+
+/// <summary><c>remix run --config FILE</c>: a multi-stage experiment from a YAML spec, one run directory per seed.</summary>
+public static class RunCommand
+{
+    public static Command Build()
+    {
+        var config = new Option<string>("--config") { Description = "Experiment spec (YAML)", Required = true };
+        var output = new Option<string?>("--out") { Description = "Where the runs go (default: runs/NAME); one seed-N folder per seed" };
+        var validate = new Option<bool>("--validate") { Description = "Only read and check the spec" };
+        var command = new Command("run", "Run a multi-stage continual-learning experiment and report the accuracy matrix") { config, output, validate };
+        command.SetAction(parse =>
+        {
+            var spec = ExperimentSpec.Load(parse.GetValue(config)!);
+            var o = parse.InvocationConfiguration.Output;
+            if (parse.GetValue(validate))
+            {
+                o.WriteLine($"{spec.Name}: {spec.Stages.Count} stages ({string.Join(", ", spec.Stages.Select(s => s.Name))}), seeds {string.Join(", ", spec.Seeds)}, base {spec.BaseModel}");
+                return 0;
+            }
+            var root = parse.GetValue(output) ?? Path.Combine("runs", spec.Name);
+            var runner = new ExperimentRunner(spec) { Progress = ProgressReporter.ForConsole() };
+            using var ctrlC = new CtrlC();
+            foreach (var seed in spec.Seeds)
+            {
+                var dir = Path.Combine(root, $"seed-{seed}");
+                runner.Run(dir, seed, ctrlC.Token);
+                o.WriteLine(File.ReadAllText(Path.Combine(dir, "results.md")));
+                o.WriteLine($"results: {Path.Combine(dir, "results.json")}");
+            }
+            return 0;
+        });
+        return command;
+    }
+}

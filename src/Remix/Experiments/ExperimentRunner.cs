@@ -1,0 +1,186 @@
+using System.Globalization;
+using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
+using Remix.Data;
+using Remix.Data.Batching;
+using Remix.Data.Mixing;
+using Remix.Evaluation;
+using Remix.IO;
+using Remix.Models;
+using Remix.Training;
+
+namespace Remix.Experiments;
+
+/// <summary>
+/// Runs an <see cref="ExperimentSpec"/> for one seed, stage by stage: each stage fine-tunes the
+/// previous stage's model, then every stage's set is evaluated, filling the accuracy matrix
+/// R[i][j]. The run directory holds the config snapshot, one folder per stage (a training run
+/// with its predictions), <c>results.json</c>, <c>results.csv</c>, <c>results.md</c> and a <c>DONE</c>
+/// marker; a finished run is not redone and an interrupted one resumes.
+/// </summary>
+public sealed class ExperimentRunner(ExperimentSpec spec)
+{
+    public ProgressReporter? Progress { get; init; }
+
+    public const string DoneMarker = "DONE";
+
+    public JsonObject Run(string runDir, int seed, CancellationToken cancellation = default)
+    {
+        var resultsPath = Path.Combine(runDir, "results.json");
+        if (File.Exists(Path.Combine(runDir, DoneMarker)) && File.Exists(resultsPath))
+            return JsonNode.Parse(File.ReadAllText(resultsPath))!.AsObject();
+        Directory.CreateDirectory(runDir);
+        AtomicFile.WriteAllText(Path.Combine(runDir, "config.json"), spec.Json);
+
+        var sets = spec.Stages.Select(s => s.Data.SelectMany(f => DatasetReader.Read(f).Examples)
+            .Where(e => e.Kind != ExampleKind.Document).Take(s.Limit ?? int.MaxValue).ToList()).ToList();
+        var matrix = new AccuracyMatrix(spec.Stages.Count);
+        var perFact = new Dictionary<string, List<bool>>[spec.Stages.Count];
+        for (int j = 0; j < sets.Count; j++) perFact[j] = sets[j].ToDictionary(e => e.Id, _ => new List<bool>());
+        string previous = spec.BaseModel;
+
+        for (int i = 0; i < spec.Stages.Count; i++)
+        {
+            var stage = spec.Stages[i];
+            var stageDir = Path.Combine(runDir, $"stage-{i + 1}-{stage.Name}");
+            var evalPath = Path.Combine(stageDir, "evaluation.json");
+            if (!File.Exists(evalPath))
+            {
+                TrainStage(stage, i, sets, previous, stageDir, seed, cancellation);
+                if (cancellation.IsCancellationRequested) throw new OperationCanceledException($"interrupted in stage {stage.Name}; run again to resume");
+                EvaluateStage(Path.Combine(stageDir, "final"), sets, stageDir, evalPath);
+            }
+            using (var doc = JsonDocument.Parse(File.ReadAllText(evalPath)))
+                for (int j = 0; j < sets.Count; j++)
+                {
+                    var set = doc.RootElement.GetProperty(spec.Stages[j].Name);
+                    matrix[i, j] = set.GetProperty("accuracy").GetDouble();
+                    foreach (var p in set.GetProperty("correct").EnumerateObject()) perFact[j][p.Name].Add(p.Value.GetBoolean());
+                }
+            Progress?.Message($"after stage {stage.Name}: " + string.Join(", ", spec.Stages.Select((s, j) => $"{s.Name} {matrix[i, j]:P1}")));
+            previous = Path.Combine(stageDir, "final");
+        }
+
+        var results = Results(matrix, perFact, seed);
+        AtomicFile.WriteAllText(resultsPath, results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.WriteAllText(Path.Combine(runDir, "results.csv"), Csv(matrix));
+        AtomicFile.WriteAllText(Path.Combine(runDir, "results.md"), Markdown(matrix));
+        AtomicFile.WriteAllText(Path.Combine(runDir, DoneMarker), DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture) + "\n");
+        return results;
+    }
+
+    void TrainStage(StageSpec stage, int index, List<List<Example>> sets, string previous, string stageDir, int seed, CancellationToken cancellation)
+    {
+        var options = stage.Recipe with { Seed = stage.Recipe.Seed + seed };
+        var shares = new List<MixingShare>();
+        foreach (var mix in stage.Mix)
+            shares.Add(mix.Source == "random"
+                ? new MixingShare(new RandomWordSource(RandomWordSource.LoadWordList(mix.File!), mix.PromptWords, mix.TargetWords), mix.Ratio)
+                : new MixingShare(new GenericPassageSource(DatasetReader.Read(mix.File!).Examples), mix.Ratio));
+        if (stage.Replay is { } replay)
+            shares.Add(MixingShare.Replay(sets[spec.Stages.ToList().FindIndex(s => s.Name == replay.Stage)], replay.Fraction));
+        var examples = DataMixer.Mix(sets[index], shares, options.Seed);
+
+        using var loaded = LoadedModel.Load(previous);
+        var regularizers = new List<Regularizer>();
+        try
+        {
+            if (stage.Regularizer is { } r)
+                regularizers.Add(r.Type switch
+                {
+                    "l2" => new L2Regularizer(loaded.Model) { Strength = r.Strength },
+                    "ewc" => new EwcRegularizer(loaded.Model, new ExampleEncoder(loaded.Tokenizer, maxLength: options.MaxLength)
+                        .EncodeAll(index > 0 ? sets[index - 1] : sets[index]).Examples) { Strength = r.Strength },
+                    _ => new KlRegularizer(HfCheckpoint.Load(previous)) { Strength = r.Strength },
+                });
+            if (stage.Lora is { } lora) Lora.Attach(loaded.Model, lora.Rank, lora.Alpha, lora.Targets, options.Seed);
+            var trainer = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options) { Progress = Progress, Regularizers = regularizers };
+            var result = trainer.Train(new TrainingRun
+            {
+                Examples = examples, MemorizedSet = sets[index], OutDir = stageDir, TokenizerSource = previous,
+                Resume = TrainingCheckpoint.Latest(stageDir) is not null,
+            }, cancellation);
+            if (!result.Interrupted && stage.Lora is not null)
+            {
+                Lora.Merge(loaded.Model); // the next stage starts from full weights
+                HfCheckpoint.Save(loaded.Model, result.FinalModelDirectory!, previous);
+            }
+        }
+        finally
+        {
+            foreach (var r in regularizers) r.Dispose();
+        }
+    }
+
+    void EvaluateStage(string model, List<List<Example>> sets, string stageDir, string evalPath)
+    {
+        using var loaded = LoadedModel.Load(model);
+        var evaluator = new Evaluator(loaded);
+        var summary = new JsonObject();
+        for (int j = 0; j < sets.Count; j++)
+        {
+            var result = evaluator.Evaluate(spec.Stages[j].Name, sets[j]);
+            Evaluator.WritePredictions(Path.Combine(stageDir, $"eval-{spec.Stages[j].Name}.predictions.jsonl"), result.Predictions);
+            summary[spec.Stages[j].Name] = new JsonObject
+            {
+                ["accuracy"] = result.Accuracy,
+                ["rouge_l"] = result.RougeL,
+                ["correct"] = new JsonObject(result.Predictions.Select(p => KeyValuePair.Create(p.Id, (JsonNode?)p.Correct))),
+            };
+        }
+        AtomicFile.WriteAllText(evalPath, summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+    }
+
+    JsonObject Results(AccuracyMatrix m, Dictionary<string, List<bool>>[] perFact, int seed)
+    {
+        var names = spec.Stages.Select(s => s.Name).ToList();
+        var matrix = new JsonArray();
+        for (int i = 0; i < m.Stages; i++) matrix.Add(new JsonArray([.. Enumerable.Range(0, m.Stages).Select(j => (JsonNode?)m[i, j])]));
+        var facts = new JsonObject();
+        for (int j = 0; j < names.Count; j++)
+            facts[names[j]] = new JsonObject(perFact[j].Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)new JsonObject
+            {
+                ["correct_after_stage"] = new JsonArray([.. kv.Value.Select(b => (JsonNode?)b)]),
+                ["forgotten_at_stage"] = ForgottenAt(kv.Value, j) is { } k ? names[k] : null,
+            })));
+        return new JsonObject
+        {
+            ["name"] = spec.Name,
+            ["seed"] = seed,
+            ["stages"] = new JsonArray([.. names.Select(n => (JsonNode?)n)]),
+            ["accuracy_matrix"] = matrix,
+            ["forgetting"] = new JsonObject(names.Select((n, j) => KeyValuePair.Create(n, (JsonNode?)m.Forgetting(j)))),
+            ["retention"] = new JsonObject(names.Select((n, j) => KeyValuePair.Create(n, (JsonNode?)m.Retention(j)))),
+            ["backward_transfer"] = m.BackwardTransfer(),
+            ["final_average"] = m.FinalAverage(),
+            ["facts"] = facts,
+        };
+    }
+
+    /// <summary>The first stage after the one that taught a fact at which it was answered wrongly, if it had been right.</summary>
+    static int? ForgottenAt(List<bool> correct, int learnedAt)
+    {
+        if (learnedAt >= correct.Count || !correct[learnedAt]) return null;
+        for (int k = learnedAt + 1; k < correct.Count; k++) if (!correct[k]) return k;
+        return null;
+    }
+
+    string Csv(AccuracyMatrix m)
+    {
+        var sb = new StringBuilder("after_stage," + string.Join(',', spec.Stages.Select(s => s.Name)) + "\n");
+        for (int i = 0; i < m.Stages; i++)
+            sb.Append(spec.Stages[i].Name).Append(',').AppendJoin(',', Enumerable.Range(0, m.Stages).Select(j => m[i, j]?.ToString("F4", CultureInfo.InvariantCulture) ?? "")).Append('\n');
+        return sb.ToString();
+    }
+
+    string Markdown(AccuracyMatrix m)
+    {
+        var sb = new StringBuilder($"# {spec.Name}\n\nAccuracy on each stage's set (columns) after each stage (rows):\n\n");
+        sb.Append("| after \\ on | ").AppendJoin(" | ", spec.Stages.Select(s => s.Name)).Append(" |\n|---|").Append(string.Concat(spec.Stages.Select(_ => "---:|"))).Append('\n');
+        for (int i = 0; i < m.Stages; i++)
+            sb.Append("| ").Append(spec.Stages[i].Name).Append(" | ").AppendJoin(" | ", Enumerable.Range(0, m.Stages).Select(j => m[i, j]?.ToString("P1", CultureInfo.InvariantCulture) ?? "")).Append(" |\n");
+        sb.Append($"\nForgetting: {string.Join(", ", spec.Stages.Select((s, j) => $"{s.Name} {m.Forgetting(j):P1}"))}; backward transfer {m.BackwardTransfer():+0.000;-0.000}; final average {m.FinalAverage():P1}.\n");
+        return sb.ToString();
+    }
+}

@@ -1,0 +1,72 @@
+using System.Text.Json;
+using Remix.Data;
+using Remix.Experiments;
+using Remix.Tests.Support;
+
+namespace Remix.Tests.Experiments;
+
+public class ExperimentRunnerTests
+{
+    [Fact]
+    public void ThreeStageYaml_RunsAndReportsA3x3Matrix_AndIsNotRedone()
+    {
+        using var dir = new TempDir();
+        Assert.Equal(0, Support.Cli.Run("model", "init", "--out", dir.File("base"), "--hidden-size", "32").Code);
+        var (a, b) = KvrGenerator.GeneratePair(6, 6, 1);
+        ExampleJsonl.Write(dir.File("a.jsonl"), a);
+        ExampleJsonl.Write(dir.File("b.jsonl"), b);
+        ExampleJsonl.Write(dir.File("c.jsonl"), KvrGenerator.Generate(6, 9, exclude: a.Concat(b), idPrefix: "c"));
+        File.WriteAllText(dir.File("words.txt"), "alpha\nbravo\ncharlie\ndelta\n");
+        File.WriteAllText(dir.File("spec.yaml"), """
+            name: three-stage
+            base_model: base
+            seeds: [0]
+            recipe: {lr: 0.01, epochs: 3, batch_size: 4, warmup_ratio: 0}
+            stages:
+              - name: A
+                data: a.jsonl
+                mix: [{source: random, ratio: 1.0, file: words.txt, prompt_words: 2, target_words: 2}]
+              - name: B
+                data: [b.jsonl]
+                replay: {stage: A, fraction: 0.5}
+                regularizer: {type: l2, strength: 0.1}
+              - name: C
+                data: c.jsonl
+                lora: {rank: 2, alpha: 4}
+                recipe: {epochs: 2}
+            """);
+        var run = Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--out", dir.File("runs"));
+        Assert.True(run.Code == 0, run.Err);
+        var runDir = Path.Combine(dir.File("runs"), "seed-0");
+        using var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(runDir, "results.json")));
+        var matrix = results.RootElement.GetProperty("accuracy_matrix");
+        Assert.Equal(3, matrix.GetArrayLength());
+        Assert.All(matrix.EnumerateArray(), row => Assert.Equal(3, row.GetArrayLength()));
+        Assert.All(matrix.EnumerateArray().SelectMany(r => r.EnumerateArray()), v => Assert.InRange(v.GetDouble(), 0, 1));
+        Assert.Equal(6, results.RootElement.GetProperty("facts").GetProperty("A").EnumerateObject().Count());
+        Assert.Equal(3, results.RootElement.GetProperty("facts").GetProperty("A").EnumerateObject().First().Value.GetProperty("correct_after_stage").GetArrayLength());
+        Assert.True(File.Exists(Path.Combine(runDir, "DONE")));
+        Assert.True(File.Exists(Path.Combine(runDir, "stage-2-B", "eval-A.predictions.jsonl")));
+        Assert.Contains("| after \\ on | A | B | C |", File.ReadAllText(Path.Combine(runDir, "results.md")));
+        Assert.Equal(4, File.ReadAllLines(Path.Combine(runDir, "results.csv")).Length);
+
+        var stamp = File.GetLastWriteTimeUtc(Path.Combine(runDir, "results.json"));
+        var again = Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--out", dir.File("runs"));
+        Assert.Equal(0, again.Code);
+        Assert.Equal(stamp, File.GetLastWriteTimeUtc(Path.Combine(runDir, "results.json"))); // DONE: nothing redone
+    }
+
+    [Fact]
+    public void BadSpec_IsRefusedNamingTheField()
+    {
+        using var dir = new TempDir();
+        Support.Cli.Run("model", "init", "--out", dir.File("base"));
+        ExampleJsonl.Write(dir.File("a.jsonl"), KvrGenerator.Generate(2, 1));
+        File.WriteAllText(dir.File("spec.yaml"), "base_model: base\nstages:\n  - name: A\n    data: a.jsonl\n    replay: {stage: Z, fraction: 0.1}\n");
+        var r = Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--validate");
+        Assert.Equal(1, r.Code);
+        Assert.Equal($"remix: {dir.File("spec.yaml")}: field 'stages[0].replay.stage': expected an earlier stage's name, found \"Z\"{Environment.NewLine}", r.Err);
+        File.WriteAllText(dir.File("spec.yaml"), "base_model: base\nstages:\n  - name: A\n    data: a.jsonl\n    mix: [{source: noise, ratio: 1}]\n");
+        Assert.Contains("field 'stages[0].mix[0].source': expected random or generic, found \"noise\"", Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--validate").Err);
+    }
+}
