@@ -24,6 +24,7 @@ public static class CliApp
         root.Subcommands.Add(TokenizerCommands.Build());
         root.Subcommands.Add(PretrainCommand.Build());
         root.Subcommands.Add(RunCommand.Build());
+        root.Subcommands.Add(DemoCommand.Build());
         return root;
     }
 

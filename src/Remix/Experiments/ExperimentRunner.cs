@@ -36,6 +36,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         var sets = spec.Stages.Select(s => s.Data.SelectMany(f => DatasetReader.Read(f).Examples)
             .Where(e => e.Kind != ExampleKind.Document).Take(s.Limit ?? int.MaxValue).ToList()).ToList();
         var matrix = new AccuracyMatrix(spec.Stages.Count);
+        var rouge = new double[spec.Stages.Count, spec.Stages.Count];
         var perFact = new Dictionary<string, List<bool>>[spec.Stages.Count];
         for (int j = 0; j < sets.Count; j++) perFact[j] = sets[j].ToDictionary(e => e.Id, _ => new List<bool>());
         string previous = spec.BaseModel;
@@ -56,6 +57,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
                 {
                     var set = doc.RootElement.GetProperty(spec.Stages[j].Name);
                     matrix[i, j] = set.GetProperty("accuracy").GetDouble();
+                    rouge[i, j] = set.GetProperty("rouge_l").GetDouble();
                     foreach (var p in set.GetProperty("correct").EnumerateObject()) perFact[j][p.Name].Add(p.Value.GetBoolean());
                 }
             Progress?.Message($"after stage {stage.Name}: " + string.Join(", ", spec.Stages.Select((s, j) => $"{s.Name} {matrix[i, j]:P1}")));
@@ -63,6 +65,9 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         }
 
         var results = Results(matrix, perFact, seed);
+        var rougeRows = new JsonArray();
+        for (int i = 0; i < spec.Stages.Count; i++) rougeRows.Add(new JsonArray([.. Enumerable.Range(0, spec.Stages.Count).Select(j => (JsonNode?)rouge[i, j])]));
+        results["rouge_l_matrix"] = rougeRows;
         AtomicFile.WriteAllText(resultsPath, results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         AtomicFile.WriteAllText(Path.Combine(runDir, "results.csv"), Csv(matrix));
         AtomicFile.WriteAllText(Path.Combine(runDir, "results.md"), Markdown(matrix));
