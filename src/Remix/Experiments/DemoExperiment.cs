@@ -50,7 +50,7 @@ public static class DemoExperiment
             Condition("remix-both", A(random), B(mix: generic)),
             Condition("l2", A(), B(regularizer: new RegularizerSpec("l2", 1.0))),
             // Worked solutions have no exact-match answer: stage 2 runs a fixed number of epochs instead.
-            Condition("naive-nonfactoid-B", A(), B(arithmetic, size.NonFactoid) with { Recipe = recipe with { Epochs = 5, Stop = new StopRule.Epochs() } }),
+            Condition("naive-nonfactoid-B", A(), B(arithmetic, size.NonFactoid) with { Recipe = recipe with { Epochs = 20, Stop = new StopRule.Epochs() } }),
         ];
     }
 }
