@@ -25,6 +25,7 @@ public static class CliApp
         root.Subcommands.Add(PretrainCommand.Build());
         root.Subcommands.Add(RunCommand.Build());
         root.Subcommands.Add(DemoCommand.Build());
+        root.Subcommands.Add(ReportCommand.Build());
         return root;
     }
 

@@ -12,10 +12,10 @@ namespace Remix.Experiments;
 public static class DemoExperiment
 {
     /// <summary>The settings that size the demo; <see cref="Quick"/> is the one-minute version.</summary>
-    public sealed record Size(int Facts, int NonFactoid, int MaxEpochs, double LearningRate, int BatchSize, double MixRatio)
+    public sealed record Size(int Facts, int NonFactoid, int MaxEpochs, double LearningRate, int BatchSize, double MixRatio, int CurveEvery)
     {
-        public static readonly Size Full = new(100, 40, 40, 2e-3, 16, 1.0);
-        public static readonly Size Quick = new(24, 12, 25, 3e-3, 8, 1.0);
+        public static readonly Size Full = new(100, 40, 40, 2e-3, 16, 1.0, 25);
+        public static readonly Size Quick = new(24, 12, 25, 3e-3, 8, 1.0, 10);
     }
 
     public static IReadOnlyList<ExperimentSpec> Conditions(Size size)
@@ -33,7 +33,7 @@ public static class DemoExperiment
         };
         StageSpec A(params MixSpec[] mix) => new() { Name = "A", Data = [capitals], Limit = size.Facts, Mix = mix, Recipe = recipe };
         StageSpec B(string? data = null, int? limit = null, ReplaySpec? replay = null, RegularizerSpec? regularizer = null, params MixSpec[] mix) =>
-            new() { Name = "B", Data = [data ?? symbols], Limit = limit ?? size.Facts, Mix = mix, Replay = replay, Regularizer = regularizer, Recipe = recipe };
+            new() { Name = "B", Data = [data ?? symbols], Limit = limit ?? size.Facts, Mix = mix, Replay = replay, Regularizer = regularizer, Recipe = recipe with { EvalEvery = size.CurveEvery } };
         var random = new MixSpec("random", size.MixRatio, words);
         var generic = new MixSpec("generic", size.MixRatio, corpus);
         ExperimentSpec Condition(string name, StageSpec a, StageSpec b) => new()
@@ -50,7 +50,7 @@ public static class DemoExperiment
             Condition("remix-both", A(random), B(mix: generic)),
             Condition("l2", A(), B(regularizer: new RegularizerSpec("l2", 1.0))),
             // Worked solutions have no exact-match answer: stage 2 runs a fixed number of epochs instead.
-            Condition("naive-nonfactoid-B", A(), B(arithmetic, size.NonFactoid) with { Recipe = recipe with { Epochs = 20, Stop = new StopRule.Epochs() } }),
+            Condition("naive-nonfactoid-B", A(), B(arithmetic, size.NonFactoid) with { Recipe = recipe with { Epochs = 20, Stop = new StopRule.Epochs(), EvalEvery = size.CurveEvery } }),
         ];
     }
 }

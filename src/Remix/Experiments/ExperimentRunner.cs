@@ -104,6 +104,8 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             var result = trainer.Train(new TrainingRun
             {
                 Examples = examples, MemorizedSet = sets[index], OutDir = stageDir, TokenizerSource = previous,
+                // Earlier stages' sets during this stage (the forgetting curve), when the recipe asks for it.
+                EvalSets = options.EvalEvery > 0 ? [.. Enumerable.Range(0, index).Select(j => (spec.Stages[j].Name, (IReadOnlyList<Example>)sets[j]))] : [],
                 Resume = TrainingCheckpoint.Latest(stageDir) is not null,
             }, cancellation);
             if (!result.Interrupted && stage.Lora is not null)

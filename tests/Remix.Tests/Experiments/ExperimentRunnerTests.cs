@@ -21,7 +21,7 @@ public class ExperimentRunnerTests
             name: three-stage
             base_model: base
             seeds: [0]
-            recipe: {lr: 0.01, epochs: 3, batch_size: 4, warmup_ratio: 0}
+            recipe: {lr: 0.01, epochs: 3, batch_size: 4, warmup_ratio: 0, eval_every: 2}
             stages:
               - name: A
                 data: a.jsonl
@@ -49,6 +49,12 @@ public class ExperimentRunnerTests
         Assert.True(File.Exists(Path.Combine(runDir, "stage-2-B", "eval-A.predictions.jsonl")));
         Assert.Contains("| after \\ on | A | B | C |", File.ReadAllText(Path.Combine(runDir, "results.md")));
         Assert.Equal(4, File.ReadAllLines(Path.Combine(runDir, "results.csv")).Length);
+
+        var report = Support.Cli.Run("report", dir.File("runs"), "--out", dir.File("report"));
+        Assert.True(report.Code == 0, report.Err);
+        Assert.Contains("| three-stage | 1 |", report.Out);
+        foreach (var png in new[] { "forgetting-curves.png", "retention.png" })
+            Assert.Equal([0x89, (byte)'P', (byte)'N', (byte)'G'], File.ReadAllBytes(Path.Combine(dir.File("report"), png))[..4]);
 
         var stamp = File.GetLastWriteTimeUtc(Path.Combine(runDir, "results.json"));
         var again = Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--out", dir.File("runs"));

@@ -1,0 +1,48 @@
+namespace Remix.Reporting;
+
+/// <summary>PNG charts of experiment results (ScottPlot), written atomically.</summary>
+public static class Plots
+{
+    /// <summary>One line per condition: accuracy on a set (D_A) against the optimizer step of a later stage.</summary>
+    public static void Curves(string path, string title, IReadOnlyDictionary<string, IReadOnlyList<(double Step, double Accuracy)>> curves)
+    {
+        var plt = new ScottPlot.Plot();
+        foreach (var (name, points) in curves)
+        {
+            if (points.Count == 0) continue;
+            var line = plt.Add.Scatter(points.Select(p => p.Step).ToArray(), points.Select(p => p.Accuracy).ToArray());
+            line.LegendText = name;
+        }
+        plt.Title(title);
+        plt.XLabel("stage-2 step");
+        plt.YLabel("accuracy on D_A");
+        plt.Axes.SetLimitsY(-0.02, 1.02);
+        plt.ShowLegend();
+        Save(plt, path);
+    }
+
+    /// <summary>One bar per condition (for instance D_A accuracy after the last stage).</summary>
+    public static void Bars(string path, string title, string valueLabel, IReadOnlyList<(string Name, double Value)> bars)
+    {
+        var plt = new ScottPlot.Plot();
+        var barPlot = plt.Add.Bars(bars.Select(b => b.Value).ToArray());
+        for (int i = 0; i < bars.Count; i++) barPlot.Bars[i].Label = bars[i].Value.ToString("P0", System.Globalization.CultureInfo.InvariantCulture);
+        barPlot.ValueLabelStyle.FontSize = 12;
+        plt.Axes.Bottom.SetTicks([.. Enumerable.Range(0, bars.Count).Select(i => (double)i)], [.. bars.Select(b => b.Name)]);
+        plt.Axes.Bottom.TickLabelStyle.Rotation = -30;
+        plt.Axes.Bottom.TickLabelStyle.Alignment = ScottPlot.Alignment.UpperRight;
+        plt.Axes.Bottom.MinimumSize = 150; // room for the rotated names
+        plt.Axes.SetLimitsY(0, 1.1);
+        plt.Title(title);
+        plt.YLabel(valueLabel);
+        Save(plt, path);
+    }
+
+    static void Save(ScottPlot.Plot plt, string path)
+    {
+        Directory.CreateDirectory(Path.GetDirectoryName(Path.GetFullPath(path))!);
+        var tmp = IO.AtomicFile.TemporarySibling(path) + ".png";
+        plt.SavePng(tmp, 900, 500);
+        File.Move(tmp, path, overwrite: true);
+    }
+}
