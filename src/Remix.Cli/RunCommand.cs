@@ -15,11 +15,16 @@ public static class RunCommand
         var command = new Command("run", "Run a multi-stage continual-learning experiment and report the accuracy matrix") { config, output, validate };
         command.SetAction(parse =>
         {
-            var spec = ExperimentSpec.Load(parse.GetValue(config)!);
+            bool validateOnly = parse.GetValue(validate);
+            var spec = ExperimentSpec.Load(parse.GetValue(config)!, requireFiles: !validateOnly);
             var o = parse.InvocationConfiguration.Output;
-            if (parse.GetValue(validate))
+            if (validateOnly)
             {
-                o.WriteLine($"{spec.Name}: {spec.Stages.Count} stages ({string.Join(", ", spec.Stages.Select(s => s.Name))}), seeds {string.Join(", ", spec.Seeds)}, base {spec.BaseModel}");
+                o.WriteLine($"{spec.Name}: {spec.Stages.Count} stages ({string.Join(", ", spec.Stages.Select(s => s.Name))}), seeds {string.Join(", ", spec.Seeds)}, base {spec.BaseModel}, device {spec.Device}, dtype {spec.DType}");
+                foreach (var stage in spec.Stages)
+                    o.WriteLine($"  {stage.Name}: {string.Join(", ", stage.Data.Select(Path.GetFileName))}{(stage.Limit is { } n ? $" (first {n})" : "")}; mix {(stage.Mix.Count == 0 ? "none" : string.Join(", ", stage.Mix.Select(m => $"{m.Source} x{m.Ratio}")))}; stop {stage.Recipe.Stop}; lr {stage.Recipe.LearningRate}");
+                foreach (var path in spec.MissingPaths) o.WriteLine($"  not on this machine: {path}");
+                o.WriteLine("valid");
                 return 0;
             }
             var root = parse.GetValue(output) ?? Path.Combine("runs", spec.Name);

@@ -87,7 +87,8 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             shares.Add(MixingShare.Replay(sets[spec.Stages.ToList().FindIndex(s => s.Name == replay.Stage)], replay.Fraction));
         var examples = DataMixer.Mix(sets[index], shares, options.Seed);
 
-        using var loaded = LoadedModel.Load(previous);
+        var (device, dtype) = DeviceAndDType(previous);
+        using var loaded = LoadedModel.Load(previous, device, dtype);
         var regularizers = new List<Regularizer>();
         try
         {
@@ -97,7 +98,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
                     "l2" => new L2Regularizer(loaded.Model) { Strength = r.Strength },
                     "ewc" => new EwcRegularizer(loaded.Model, new ExampleEncoder(loaded.Tokenizer, maxLength: options.MaxLength)
                         .EncodeAll(index > 0 ? sets[index - 1] : sets[index]).Examples) { Strength = r.Strength },
-                    _ => new KlRegularizer(HfCheckpoint.Load(previous)) { Strength = r.Strength },
+                    _ => new KlRegularizer(HfCheckpoint.Load(previous, device, dtype)) { Strength = r.Strength },
                 });
             if (stage.Lora is { } lora) Lora.Attach(loaded.Model, lora.Rank, lora.Alpha, lora.Targets, options.Seed);
             var trainer = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options) { Progress = Progress, Regularizers = regularizers };
@@ -120,9 +121,16 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         }
     }
 
+    (TorchSharp.torch.Device, TorchSharp.torch.ScalarType) DeviceAndDType(string checkpoint)
+    {
+        var device = Runtime.Devices.Parse(spec.Device);
+        return (device, Runtime.Devices.ResolveDType(spec.DType, device, HfCheckpoint.LoadConfig(checkpoint).TorchDtype));
+    }
+
     void EvaluateStage(string model, List<List<Example>> sets, string stageDir, string evalPath)
     {
-        using var loaded = LoadedModel.Load(model);
+        var (device, dtype) = DeviceAndDType(model);
+        using var loaded = LoadedModel.Load(model, device, dtype);
         var evaluator = new Evaluator(loaded);
         var summary = new JsonObject();
         for (int j = 0; j < sets.Count; j++)

@@ -45,23 +45,38 @@ public sealed record ExperimentSpec
     /// <summary>The spec as read, kept as the run directory's config snapshot.</summary>
     public string Json { get; init; } = "{}";
 
-    public static ExperimentSpec Load(string path)
+    /// <summary>Where the models run: <c>cpu</c>, <c>cuda</c> or <c>cuda:N</c>.</summary>
+    public string Device { get; init; } = "cpu";
+
+    /// <summary><c>auto</c> (float32 on CPU, the checkpoint's dtype on a GPU), float32, bfloat16 or float16.</summary>
+    public string DType { get; init; } = "auto";
+
+    /// <summary>Paths named by the spec that do not exist here (only when loaded without requiring them).</summary>
+    public IReadOnlyList<string> MissingPaths { get; init; } = [];
+
+    /// <summary>
+    /// Reads and validates a spec. With <paramref name="requireFiles"/> false (validating a spec meant
+    /// for another machine), paths that do not exist here are kept and listed in <see cref="MissingPaths"/>.
+    /// </summary>
+    public static ExperimentSpec Load(string path, bool requireFiles = true)
     {
         var node = YamlToJson.Read(path) ?? throw new InvalidInputException(path, "the file is empty");
         var json = node.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
         using var doc = JsonDocument.Parse(json);
-        return Parse(doc.RootElement, path, Path.GetDirectoryName(Path.GetFullPath(path))!) with { Json = json };
+        return Parse(doc.RootElement, path, Path.GetDirectoryName(Path.GetFullPath(path))!, requireFiles) with { Json = json };
     }
 
-    public static ExperimentSpec Parse(JsonElement root, string origin, string baseDirectory)
+    public static ExperimentSpec Parse(JsonElement root, string origin, string baseDirectory, bool requireFiles = true)
     {
         var f = new JsonFields(root, origin);
+        var missing = new List<string>();
         string ResolvePath(string p)
         {
             var local = Path.GetFullPath(Path.Combine(baseDirectory, p));
             if (File.Exists(local) || Directory.Exists(local)) return local;
             try { return Path.GetDirectoryName(BundledPaths.Find(Path.Combine(p, "config.json"))) ?? local; } catch (InvalidInputException) { }
             try { return BundledPaths.Find(p); } catch (InvalidInputException) { }
+            if (!requireFiles) { missing.Add(p); return local; }
             throw new InvalidInputException(origin, $"path '{p}' not found next to the spec or among the bundled files");
         }
         var defaults = ParseRecipe(f.OptionalObject("recipe"), new TrainingOptions());
@@ -134,6 +149,11 @@ public sealed record ExperimentSpec
             BaseModel = ResolvePath(f.OptionalString("base_model") ?? throw f.Error("base_model", "a checkpoint directory", null)),
             Seeds = seeds,
             Stages = stages,
+            Device = f.OptionalString("device") is { } device && (device == "cpu" || device == "cuda" || device.StartsWith("cuda:", StringComparison.Ordinal))
+                ? device : f.Has("device") ? throw f.Error("device", "cpu, cuda or cuda:N", f.Raw("device")) : "cpu",
+            DType = f.OptionalString("dtype") is { } dtype && (dtype == "auto" || Models.DTypes.TryParse(dtype) is not null)
+                ? dtype : f.Has("dtype") ? throw f.Error("dtype", "auto, float32, bfloat16 or float16", f.Raw("dtype")) : "auto",
+            MissingPaths = missing,
         };
     }
 

@@ -63,6 +63,21 @@ public class ExperimentRunnerTests
     }
 
     [Fact]
+    public void PaperExample_ValidatesHere_ListingWhatIsMissing()
+    {
+        var path = Remix.Data.Bundled.BundledPaths.Find("examples/paper-llama3-8b.yaml");
+        var spec = ExperimentSpec.Load(path, requireFiles: false);
+        Assert.Equal(("cuda", "bfloat16", 2), (spec.Device, spec.DType, spec.Stages.Count));
+        Assert.Equal("loss:0.0001:10", spec.Stages[0].Recipe.Stop.ToString());
+        Assert.Equal(5e-5, spec.Stages[1].Recipe.LearningRate);
+        Assert.Contains("checkpoints/Meta-Llama-3-8B", spec.MissingPaths);
+        var r = Support.Cli.Run("run", "--config", path, "--validate");
+        Assert.Equal(0, r.Code);
+        Assert.EndsWith("valid" + Environment.NewLine, r.Out);
+        Assert.Throws<InvalidInputException>(() => ExperimentSpec.Load(path)); // to run, the files must exist
+    }
+
+    [Fact]
     public void BadSpec_IsRefusedNamingTheField()
     {
         using var dir = new TempDir();
