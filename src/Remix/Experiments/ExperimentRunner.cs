@@ -40,6 +40,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         var perFact = new Dictionary<string, List<bool>>[spec.Stages.Count];
         for (int j = 0; j < sets.Count; j++) perFact[j] = sets[j].ToDictionary(e => e.Id, _ => new List<bool>());
         string previous = spec.BaseModel;
+        if (spec.Joint) return RunJoint(runDir, seed, sets, matrix, perFact, cancellation);
 
         for (int i = 0; i < spec.Stages.Count; i++)
         {
@@ -68,11 +69,46 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         var rougeRows = new JsonArray();
         for (int i = 0; i < spec.Stages.Count; i++) rougeRows.Add(new JsonArray([.. Enumerable.Range(0, spec.Stages.Count).Select(j => (JsonNode?)rouge[i, j])]));
         results["rouge_l_matrix"] = rougeRows;
-        AtomicFile.WriteAllText(resultsPath, results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        return WriteResults(runDir, matrix, results);
+    }
+
+    /// <summary>results.json, results.csv, results.md, then the DONE marker last.</summary>
+    JsonObject WriteResults(string runDir, AccuracyMatrix matrix, JsonObject results)
+    {
+        AtomicFile.WriteAllText(Path.Combine(runDir, "results.json"), results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
         AtomicFile.WriteAllText(Path.Combine(runDir, "results.csv"), Csv(matrix));
         AtomicFile.WriteAllText(Path.Combine(runDir, "results.md"), Markdown(matrix));
         AtomicFile.WriteAllText(Path.Combine(runDir, DoneMarker), DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture) + "\n");
         return results;
+    }
+
+    JsonObject RunJoint(string runDir, int seed, List<List<Example>> sets, AccuracyMatrix matrix, Dictionary<string, List<bool>>[] perFact, CancellationToken cancellation)
+    {
+        var joint = spec.Stages[0] with
+        {
+            Name = "joint", Data = [.. spec.Stages.SelectMany(s => s.Data)], Limit = null,
+            Mix = [.. spec.Stages.SelectMany(s => s.Mix)], Replay = null,
+        };
+        var stageDir = Path.Combine(runDir, "stage-1-joint");
+        var evalPath = Path.Combine(stageDir, "evaluation.json");
+        var all = sets.SelectMany(s => s).ToList();
+        if (!File.Exists(evalPath))
+        {
+            TrainStage(joint, 0, [all, .. sets], spec.BaseModel, stageDir, seed, cancellation);
+            if (cancellation.IsCancellationRequested) throw new OperationCanceledException("interrupted in the joint stage; run again to resume");
+            EvaluateStage(Path.Combine(stageDir, "final"), sets, stageDir, evalPath);
+        }
+        using (var doc = JsonDocument.Parse(File.ReadAllText(evalPath)))
+            for (int j = 0; j < sets.Count; j++)
+            {
+                var set = doc.RootElement.GetProperty(spec.Stages[j].Name);
+                for (int i = 0; i < sets.Count; i++) matrix[i, j] = set.GetProperty("accuracy").GetDouble();
+                foreach (var p in set.GetProperty("correct").EnumerateObject())
+                    for (int i = 0; i < sets.Count; i++) perFact[j][p.Name].Add(p.Value.GetBoolean());
+            }
+        var results = Results(matrix, perFact, seed);
+        results["joint"] = true;
+        return WriteResults(runDir, matrix, results);
     }
 
     void TrainStage(StageSpec stage, int index, List<List<Example>> sets, string previous, string stageDir, int seed, CancellationToken cancellation)

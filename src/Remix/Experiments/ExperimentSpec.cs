@@ -51,6 +51,12 @@ public sealed record ExperimentSpec
     /// <summary><c>auto</c> (float32 on CPU, the checkpoint's dtype on a GPU), float32, bfloat16 or float16.</summary>
     public string DType { get; init; } = "auto";
 
+    /// <summary>
+    /// Joint training (the upper bound): one training run on every stage's data at once, with the
+    /// first stage's recipe; every row of the accuracy matrix is that model's accuracy.
+    /// </summary>
+    public bool Joint { get; init; }
+
     /// <summary>Paths named by the spec that do not exist here (only when loaded without requiring them).</summary>
     public IReadOnlyList<string> MissingPaths { get; init; } = [];
 
@@ -154,6 +160,7 @@ public sealed record ExperimentSpec
             DType = f.OptionalString("dtype") is { } dtype && (dtype == "auto" || Models.DTypes.TryParse(dtype) is not null)
                 ? dtype : f.Has("dtype") ? throw f.Error("dtype", "auto, float32, bfloat16 or float16", f.Raw("dtype")) : "auto",
             MissingPaths = missing,
+            Joint = f.OptionalBool("joint") ?? false,
         };
     }
 

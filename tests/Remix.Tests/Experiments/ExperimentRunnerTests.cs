@@ -63,6 +63,27 @@ public class ExperimentRunnerTests
     }
 
     [Fact]
+    public void JointTraining_TrainsOnceOnAllData_AndForgetsNothingByDefinition()
+    {
+        using var dir = new TempDir();
+        Support.Cli.Run("model", "init", "--out", dir.File("base"), "--hidden-size", "32");
+        var (a, b) = KvrGenerator.GeneratePair(4, 4, 2);
+        ExampleJsonl.Write(dir.File("a.jsonl"), a);
+        ExampleJsonl.Write(dir.File("b.jsonl"), b);
+        File.WriteAllText(dir.File("joint.yaml"), "name: joint\nbase_model: base\njoint: true\nrecipe: {lr: 0.01, epochs: 2, batch_size: 4}\nstages:\n  - {name: A, data: a.jsonl}\n  - {name: B, data: b.jsonl}\n");
+        var r = Support.Cli.Run("run", "--config", dir.File("joint.yaml"), "--out", dir.File("runs"));
+        Assert.True(r.Code == 0, r.Err);
+        var runDir = Path.Combine(dir.File("runs"), "seed-0");
+        Assert.True(Directory.Exists(Path.Combine(runDir, "stage-1-joint", "final")));
+        Assert.Equal(4, Remix.Training.MetricsLog.Read(Path.Combine(runDir, "stage-1-joint", "metrics.jsonl")).Count(m => (string?)m["kind"] == "train")); // 8 examples / 4 x 2 epochs
+        using var results = JsonDocument.Parse(File.ReadAllText(Path.Combine(runDir, "results.json")));
+        Assert.True(results.RootElement.GetProperty("joint").GetBoolean());
+        var m = results.RootElement.GetProperty("accuracy_matrix");
+        Assert.Equal(m[0].GetRawText(), m[1].GetRawText());
+        Assert.Equal(0, results.RootElement.GetProperty("forgetting").GetProperty("A").GetDouble());
+    }
+
+    [Fact]
     public void PaperExample_ValidatesHere_ListingWhatIsMissing()
     {
         var path = Remix.Data.Bundled.BundledPaths.Find("examples/paper-llama3-8b.yaml");
