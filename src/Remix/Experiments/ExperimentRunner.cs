@@ -35,6 +35,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
 
         var sets = spec.Stages.Select(s => s.Data.SelectMany(f => DatasetReader.Read(f).Examples)
             .Where(e => e.Kind != ExampleKind.Document).Take(s.Limit ?? int.MaxValue).ToList()).ToList();
+        perFactKinds = [.. sets.Select(set => set.Count(e => e.Answers.Count > 0) * 2 >= set.Count ? "accuracy" : "rouge_l")];
         var matrix = new AccuracyMatrix(spec.Stages.Count);
         var rouge = new double[spec.Stages.Count, spec.Stages.Count];
         var perFact = new Dictionary<string, List<bool>>[spec.Stages.Count];
@@ -183,6 +184,8 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         AtomicFile.WriteAllText(evalPath, summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
+    string[] perFactKinds = [];
+
     JsonObject Results(AccuracyMatrix m, Dictionary<string, List<bool>>[] perFact, int seed)
     {
         var names = spec.Stages.Select(s => s.Name).ToList();
@@ -200,6 +203,8 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             ["name"] = spec.Name,
             ["seed"] = seed,
             ["stages"] = new JsonArray([.. names.Select(n => (JsonNode?)n)]),
+            // Factoid sets are scored by accuracy; sets without gold answers (worked solutions) by ROUGE-L.
+            ["scored_by"] = new JsonArray([.. perFactKinds.Select(k => (JsonNode?)k)]),
             ["accuracy_matrix"] = matrix,
             ["forgetting"] = new JsonObject(names.Select((n, j) => KeyValuePair.Create(n, (JsonNode?)m.Forgetting(j)))),
             ["retention"] = new JsonObject(names.Select((n, j) => KeyValuePair.Create(n, (JsonNode?)m.Retention(j)))),

@@ -13,7 +13,8 @@ namespace Remix.Reporting;
 /// </summary>
 public static class ExperimentReport
 {
-    public sealed record Row(string Name, int Seeds, double FirstAfterFirst, double FirstFinal, double FirstFinalMin, double FirstFinalMax, double Forgetting, double LastFinal);
+    /// <summary>One line of the report; <see cref="LastFinal"/> is ROUGE-L when the last set has no gold answers.</summary>
+    public sealed record Row(string Name, int Seeds, double FirstAfterFirst, double FirstFinal, double FirstFinalMin, double FirstFinalMax, double Forgetting, double LastFinal, bool LastIsRouge = false);
 
     public sealed record Output(IReadOnlyList<Row> Rows, string Markdown, string TablePath, string CurvesPlot, string RetentionPlot);
 
@@ -30,11 +31,12 @@ public static class ExperimentReport
             g.Average(r => r.Matrix[0][0]),
             g.Average(r => r.Matrix[^1][0]), g.Min(r => r.Matrix[^1][0]), g.Max(r => r.Matrix[^1][0]),
             g.Average(r => r.Forgetting),
-            g.Average(r => r.Matrix[^1][^1]))).ToList();
+            g.Average(r => r.LastScoredByRouge ? r.Rouge![^1][^1] : r.Matrix[^1][^1]),
+            g.First().LastScoredByRouge)).ToList();
 
         var md = new StringBuilder("| run | seeds | first set after its stage | first set at the end (min–max) | forgetting | last set at the end |\n|---|---:|---:|---:|---:|---:|\n");
         foreach (var r in rows)
-            md.Append($"| {r.Name} | {r.Seeds} | {P(r.FirstAfterFirst)} | {P(r.FirstFinal)} ({P(r.FirstFinalMin)}–{P(r.FirstFinalMax)}) | {r.Forgetting.ToString("F2", CultureInfo.InvariantCulture)} | {P(r.LastFinal)} |\n");
+            md.Append($"| {r.Name} | {r.Seeds} | {P(r.FirstAfterFirst)} | {P(r.FirstFinal)} ({P(r.FirstFinalMin)}–{P(r.FirstFinalMax)}) | {r.Forgetting.ToString("F2", CultureInfo.InvariantCulture)} | {(r.LastIsRouge ? "ROUGE-L " + r.LastFinal.ToString("F2", CultureInfo.InvariantCulture) : P(r.LastFinal))} |\n");
         Directory.CreateDirectory(outDir);
         var table = Path.Combine(outDir, "report.md");
         AtomicFile.WriteAllText(table, md.ToString());
@@ -49,7 +51,7 @@ public static class ExperimentReport
 
     static string P(double v) => v.ToString("P0", CultureInfo.InvariantCulture);
 
-    sealed record Run(string Name, double[][] Matrix, double Forgetting, List<(double Step, double Accuracy)> Curve);
+    sealed record Run(string Name, double[][] Matrix, double[][]? Rouge, bool LastScoredByRouge, double Forgetting, List<(double Step, double Accuracy)> Curve);
 
     static Run Load(string path)
     {
@@ -65,6 +67,8 @@ public static class ExperimentReport
             foreach (var m in MetricsLog.Read(Path.Combine(stage2, "metrics.jsonl")))
                 if ((string?)m["kind"] == $"eval/{stages[0]}")
                     curve.Add(((double)m["step"]!, (double)m["accuracy"]!));
-        return new Run(root.GetProperty("name").GetString()!, matrix, forgetting, curve);
+        var rouge = root.TryGetProperty("rouge_l_matrix", out var rm) ? rm.EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray() : null;
+        bool lastByRouge = rouge is not null && root.TryGetProperty("scored_by", out var sb) && sb[sb.GetArrayLength() - 1].GetString() == "rouge_l";
+        return new Run(root.GetProperty("name").GetString()!, matrix, rouge, lastByRouge, forgetting, curve);
     }
 }

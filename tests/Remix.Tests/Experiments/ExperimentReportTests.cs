@@ -1,0 +1,35 @@
+using Remix.Reporting;
+using Remix.Tests.Support;
+
+namespace Remix.Tests.Experiments;
+
+public class ExperimentReportTests
+{
+    static void WriteRun(string dir, string name, int seed, double aAfterA, double aFinal, double bFinalRouge)
+    {
+        Directory.CreateDirectory(dir);
+        File.WriteAllText(Path.Combine(dir, "results.json"), System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        {
+            ["name"] = name, ["seed"] = seed, ["stages"] = new[] { "A", "B" }, ["scored_by"] = new[] { "accuracy", "rouge_l" },
+            ["accuracy_matrix"] = new[] { new[] { aAfterA, 0.0 }, new[] { aFinal, 0.0 } },
+            ["rouge_l_matrix"] = new[] { new[] { 0.9, 0.1 }, new[] { 0.2, bFinalRouge } },
+            ["forgetting"] = new Dictionary<string, double> { ["A"] = aAfterA - aFinal, ["B"] = 0 },
+        }));
+    }
+
+    [Fact]
+    public void Report_AveragesSeeds_ShowsTheSpread_AndUsesRougeForNonFactoidSets()
+    {
+        using var dir = new TempDir();
+        WriteRun(dir.File("naive/seed-0"), "naive", 0, 1.0, 0.2, 0.4);
+        WriteRun(dir.File("naive/seed-1"), "naive", 1, 1.0, 0.4, 0.6);
+        WriteRun(dir.File("replay/seed-0"), "replay", 0, 0.9, 0.5, 0.5);
+        var report = ExperimentReport.Build([dir.Path], dir.File("out"));
+        Assert.Equal(2, report.Rows.Count);
+        var naive = report.Rows.Single(r => r.Name == "naive");
+        Assert.Equal((2, 0.3, 0.2, 0.4, 0.5), (naive.Seeds, Math.Round(naive.FirstFinal, 6), naive.FirstFinalMin, naive.FirstFinalMax, Math.Round(naive.LastFinal, 6)));
+        Assert.Contains("| naive | 2 | 100% | 30% (20%–40%) | 0.70 | ROUGE-L 0.50 |", report.Markdown.Replace(" %", "%"));
+        Assert.True(File.Exists(report.RetentionPlot));
+        Assert.Throws<InvalidInputException>(() => ExperimentReport.Build([dir.File("out")], dir.File("out2")));
+    }
+}
