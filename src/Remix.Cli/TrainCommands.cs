@@ -98,7 +98,7 @@ public static class TrainCommands
                 double alpha = parts.Length == 2 ? double.Parse(parts[1], CultureInfo.InvariantCulture) : 2.0 * rank;
                 Lora.Attach(loaded.Model, rank, alpha, parse.GetValue(loraTargets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), options.Seed);
             }
-            var regularizers = Regularizers(parse.GetValue(l2), parse.GetValue(ewc), parse.GetValue(kl), loaded, dir, device, dtype, options.MaxLength);
+            var regularizers = Regularizers(parse.GetValue(l2), parse.GetValue(ewc), parse.GetValue(kl), loaded, dir, options.MaxLength);
             using var disposeRegularizers = new CompositeDisposable(regularizers);
             var trainer = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options) { Progress = progress, Regularizers = regularizers };
             using var ctrlC = new CtrlC();
@@ -125,22 +125,19 @@ public static class TrainCommands
         return command;
     }
 
-    static List<Regularizer> Regularizers(double l2, string? ewc, double kl, LoadedModel loaded, string dir,
-        TorchSharp.torch.Device device, TorchSharp.torch.ScalarType dtype, int maxLength)
+    static List<Regularizer> Regularizers(double l2, string? ewc, double kl, LoadedModel loaded, string dir, int maxLength)
     {
         var list = new List<Regularizer>();
         if (l2 < 0 || kl < 0) throw new InvalidInputException(l2 < 0 ? "--l2" : "--kl", $"expected a non-negative strength, found {Math.Min(l2, kl)}");
-        if (l2 > 0) list.Add(new L2Regularizer(loaded.Model) { Strength = l2 });
+        if (l2 > 0) list.Add(Regularizer.Create("l2", l2, loaded, dir, [], maxLength));
         if (ewc is not null)
         {
             int colon = ewc.IndexOf(':');
             if (colon <= 0 || !double.TryParse(ewc[..colon], NumberStyles.Float, CultureInfo.InvariantCulture, out var strength) || strength < 0)
                 throw new InvalidInputException("--ewc", $"expected STRENGTH:FILE such as 100:d_a.jsonl, found \"{ewc}\"");
-            var previous = new Remix.Data.Batching.ExampleEncoder(loaded.Tokenizer, maxLength: maxLength)
-                .EncodeAll(DatasetReader.Read(ewc[(colon + 1)..]).Examples.Where(e => e.Turns.Count > 0)).Examples;
-            list.Add(new EwcRegularizer(loaded.Model, previous) { Strength = strength });
+            list.Add(Regularizer.Create("ewc", strength, loaded, dir, DatasetReader.Read(ewc[(colon + 1)..]).Examples, maxLength));
         }
-        if (kl > 0) list.Add(new KlRegularizer(HfCheckpoint.Load(dir, device, dtype)) { Strength = kl });
+        if (kl > 0) list.Add(Regularizer.Create("kl", kl, loaded, dir, [], maxLength));
         return list;
     }
 

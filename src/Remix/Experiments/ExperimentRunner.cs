@@ -130,13 +130,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         try
         {
             if (stage.Regularizer is { } r)
-                regularizers.Add(r.Type switch
-                {
-                    "l2" => new L2Regularizer(loaded.Model) { Strength = r.Strength },
-                    "ewc" => new EwcRegularizer(loaded.Model, new ExampleEncoder(loaded.Tokenizer, maxLength: options.MaxLength)
-                        .EncodeAll(index > 0 ? sets[index - 1] : sets[index]).Examples) { Strength = r.Strength },
-                    _ => new KlRegularizer(HfCheckpoint.Load(previous, device, dtype)) { Strength = r.Strength },
-                });
+                regularizers.Add(Regularizer.Create(r.Type, r.Strength, loaded, previous, index > 0 ? sets[index - 1] : sets[index], options.MaxLength));
             if (stage.Lora is { } lora) Lora.Attach(loaded.Model, lora.Rank, lora.Alpha, lora.Targets, options.Seed);
             var trainer = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options) { Progress = Progress, Regularizers = regularizers };
             var result = trainer.Train(new TrainingRun

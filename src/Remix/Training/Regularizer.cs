@@ -25,6 +25,21 @@ public abstract class Regularizer : IDisposable
 
     public virtual void Dispose() { }
 
+    /// <summary>
+    /// Builds the named regularizer toward the current (starting) weights of <paramref name="loaded"/>:
+    /// <c>l2</c>; <c>ewc</c> with the Fisher of <paramref name="previousData"/>; <c>kl</c> against a frozen copy of
+    /// <paramref name="startingCheckpoint"/>, loaded on the model's device and dtype.
+    /// </summary>
+    public static Regularizer Create(string type, double strength, LoadedModel loaded, string startingCheckpoint,
+        IEnumerable<Data.Example> previousData, int maxLength) => type switch
+    {
+        "l2" => new L2Regularizer(loaded.Model) { Strength = strength },
+        "ewc" => new EwcRegularizer(loaded.Model, new ExampleEncoder(loaded.Tokenizer, maxLength: maxLength)
+            .EncodeAll(previousData.Where(e => e.Turns.Count > 0)).Examples) { Strength = strength },
+        "kl" => new KlRegularizer(HfCheckpoint.Load(startingCheckpoint, loaded.Model.Device, loaded.Model.DType)) { Strength = strength },
+        _ => throw new InvalidInputException("regularizer", $"expected l2, ewc or kl, found \"{type}\""),
+    };
+
     /// <summary>Detached float32 copies of every trainable parameter, keyed by name.</summary>
     protected static Dictionary<string, Tensor> Snapshot(LlamaForCausalLM model)
     {

@@ -202,15 +202,11 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         return results;
     }
 
-    void SaveFinal(string finalDir, string? tokenizerSource)
+    void SaveFinal(string finalDir, string? tokenizerSource) => IO.AtomicDirectory.Write(finalDir, tmp =>
     {
-        var tmp = finalDir + $".{Environment.ProcessId}.tmp";
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
         HfCheckpoint.Save(model, tmp, tokenizerSource);
         if (Lora.HasAdapters(model)) Lora.SaveAdapter(model, tmp);
-        if (Directory.Exists(finalDir)) Directory.Delete(finalDir, true);
-        Directory.Move(tmp, finalDir);
-    }
+    });
 
     /// <summary>A hash of the encoded data and the recipe that shapes the run, checked on resume.</summary>
     string Fingerprint(IReadOnlyList<EncodedExample> examples, IEnumerable<string> trainableNames)

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Remix.IO;
 using Remix.Models;
 
 namespace Remix.Training;
@@ -16,15 +17,13 @@ public static class TrainingCheckpoint
 
     public static void Save(string outDir, LlamaForCausalLM model, AdamW optimizer, TrainerState state, string? tokenizerSource)
     {
-        var final = Directory(outDir, state.Step);
-        var tmp = Path.Combine(outDir, "checkpoints", $".step-{state.Step}.{Environment.ProcessId}.tmp");
-        if (System.IO.Directory.Exists(tmp)) System.IO.Directory.Delete(tmp, true);
-        HfCheckpoint.Save(model, tmp, tokenizerSource, saveDtype: model.DType);
-        if (Lora.HasAdapters(model)) Lora.SaveAdapter(model, tmp);
-        optimizer.Save(Path.Combine(tmp, OptimizerFileName));
-        state.Save(Path.Combine(tmp, TrainerState.FileName));
-        if (System.IO.Directory.Exists(final)) System.IO.Directory.Delete(final, true);
-        System.IO.Directory.Move(tmp, final);
+        AtomicDirectory.Write(Directory(outDir, state.Step), tmp =>
+        {
+            HfCheckpoint.Save(model, tmp, tokenizerSource, saveDtype: model.DType);
+            if (Lora.HasAdapters(model)) Lora.SaveAdapter(model, tmp);
+            optimizer.Save(Path.Combine(tmp, OptimizerFileName));
+            state.Save(Path.Combine(tmp, TrainerState.FileName));
+        });
     }
 
     /// <summary>The checkpoint with the most steps, or null.</summary>
