@@ -1,4 +1,3 @@
-using Remix.Data.Batching;
 using Remix.Evaluation;
 using Remix.Models;
 using Remix.Tokenization;
@@ -21,23 +20,10 @@ public static class KnownFactFilter
     public static KnownSplit Split(LoadedModel loaded, IReadOnlyList<Example> facts, ChatTemplate? template = null, int batchSize = 32,
         int extraTokens = 8, int? maxNewTokens = null)
     {
-        var encoder = new ExampleEncoder(loaded.Tokenizer, template);
-        var generator = new GreedyGenerator(loaded.Model);
-        var known = new List<Example>();
-        var unknown = new List<Example>();
-        var predictions = new Dictionary<string, string>();
-        foreach (var chunk in facts.Chunk(batchSize))
-        {
-            int longest = chunk.Max(f => f.Answers.Count == 0 ? 16 : f.Answers.Max(a => loaded.Tokenizer.Encode(a, addSpecialTokens: false).Length));
-            var prompts = chunk.Select(f => encoder.EncodePrompt(f.Question)).ToList();
-            var outputs = generator.Generate(prompts, maxNewTokens ?? longest + extraTokens, loaded.StopTokenIds);
-            for (int i = 0; i < chunk.Length; i++)
-            {
-                var prediction = loaded.Tokenizer.Decode(outputs[i].Content);
-                predictions[chunk[i].Id] = prediction;
-                (AnswerMatcher.IsCorrect(prediction, chunk[i]) ? known : unknown).Add(chunk[i]);
-            }
-        }
-        return new KnownSplit(known, unknown, predictions);
+        var evaluator = new Evaluator(loaded, template) { BatchSize = batchSize, Margin = extraTokens, NewTokens = maxNewTokens };
+        var records = evaluator.Evaluate("facts", facts).Predictions;
+        var correct = records.Where(r => r.Correct).Select(r => r.Id).ToHashSet();
+        return new KnownSplit([.. facts.Where(f => correct.Contains(f.Id))], [.. facts.Where(f => !correct.Contains(f.Id))],
+            records.ToDictionary(r => r.Id, r => r.Prediction));
     }
 }

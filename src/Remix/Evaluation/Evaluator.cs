@@ -21,6 +21,8 @@ public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IRe
     public int BatchSize { get; init; } = 32;
     public int Margin { get; init; } = 8;
     public int MaxNewTokens { get; init; } = 512;
+    /// <summary>Generate exactly up to this many tokens per prompt instead of longest answer + margin.</summary>
+    public int? NewTokens { get; init; }
 
     public EvaluationResult Evaluate(string name, IReadOnlyList<Example> examples)
     {
@@ -33,7 +35,7 @@ public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IRe
             {
                 int longest = chunk.Max(e => References(e).Max(r => tokenizer.Encode(r, addSpecialTokens: false).Length));
                 var prompts = chunk.Select(e => _encoder.EncodePrompt(e.Question)).ToList();
-                var outputs = _generator.Generate(prompts, Math.Min(MaxNewTokens, longest + Margin), stopTokenIds);
+                var outputs = _generator.Generate(prompts, NewTokens ?? Math.Min(MaxNewTokens, longest + Margin), stopTokenIds);
                 for (int i = 0; i < chunk.Length; i++)
                 {
                     var e = chunk[i];
