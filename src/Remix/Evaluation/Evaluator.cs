@@ -4,12 +4,15 @@ using Remix.Data.Batching;
 using Remix.IO;
 using Remix.Models;
 using Remix.Tokenization;
+using Remix.Training;
+using static TorchSharp.torch;
 
 namespace Remix.Evaluation;
 
 /// <summary>
 /// Greedy evaluation: the prompt <c>&lt;|user|&gt;\n{question}\n&lt;|assistant|&gt;\n</c>, decoded until EOS
-/// (at most the longest gold answer of the batch plus a margin, capped), scored by exact match and ROUGE-L.
+/// (at most the longest gold answer of the batch plus a margin, capped), scored by exact match and ROUGE-L;
+/// and, with the training target fed in (teacher forcing), answer-token accuracy and gold log-probability.
 /// </summary>
 public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IReadOnlyCollection<int> stopTokenIds, ChatTemplate? template = null)
 {
@@ -23,6 +26,8 @@ public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IRe
     public int MaxNewTokens { get; init; } = 512;
     /// <summary>Generate exactly up to this many tokens per prompt instead of longest answer + margin.</summary>
     public int? NewTokens { get; init; }
+    /// <summary>Also score the training target under teacher forcing (one extra forward pass per batch).</summary>
+    public bool TeacherForced { get; init; } = true;
 
     public EvaluationResult Evaluate(string name, IReadOnlyList<Example> examples)
     {
@@ -36,12 +41,14 @@ public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IRe
                 int longest = chunk.Max(e => References(e).Max(r => tokenizer.Encode(r, addSpecialTokens: false).Length));
                 var prompts = chunk.Select(e => _encoder.EncodePrompt(e.Question)).ToList();
                 var outputs = _generator.Generate(prompts, NewTokens ?? Math.Min(MaxNewTokens, longest + Margin), stopTokenIds);
+                var forced = TeacherForced ? ScoreTargets(chunk) : null;
                 for (int i = 0; i < chunk.Length; i++)
                 {
                     var e = chunk[i];
                     var prediction = tokenizer.Decode(outputs[i].Content);
                     bool correct = e.Answers.Count > 0 && AnswerMatcher.IsCorrect(prediction, e);
-                    records.Add(new PredictionRecord(e.Id, e.Question, prediction, e.Answers, correct, RougeL.Best(prediction, References(e))));
+                    records.Add(new PredictionRecord(e.Id, e.Question, prediction, e.Answers, correct, RougeL.Best(prediction, References(e)),
+                        forced?[i].TokenAccuracy ?? double.NaN, forced?[i].LogProb ?? double.NaN));
                 }
             }
         }
@@ -55,6 +62,35 @@ public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IRe
         return new EvaluationResult(name, accuracy, records.Average(r => r.RougeL), records);
     }
 
+    /// <summary>
+    /// Per example, over the labelled tokens of its encoded training target (answer and EOS): the fraction
+    /// whose argmax is the gold token and the mean gold log-probability.
+    /// </summary>
+    (double TokenAccuracy, double LogProb)[] ScoreTargets(IReadOnlyList<Example> examples)
+    {
+        using var scope = NewDisposeScope();
+        using var noGrad = no_grad();
+        var encoded = examples.Select(_encoder.Encode).ToList();
+        var batch = PaddedBatch.From(encoded, tokenizer.PadTokenId ?? tokenizer.EosTokenId ?? 0);
+        var device = model.parameters().First().device;
+        var (ids, labels, _) = batch.ToTensors(device);
+        var (_, count, logits) = CausalLmLoss.SumWithLogits(model, ids, labels);
+        var scores = new (double Correct, double LogProb, int Tokens)[examples.Count];
+        if (logits is not null)
+        {
+            var positions = CausalLmLoss.LabelledPositions(labels).cpu().data<long>().ToArray();
+            var gold = labels.narrow(1, 1, batch.Width - 1).reshape(-1).index_select(0, CausalLmLoss.LabelledPositions(labels)).unsqueeze(1);
+            var logProbs = nn.functional.log_softmax(logits, 1).gather(1, gold).squeeze(1).to(ScalarType.Float64).cpu().data<double>().ToArray();
+            var hits = logits.argmax(1).eq(gold.squeeze(1)).cpu().data<bool>().ToArray();
+            for (int k = 0; k < count; k++)
+            {
+                int row = (int)(positions[k] / (batch.Width - 1));
+                scores[row] = (scores[row].Correct + (hits[k] ? 1 : 0), scores[row].LogProb + logProbs[k], scores[row].Tokens + 1);
+            }
+        }
+        return [.. scores.Select(s => s.Tokens == 0 ? (double.NaN, double.NaN) : (s.Correct / s.Tokens, s.LogProb / s.Tokens))];
+    }
+
     static IReadOnlyList<string> References(Example e) => e.Answers.Count > 0 ? e.Answers : [e.Target];
 
     /// <summary>Writes predictions as JSON Lines (id, question, prediction, answers, correct, rouge_l), atomically.</summary>
@@ -62,5 +98,7 @@ public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IRe
         AtomicFile.WriteAllText(path, string.Concat(predictions.Select(p => JsonSerializer.Serialize(new
         {
             id = p.Id, question = p.Question, prediction = p.Prediction, answers = p.Answers, correct = p.Correct, rouge_l = Math.Round(p.RougeL, 6),
+            token_accuracy = double.IsNaN(p.TokenAccuracy) ? (double?)null : Math.Round(p.TokenAccuracy, 6),
+            gold_logprob = double.IsNaN(p.GoldLogProb) ? (double?)null : Math.Round(p.GoldLogProb, 6),
         }, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n")));
 }

@@ -37,11 +37,11 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             .Where(e => e.Kind != ExampleKind.Document).Take(s.Limit ?? int.MaxValue).ToList()).ToList();
         perFactKinds = [.. sets.Select(set => set.Count(e => e.Answers.Count > 0) * 2 >= set.Count ? "accuracy" : "rouge_l")];
         var matrix = new AccuracyMatrix(spec.Stages.Count);
-        var rouge = new double[spec.Stages.Count, spec.Stages.Count];
+        var scores = ScoreMatrices.ToDictionary(name => name, _ => new double?[spec.Stages.Count, spec.Stages.Count]);
         var perFact = new Dictionary<string, List<bool>>[spec.Stages.Count];
         for (int j = 0; j < sets.Count; j++) perFact[j] = sets[j].ToDictionary(e => e.Id, _ => new List<bool>());
         string previous = spec.BaseModel;
-        if (spec.Joint) return RunJoint(runDir, seed, sets, matrix, perFact, cancellation);
+        if (spec.Joint) return RunJoint(runDir, seed, sets, matrix, scores, perFact, cancellation);
 
         for (int i = 0; i < spec.Stages.Count; i++)
         {
@@ -54,23 +54,32 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
                 if (cancellation.IsCancellationRequested) throw new OperationCanceledException($"interrupted in stage {stage.Name}; run again to resume");
                 EvaluateStage(Path.Combine(stageDir, "final"), sets, stageDir, evalPath);
             }
-            using (var doc = JsonDocument.Parse(File.ReadAllText(evalPath)))
-                for (int j = 0; j < sets.Count; j++)
-                {
-                    var set = doc.RootElement.GetProperty(spec.Stages[j].Name);
-                    matrix[i, j] = set.GetProperty("accuracy").GetDouble();
-                    rouge[i, j] = set.GetProperty("rouge_l").GetDouble();
-                    foreach (var p in set.GetProperty("correct").EnumerateObject()) perFact[j][p.Name].Add(p.Value.GetBoolean());
-                }
+            ReadEvaluation(evalPath, [i], matrix, scores, perFact);
             Progress?.Message($"after stage {stage.Name}: " + string.Join(", ", spec.Stages.Select((s, j) => $"{s.Name} {matrix[i, j]:P1}")));
             previous = Path.Combine(stageDir, "final");
         }
 
-        var results = Results(matrix, perFact, seed);
-        var rougeRows = new JsonArray();
-        for (int i = 0; i < spec.Stages.Count; i++) rougeRows.Add(new JsonArray([.. Enumerable.Range(0, spec.Stages.Count).Select(j => (JsonNode?)rouge[i, j])]));
-        results["rouge_l_matrix"] = rougeRows;
-        return WriteResults(runDir, matrix, results);
+        return WriteResults(runDir, matrix, Results(matrix, scores, perFact, seed));
+    }
+
+    /// <summary>Scores recorded beside exact-match accuracy, each as a matrix like R (results.json: NAME_matrix).</summary>
+    public static readonly string[] ScoreMatrices = ["rouge_l", "token_accuracy", "gold_logprob"];
+
+    /// <summary>Reads a stage's evaluation.json into the given rows (the joint run fills every row from one evaluation).</summary>
+    void ReadEvaluation(string evalPath, int[] rows, AccuracyMatrix matrix, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact)
+    {
+        using var doc = JsonDocument.Parse(File.ReadAllText(evalPath));
+        for (int j = 0; j < spec.Stages.Count; j++)
+        {
+            var set = doc.RootElement.GetProperty(spec.Stages[j].Name);
+            foreach (int i in rows)
+            {
+                matrix[i, j] = set.GetProperty("accuracy").GetDouble();
+                foreach (var (name, values) in scores)
+                    values[i, j] = set.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
+                foreach (var p in set.GetProperty("correct").EnumerateObject()) perFact[j][p.Name].Add(p.Value.GetBoolean());
+            }
+        }
     }
 
     /// <summary>results.json, results.csv, results.md, then the DONE marker last.</summary>
@@ -83,7 +92,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         return results;
     }
 
-    JsonObject RunJoint(string runDir, int seed, List<List<Example>> sets, AccuracyMatrix matrix, Dictionary<string, List<bool>>[] perFact, CancellationToken cancellation)
+    JsonObject RunJoint(string runDir, int seed, List<List<Example>> sets, AccuracyMatrix matrix, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact, CancellationToken cancellation)
     {
         var joint = spec.Stages[0] with
         {
@@ -99,15 +108,8 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             if (cancellation.IsCancellationRequested) throw new OperationCanceledException("interrupted in the joint stage; run again to resume");
             EvaluateStage(Path.Combine(stageDir, "final"), sets, stageDir, evalPath);
         }
-        using (var doc = JsonDocument.Parse(File.ReadAllText(evalPath)))
-            for (int j = 0; j < sets.Count; j++)
-            {
-                var set = doc.RootElement.GetProperty(spec.Stages[j].Name);
-                for (int i = 0; i < sets.Count; i++) matrix[i, j] = set.GetProperty("accuracy").GetDouble();
-                foreach (var p in set.GetProperty("correct").EnumerateObject())
-                    for (int i = 0; i < sets.Count; i++) perFact[j][p.Name].Add(p.Value.GetBoolean());
-            }
-        var results = Results(matrix, perFact, seed);
+        ReadEvaluation(evalPath, [.. Enumerable.Range(0, sets.Count)], matrix, scores, perFact);
+        var results = Results(matrix, scores, perFact, seed);
         results["joint"] = true;
         return WriteResults(runDir, matrix, results);
     }
@@ -172,6 +174,8 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             {
                 ["accuracy"] = result.Accuracy,
                 ["rouge_l"] = result.RougeL,
+                ["token_accuracy"] = Finite(result.TokenAccuracy),
+                ["gold_logprob"] = Finite(result.GoldLogProb),
                 ["correct"] = new JsonObject(result.Predictions.Select(p => KeyValuePair.Create(p.Id, (JsonNode?)p.Correct))),
             };
         }
@@ -180,11 +184,14 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
 
     string[] perFactKinds = [];
 
-    JsonObject Results(AccuracyMatrix m, Dictionary<string, List<bool>>[] perFact, int seed)
+    static double? Finite(double value) => double.IsFinite(value) ? value : null;
+
+    static JsonArray Rows(int stages, Func<int, int, double?> value) =>
+        [.. Enumerable.Range(0, stages).Select(i => (JsonNode?)new JsonArray([.. Enumerable.Range(0, stages).Select(j => (JsonNode?)value(i, j))]))];
+
+    JsonObject Results(AccuracyMatrix m, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact, int seed)
     {
         var names = spec.Stages.Select(s => s.Name).ToList();
-        var matrix = new JsonArray();
-        for (int i = 0; i < m.Stages; i++) matrix.Add(new JsonArray([.. Enumerable.Range(0, m.Stages).Select(j => (JsonNode?)m[i, j])]));
         var facts = new JsonObject();
         for (int j = 0; j < names.Count; j++)
             facts[names[j]] = new JsonObject(perFact[j].Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)new JsonObject
@@ -192,20 +199,22 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
                 ["correct_after_stage"] = new JsonArray([.. kv.Value.Select(b => (JsonNode?)b)]),
                 ["forgotten_at_stage"] = ForgottenAt(kv.Value, j) is { } k ? names[k] : null,
             })));
-        return new JsonObject
+        var results = new JsonObject
         {
             ["name"] = spec.Name,
             ["seed"] = seed,
             ["stages"] = new JsonArray([.. names.Select(n => (JsonNode?)n)]),
             // Factoid sets are scored by accuracy; sets without gold answers (worked solutions) by ROUGE-L.
             ["scored_by"] = new JsonArray([.. perFactKinds.Select(k => (JsonNode?)k)]),
-            ["accuracy_matrix"] = matrix,
+            ["accuracy_matrix"] = Rows(m.Stages, (i, j) => m[i, j]),
             ["forgetting"] = new JsonObject(names.Select((n, j) => KeyValuePair.Create(n, (JsonNode?)m.Forgetting(j)))),
             ["retention"] = new JsonObject(names.Select((n, j) => KeyValuePair.Create(n, (JsonNode?)m.Retention(j)))),
             ["backward_transfer"] = m.BackwardTransfer(),
             ["final_average"] = m.FinalAverage(),
             ["facts"] = facts,
         };
+        foreach (var (name, values) in scores) results[$"{name}_matrix"] = Rows(m.Stages, (i, j) => values[i, j]);
+        return results;
     }
 
     /// <summary>The first stage after the one that taught a fact at which it was answered wrongly, if it had been right.</summary>

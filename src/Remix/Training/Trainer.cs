@@ -182,7 +182,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
     {
         if (memorized.Count == 0) throw new InvalidInputException("--stop", "the accuracy rule needs factoid examples in the training data");
         var result = evaluator.Evaluate("memorized", memorized);
-        metrics.Log(step, "eval/memorized", new Dictionary<string, object> { ["accuracy"] = result.Accuracy, ["rouge_l"] = result.RougeL });
+        metrics.Log(step, "eval/memorized", Scores(result));
         Progress?.Message($"step {step}: accuracy on the memorized set {result.Accuracy:P1}");
         return result.Accuracy;
     }
@@ -194,12 +194,20 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         {
             var result = evaluator.Evaluate(name, examples);
             results.Add(result);
-            metrics.Log(step, $"eval/{name}", new Dictionary<string, object> { ["accuracy"] = result.Accuracy, ["rouge_l"] = result.RougeL, ["correct"] = result.Correct });
-            Progress?.Message($"step {step}: {name} accuracy {result.Accuracy:P1}, ROUGE-L {result.RougeL:F3}");
+            metrics.Log(step, $"eval/{name}", Scores(result));
+            Progress?.Message($"step {step}: {name} accuracy {result.Accuracy:P1}, answer tokens {result.TokenAccuracy:P1}, ROUGE-L {result.RougeL:F3}");
             if (writePredictionsTo is not null)
                 Evaluator.WritePredictions(Path.Combine(writePredictionsTo, $"{name}.predictions.jsonl"), result.Predictions);
         }
         return results;
+    }
+
+    static Dictionary<string, object> Scores(EvaluationResult result)
+    {
+        var scores = new Dictionary<string, object> { ["accuracy"] = result.Accuracy, ["rouge_l"] = result.RougeL, ["correct"] = result.Correct };
+        if (!double.IsNaN(result.TokenAccuracy)) scores["token_accuracy"] = result.TokenAccuracy;
+        if (!double.IsNaN(result.GoldLogProb)) scores["gold_logprob"] = result.GoldLogProb;
+        return scores;
     }
 
     void SaveFinal(string finalDir, string? tokenizerSource) => IO.AtomicDirectory.Write(finalDir, tmp =>

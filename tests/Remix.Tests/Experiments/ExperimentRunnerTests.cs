@@ -44,6 +44,10 @@ public class ExperimentRunnerTests
         Assert.All(matrix.EnumerateArray(), row => Assert.Equal(3, row.GetArrayLength()));
         Assert.All(matrix.EnumerateArray().SelectMany(r => r.EnumerateArray()), v => Assert.InRange(v.GetDouble(), 0, 1));
         Assert.Equal(6, results.RootElement.GetProperty("facts").GetProperty("A").EnumerateObject().Count());
+        // Graded scores beside exact match: answer-token accuracy in [0, 1] and gold log-probabilities below 0, a 3 x 3 matrix each.
+        Assert.All(results.RootElement.GetProperty("token_accuracy_matrix").EnumerateArray().SelectMany(r => r.EnumerateArray()), v => Assert.InRange(v.GetDouble(), 0, 1));
+        Assert.All(results.RootElement.GetProperty("gold_logprob_matrix").EnumerateArray().SelectMany(r => r.EnumerateArray()), v => Assert.InRange(v.GetDouble(), double.MinValue, 0));
+        Assert.Equal(9, results.RootElement.GetProperty("gold_logprob_matrix").EnumerateArray().SelectMany(r => r.EnumerateArray()).Count());
         Assert.Equal(3, results.RootElement.GetProperty("facts").GetProperty("A").EnumerateObject().First().Value.GetProperty("correct_after_stage").GetArrayLength());
         Assert.True(File.Exists(Path.Combine(runDir, "DONE")));
         Assert.True(File.Exists(Path.Combine(runDir, "stage-2-B", "eval-A.predictions.jsonl")));
