@@ -26,6 +26,7 @@ public static class CliApp
         root.Subcommands.Add(RunCommand.Build());
         root.Subcommands.Add(DemoCommand.Build());
         root.Subcommands.Add(ReportCommand.Build());
+        root.Subcommands.Add(AnalyzeCommands.Build());
         return root;
     }
 

@@ -24,33 +24,12 @@ public static class DataCommands
 
     static readonly JsonSerializerOptions RelaxedJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
-    sealed class ReadOptions
-    {
-        public Option<string?> Format { get; } = new("--format") { Description = "Dataset format instead of detection: " + string.Join(", ", DatasetReader.FormatNames) };
-        public Option<bool> SkipBad { get; } = new("--skip-bad") { Description = "Skip and count malformed rows instead of stopping" };
-        public Option<string?> Templates { get; } = new("--templates") { Description = "LAMA relation templates (relations.jsonl)" };
-
-        public void AddTo(Command c)
-        {
-            c.Options.Add(Format);
-            c.Options.Add(SkipBad);
-            c.Options.Add(Templates);
-        }
-
-        public DatasetReadOptions Resolve(ParseResult p) => new()
-        {
-            Format = p.GetValue(Format),
-            SkipBad = p.GetValue(SkipBad),
-            TemplatesPath = p.GetValue(Templates),
-        };
-    }
-
     static Command Inspect()
     {
         var file = new Argument<string>("FILE") { Description = "Dataset file (or MATH directory)" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
         var model = new Option<string?>("--model") { Description = "Checkpoint whose tokenizer gives token-length statistics" };
-        var read = new ReadOptions();
+        var read = new DatasetOptions();
         var command = new Command("inspect", "Detect a dataset's format, count its examples and skipped rows, show a sample") { file, json, model };
         read.AddTo(command);
         command.SetAction(parse =>
@@ -167,7 +146,7 @@ public static class DataCommands
         var output = new Option<string>("--out") { Description = "Directory for known.jsonl, unknown.jsonl and predictions.jsonl", Required = true };
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
         var maxNew = new Option<int?>("--max-new-tokens") { Description = "Tokens to generate per question (default: longest gold answer + 8)" };
-        var read = new ReadOptions();
+        var read = new DatasetOptions();
         var common = new CommonOptions();
         var command = new Command("filter-known", "Split facts into those the model already answers (known) and the rest (unknown)") { model, data, output, batch, maxNew };
         read.AddTo(command);

@@ -202,6 +202,8 @@ public static class TrainCommands
             var o = parse.InvocationConfiguration.Output;
             o.WriteLine($"accuracy: {result.Accuracy.ToString("F4", CultureInfo.InvariantCulture)}");
             o.WriteLine($"rouge_l: {result.RougeL.ToString("F4", CultureInfo.InvariantCulture)}");
+            o.WriteLine($"answer_token_accuracy: {result.TokenAccuracy.ToString("F4", CultureInfo.InvariantCulture)}");
+            o.WriteLine($"gold_logprob: {result.GoldLogProb.ToString("F4", CultureInfo.InvariantCulture)}");
             o.WriteLine($"examples: {result.Predictions.Count} ({result.Correct} correct)");
             o.WriteLine($"predictions: {path}");
             return 0;

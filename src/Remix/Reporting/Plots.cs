@@ -3,8 +3,9 @@ namespace Remix.Reporting;
 /// <summary>PNG charts of experiment results (ScottPlot), written atomically.</summary>
 public static class Plots
 {
-    /// <summary>One line per condition: accuracy on a set (D_A) against the optimizer step of a later stage.</summary>
-    public static void Curves(string path, string title, IReadOnlyDictionary<string, IReadOnlyList<(double Step, double Accuracy)>> curves)
+    /// <summary>One line per condition: accuracy on a set (D_A) against the optimizer step of a later stage, or any fraction against any x.</summary>
+    public static void Curves(string path, string title, IReadOnlyDictionary<string, IReadOnlyList<(double Step, double Accuracy)>> curves,
+        string xLabel = "stage-2 step", string yLabel = "accuracy on D_A")
     {
         var plt = new ScottPlot.Plot();
         foreach (var (name, points) in curves)
@@ -14,8 +15,8 @@ public static class Plots
             line.LegendText = name;
         }
         plt.Title(title);
-        plt.XLabel("stage-2 step");
-        plt.YLabel("accuracy on D_A");
+        plt.XLabel(xLabel);
+        plt.YLabel(yLabel);
         plt.Axes.SetLimitsY(-0.02, 1.02);
         plt.ShowLegend();
         Save(plt, path);
@@ -35,6 +36,25 @@ public static class Plots
         plt.Axes.SetLimitsY(0, 1.1);
         plt.Title(title);
         plt.YLabel(valueLabel);
+        Save(plt, path);
+    }
+
+    /// <summary>A rows x columns grid of values in [0, 1] (for instance facts x layers), row r at y = r, column c at x = c, with a colour bar.</summary>
+    public static void Heatmap(string path, string title, double[,] values, string xLabel, string yLabel)
+    {
+        var plt = new ScottPlot.Plot();
+        // ScottPlot draws the first row of the array at the top; flip so that the axis numbers name the rows.
+        int rows = values.GetLength(0), columns = values.GetLength(1);
+        var flipped = new double[rows, columns];
+        for (int r = 0; r < rows; r++)
+            for (int c = 0; c < columns; c++) flipped[rows - 1 - r, c] = values[r, c];
+        var map = plt.Add.Heatmap(flipped);
+        map.Colormap = new ScottPlot.Colormaps.Viridis();
+        map.ManualRange = new ScottPlot.Range(0, 1);
+        plt.Add.ColorBar(map);
+        plt.Title(title);
+        plt.XLabel(xLabel);
+        plt.YLabel(yLabel);
         Save(plt, path);
     }
 
