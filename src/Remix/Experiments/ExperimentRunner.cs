@@ -179,6 +179,14 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
                 ["correct"] = new JsonObject(result.Predictions.Select(p => KeyValuePair.Create(p.Id, (JsonNode?)p.Correct))),
             };
         }
+        if (spec.LogitLens)
+        {
+            var lens = new Analysis.LogitLens(loaded);
+            for (int j = 0; j < sets.Count; j++)
+                if (sets[j].Any(e => e.Answers.Count > 0))
+                    Analysis.LensReport.Write([lens.Analyze(spec.Stages[j].Name, [.. sets[j].Where(e => e.Answers.Count > 0)])], Path.Combine(stageDir, "logit-lens", spec.Stages[j].Name));
+        }
+        // Written last: its presence marks the stage as evaluated.
         AtomicFile.WriteAllText(evalPath, summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 

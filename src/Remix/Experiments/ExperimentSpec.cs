@@ -57,6 +57,12 @@ public sealed record ExperimentSpec
     /// </summary>
     public bool Joint { get; init; }
 
+    /// <summary>
+    /// After each stage, also run the logit lens (<see cref="Analysis.LogitLens"/>) on every stage's set
+    /// with that stage's model: <c>stage-N-NAME/logit-lens/SET/</c>.
+    /// </summary>
+    public bool LogitLens { get; init; }
+
     /// <summary>Paths named by the spec that do not exist here (only when loaded without requiring them).</summary>
     public IReadOnlyList<string> MissingPaths { get; init; } = [];
 
@@ -161,6 +167,7 @@ public sealed record ExperimentSpec
                 ? dtype : f.Has("dtype") ? throw f.Error("dtype", "auto, float32, bfloat16 or float16", f.Raw("dtype")) : "auto",
             MissingPaths = missing,
             Joint = f.OptionalBool("joint") ?? false,
+            LogitLens = f.OptionalBool("logit_lens") ?? false,
         };
     }
 

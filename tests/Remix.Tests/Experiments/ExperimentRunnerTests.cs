@@ -21,6 +21,7 @@ public class ExperimentRunnerTests
             name: three-stage
             base_model: base
             seeds: [0]
+            logit_lens: true
             recipe: {lr: 0.01, epochs: 3, batch_size: 4, warmup_ratio: 0, eval_every: 2}
             stages:
               - name: A
@@ -51,6 +52,10 @@ public class ExperimentRunnerTests
         Assert.Equal(3, results.RootElement.GetProperty("facts").GetProperty("A").EnumerateObject().First().Value.GetProperty("correct_after_stage").GetArrayLength());
         Assert.True(File.Exists(Path.Combine(runDir, "DONE")));
         Assert.True(File.Exists(Path.Combine(runDir, "stage-2-B", "eval-A.predictions.jsonl")));
+        // The lens after each stage, on every stage's set: one row per fact, a rank per layer point (embedding + 2 layers).
+        var lensCsv = File.ReadAllLines(Path.Combine(runDir, "stage-3-C", "logit-lens", "A", "A.csv"));
+        Assert.Equal(7, lensCsv.Length);
+        Assert.EndsWith("rank_0,rank_1,rank_2,prob_0,prob_1,prob_2", lensCsv[0]);
         Assert.Contains("| after \\ on | A | B | C |", File.ReadAllText(Path.Combine(runDir, "results.md")));
         Assert.Equal(4, File.ReadAllLines(Path.Combine(runDir, "results.csv")).Length);
 
