@@ -25,7 +25,7 @@ public static class DemoCommand
             foreach (var spec in DemoExperiment.Conditions(size))
             {
                 var dir = Path.Combine(root, spec.Name);
-                var results = new ExperimentRunner(spec) { Progress = ProgressReporter.ForConsole(1000) }.Run(dir, 0, ctrlC.Token);
+                var results = new ExperimentRunner(spec) { Progress = ProgressReporter.ForConsole(1000), SharedStages = Path.Combine(root, "shared-stages") }.Run(dir, 0, ctrlC.Token);
                 using var doc = JsonDocument.Parse(results.ToJsonString());
                 var m = doc.RootElement.GetProperty("accuracy_matrix");
                 double a1 = m[0][0].GetDouble(), a2 = m[1][0].GetDouble(), b2 = m[1][1].GetDouble();

@@ -93,6 +93,42 @@ public class ExperimentRunnerTests
     }
 
     [Fact]
+    public void SharedStages_AStageOneThatIsTheSameIsTrainedOnce_AndOnlyThen()
+    {
+        using var dir = new TempDir();
+        Assert.Equal(0, Support.Cli.Run("model", "init", "--out", dir.File("base"), "--hidden-size", "32").Code);
+        var (a, b) = KvrGenerator.GeneratePair(6, 6, 1);
+        ExampleJsonl.Write(dir.File("a.jsonl"), a);
+        ExampleJsonl.Write(dir.File("b.jsonl"), b);
+        File.WriteAllText(dir.File("words.txt"), "alpha\nbravo\ncharlie\ndelta\n");
+        ExperimentSpec Spec(string name, string stageA, string stageB) =>
+            ExperimentSpec.Load(Write(dir.File(name + ".yaml"), $"name: {name}\nbase_model: base\nrecipe: {{lr: 0.01, epochs: 2, batch_size: 4}}\nstages:\n  - {stageA}\n  - {stageB}\n"));
+        const string plainA = "{name: A, data: a.jsonl}", mixedA = "{name: A, data: a.jsonl, mix: [{source: random, ratio: 1.0, file: words.txt}]}";
+        var shared = dir.File("shared");
+        void Run(ExperimentSpec spec) => new ExperimentRunner(spec) { SharedStages = shared }.Run(dir.File(spec.Name), 0);
+
+        Run(Spec("naive", plainA, "{name: B, data: b.jsonl}"));
+        Run(Spec("l2", plainA, "{name: B, data: b.jsonl, regularizer: {type: l2, strength: 0.1}}"));
+        Run(Spec("mixed", mixedA, "{name: B, data: b.jsonl}"));
+
+        // The same stage 1 is copied (its log, with its timings, is byte for byte the first run's); a different one is trained.
+        string Log(string run) => File.ReadAllText(Path.Combine(dir.File(run), "stage-1-A", "metrics.jsonl"));
+        Assert.Equal(Log("naive"), Log("l2"));
+        Assert.Equal(File.ReadAllBytes(Path.Combine(dir.File("naive"), "stage-1-A", "final", "model.safetensors")),
+            File.ReadAllBytes(Path.Combine(dir.File("l2"), "stage-1-A", "final", "model.safetensors")));
+        Assert.False(Directory.Exists(Path.Combine(dir.File("l2"), "stage-1-A", "checkpoints")));
+        Assert.NotEqual(Log("naive"), Log("mixed"));
+        Assert.Equal(2, Directory.GetDirectories(shared, "1-A-*").Length);
+        Assert.Equal(3, Directory.GetDirectories(shared, "2-B-*").Length);
+    }
+
+    static string Write(string path, string text)
+    {
+        File.WriteAllText(path, text);
+        return path;
+    }
+
+    [Fact]
     public void PaperExample_ValidatesHere_ListingWhatIsMissing()
     {
         var path = Remix.Data.Bundled.BundledPaths.Find("examples/paper-llama3-8b.yaml");
