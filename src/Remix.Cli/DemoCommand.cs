@@ -41,7 +41,7 @@ public static class DemoCommand
             o.WriteLine();
             var report = Remix.Reporting.ExperimentReport.Build([root], root);
             o.WriteLine($"runs and results.json (per-fact predictions behind every number): {root}");
-            o.WriteLine($"plots: {report.CurvesPlot}, {report.RetentionPlot}");
+            o.WriteLine($"plots: {report.CurvesPlot}, {report.TokenCurvesPlot}, {report.RetentionPlot}");
             o.WriteLine($"time: {clock.Elapsed:mm\\:ss}");
             return 0;
         });

@@ -18,7 +18,7 @@ public static class ReportCommand
             var o = parse.InvocationConfiguration.Output;
             o.Write(report.Markdown);
             o.WriteLine($"table: {report.TablePath}");
-            o.WriteLine($"plots: {report.CurvesPlot}, {report.RetentionPlot}");
+            o.WriteLine($"plots: {report.CurvesPlot}, {report.TokenCurvesPlot}, {report.RetentionPlot}");
             return 0;
         });
         return command;

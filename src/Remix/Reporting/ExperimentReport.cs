@@ -13,10 +13,20 @@ namespace Remix.Reporting;
 /// </summary>
 public static class ExperimentReport
 {
-    /// <summary>One line of the report; <see cref="LastFinal"/> is ROUGE-L when the last set has no gold answers.</summary>
-    public sealed record Row(string Name, int Seeds, double FirstAfterFirst, double FirstFinal, double FirstFinalMin, double FirstFinalMax, double Forgetting, double LastFinal, bool LastIsRouge = false);
+    /// <summary>
+    /// One line of the report, means over seeds; <see cref="LastFinal"/> is ROUGE-L when the last set has
+    /// no gold answers. The answer-token accuracy and gold log-probability of the first set at the end
+    /// are NaN for runs recorded without them.
+    /// </summary>
+    public sealed record Row(string Name, int Seeds, double FirstAfterFirst, double FirstFinal, double FirstFinalMin, double FirstFinalMax, double Forgetting, double LastFinal, bool LastIsRouge = false)
+    {
+        public double FirstFinalTokens { get; init; } = double.NaN;
+        public double FirstFinalTokensMin { get; init; } = double.NaN;
+        public double FirstFinalTokensMax { get; init; } = double.NaN;
+        public double FirstFinalLogProb { get; init; } = double.NaN;
+    }
 
-    public sealed record Output(IReadOnlyList<Row> Rows, string Markdown, string TablePath, string CurvesPlot, string RetentionPlot);
+    public sealed record Output(IReadOnlyList<Row> Rows, string Markdown, string TablePath, string CurvesPlot, string RetentionPlot, string TokenCurvesPlot);
 
     public static Output Build(IEnumerable<string> directories, string outDir)
     {
@@ -26,49 +36,81 @@ public static class ExperimentReport
             .Order(StringComparer.Ordinal).ToList();
         if (results.Count == 0) throw new InvalidInputException(string.Join(", ", directories), "no results.json found (finished runs have one)");
         var runs = results.Select(Load).ToList();
-        var rows = runs.GroupBy(r => r.Name).Select(g => new Row(
-            g.Key, g.Count(),
-            g.Average(r => r.Matrix[0][0]),
-            g.Average(r => r.Matrix[^1][0]), g.Min(r => r.Matrix[^1][0]), g.Max(r => r.Matrix[^1][0]),
-            g.Average(r => r.Forgetting),
-            g.Average(r => r.LastScoredByRouge ? r.Rouge![^1][^1] : r.Matrix[^1][^1]),
-            g.First().LastScoredByRouge)).ToList();
+        var rows = runs.GroupBy(r => r.Name).Select(g =>
+        {
+            var tokens = g.Select(r => r.FirstFinalTokens).ToList();
+            return new Row(
+                g.Key, g.Count(),
+                g.Average(r => r.Matrix[0][0]),
+                g.Average(r => r.Matrix[^1][0]), g.Min(r => r.Matrix[^1][0]), g.Max(r => r.Matrix[^1][0]),
+                g.Average(r => r.Forgetting),
+                g.Average(r => r.LastScoredByRouge ? r.Rouge![^1][^1] : r.Matrix[^1][^1]),
+                g.First().LastScoredByRouge)
+            {
+                FirstFinalTokens = tokens.Average(), FirstFinalTokensMin = tokens.Min(), FirstFinalTokensMax = tokens.Max(),
+                FirstFinalLogProb = g.Average(r => r.FirstFinalLogProb),
+            };
+        }).ToList();
 
-        var md = new StringBuilder("| run | seeds | first set after its stage | first set at the end (min–max) | forgetting | last set at the end |\n|---|---:|---:|---:|---:|---:|\n");
+        var md = new StringBuilder("| run | seeds | first set after its stage | first set at the end (min–max) | its answer tokens at the end (min–max) | its gold log-prob at the end | forgetting | last set at the end |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
         foreach (var r in rows)
-            md.Append($"| {r.Name} | {r.Seeds} | {P(r.FirstAfterFirst)} | {P(r.FirstFinal)} ({P(r.FirstFinalMin)}–{P(r.FirstFinalMax)}) | {r.Forgetting.ToString("F2", CultureInfo.InvariantCulture)} | {(r.LastIsRouge ? "ROUGE-L " + r.LastFinal.ToString("F2", CultureInfo.InvariantCulture) : P(r.LastFinal))} |\n");
+            md.Append($"| {r.Name} | {r.Seeds} | {P(r.FirstAfterFirst)} | {P(r.FirstFinal)} ({P(r.FirstFinalMin)}–{P(r.FirstFinalMax)}) | ")
+              .Append(double.IsNaN(r.FirstFinalTokens) ? "–" : $"{P(r.FirstFinalTokens)} ({P(r.FirstFinalTokensMin)}–{P(r.FirstFinalTokensMax)})").Append(" | ")
+              .Append(double.IsNaN(r.FirstFinalLogProb) ? "–" : F(r.FirstFinalLogProb)).Append(" | ")
+              .Append($"{F(r.Forgetting)} | {(r.LastIsRouge ? "ROUGE-L " + F(r.LastFinal) : P(r.LastFinal))} |\n");
         Directory.CreateDirectory(outDir);
         var table = Path.Combine(outDir, "report.md");
         AtomicFile.WriteAllText(table, md.ToString());
 
-        var curves = runs.GroupBy(r => r.Name).ToDictionary(g => g.Key, g => (IReadOnlyList<(double, double)>)g.First().Curve);
+        // One curve per run name: its first seed's (seeds stop stage 2 at different steps).
+        var first = runs.GroupBy(r => r.Name).Select(g => g.OrderBy(r => r.Seed).First()).ToList();
         var curvesPlot = Path.Combine(outDir, "forgetting-curves.png");
-        Plots.Curves(curvesPlot, "Accuracy on D_A while training stage 2", curves);
+        Plots.Curves(curvesPlot, "Exact-match accuracy on D_A while training stage 2 (first seed)",
+            first.ToDictionary(r => r.Name, r => (IReadOnlyList<(double, double)>)r.Curve));
+        var tokenCurvesPlot = Path.Combine(outDir, "forgetting-curves-answer-tokens.png");
+        Plots.Curves(tokenCurvesPlot, "Answer-token accuracy on D_A while training stage 2 (first seed)",
+            first.ToDictionary(r => r.Name, r => (IReadOnlyList<(double, double)>)r.TokenCurve), yLabel: "answer-token accuracy on D_A");
         var retentionPlot = Path.Combine(outDir, "retention.png");
         Plots.Bars(retentionPlot, "D_A accuracy after the last stage", "accuracy on D_A", [.. rows.Select(r => (r.Name, r.FirstFinal))]);
-        return new Output(rows, md.ToString(), table, curvesPlot, retentionPlot);
+        return new Output(rows, md.ToString(), table, curvesPlot, retentionPlot, tokenCurvesPlot);
     }
+
+    static string F(double v) => v.ToString("F2", CultureInfo.InvariantCulture);
 
     static string P(double v) => v.ToString("P0", CultureInfo.InvariantCulture);
 
-    sealed record Run(string Name, double[][] Matrix, double[][]? Rouge, bool LastScoredByRouge, double Forgetting, List<(double Step, double Accuracy)> Curve);
+    sealed record Run(string Name, int Seed, double[][] Matrix, double[][]? Rouge, bool LastScoredByRouge, double Forgetting,
+        double FirstFinalTokens, double FirstFinalLogProb, List<(double Step, double Accuracy)> Curve, List<(double Step, double Accuracy)> TokenCurve);
+
+    static double[][]? Matrix(JsonElement root, string name) =>
+        root.TryGetProperty(name, out var m) && m.ValueKind == JsonValueKind.Array
+            ? [.. m.EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN).ToArray())]
+            : null;
 
     static Run Load(string path)
     {
         using var doc = JsonDocument.Parse(File.ReadAllText(path));
         var root = doc.RootElement;
         var stages = root.GetProperty("stages").EnumerateArray().Select(s => s.GetString()!).ToList();
-        var matrix = root.GetProperty("accuracy_matrix").EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray();
+        var matrix = Matrix(root, "accuracy_matrix")!;
+        var tokens = Matrix(root, "token_accuracy_matrix");
+        var logProbs = Matrix(root, "gold_logprob_matrix");
         double forgetting = root.GetProperty("forgetting").GetProperty(stages[0]).GetDouble();
         var curve = new List<(double, double)> { (0, matrix[0][0]) };
+        var tokenCurve = tokens is null ? new List<(double, double)>() : [(0, tokens[0][0])];
         var runDir = Path.GetDirectoryName(path)!;
         if (stages.Count > 1 && Directory.EnumerateDirectories(runDir, "stage-2-*").FirstOrDefault() is { } stage2
             && File.Exists(Path.Combine(stage2, "metrics.jsonl")))
             foreach (var m in MetricsLog.Read(Path.Combine(stage2, "metrics.jsonl")))
                 if ((string?)m["kind"] == $"eval/{stages[0]}")
+                {
                     curve.Add(((double)m["step"]!, (double)m["accuracy"]!));
-        var rouge = root.TryGetProperty("rouge_l_matrix", out var rm) ? rm.EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.GetDouble()).ToArray()).ToArray() : null;
+                    if (m["token_accuracy"] is { } t) tokenCurve.Add(((double)m["step"]!, (double)t));
+                }
+        var rouge = Matrix(root, "rouge_l_matrix");
         bool lastByRouge = rouge is not null && root.TryGetProperty("scored_by", out var sb) && sb[sb.GetArrayLength() - 1].GetString() == "rouge_l";
-        return new Run(root.GetProperty("name").GetString()!, matrix, rouge, lastByRouge, forgetting, curve);
+        int seed = root.TryGetProperty("seed", out var sd) ? sd.GetInt32() : 0;
+        return new Run(root.GetProperty("name").GetString()!, seed, matrix, rouge, lastByRouge, forgetting,
+            tokens?[^1][0] ?? double.NaN, logProbs?[^1][0] ?? double.NaN, curve, tokenCurve);
     }
 }

@@ -5,16 +5,19 @@ namespace Remix.Tests.Experiments;
 
 public class ExperimentReportTests
 {
-    static void WriteRun(string dir, string name, int seed, double aAfterA, double aFinal, double bFinalRouge)
+    static void WriteRun(string dir, string name, int seed, double aAfterA, double aFinal, double bFinalRouge, double? aFinalTokens = null, double? aFinalLogProb = null)
     {
         Directory.CreateDirectory(dir);
-        File.WriteAllText(Path.Combine(dir, "results.json"), System.Text.Json.JsonSerializer.Serialize(new Dictionary<string, object>
+        var results = new Dictionary<string, object>
         {
             ["name"] = name, ["seed"] = seed, ["stages"] = new[] { "A", "B" }, ["scored_by"] = new[] { "accuracy", "rouge_l" },
             ["accuracy_matrix"] = new[] { new[] { aAfterA, 0.0 }, new[] { aFinal, 0.0 } },
             ["rouge_l_matrix"] = new[] { new[] { 0.9, 0.1 }, new[] { 0.2, bFinalRouge } },
             ["forgetting"] = new Dictionary<string, double> { ["A"] = aAfterA - aFinal, ["B"] = 0 },
-        }));
+        };
+        if (aFinalTokens is { } t) results["token_accuracy_matrix"] = new[] { new[] { 1.0, 0.1 }, new[] { t, 0.9 } };
+        if (aFinalLogProb is { } lp) results["gold_logprob_matrix"] = new[] { new[] { -0.01, -5.0 }, new[] { lp, -0.1 } };
+        File.WriteAllText(Path.Combine(dir, "results.json"), System.Text.Json.JsonSerializer.Serialize(results));
     }
 
     [Fact]
@@ -28,8 +31,21 @@ public class ExperimentReportTests
         Assert.Equal(2, report.Rows.Count);
         var naive = report.Rows.Single(r => r.Name == "naive");
         Assert.Equal((2, 0.3, 0.2, 0.4, 0.5), (naive.Seeds, Math.Round(naive.FirstFinal, 6), naive.FirstFinalMin, naive.FirstFinalMax, Math.Round(naive.LastFinal, 6)));
-        Assert.Contains("| naive | 2 | 100% | 30% (20%–40%) | 0.70 | ROUGE-L 0.50 |", report.Markdown.Replace(" %", "%"));
+        Assert.Contains("| naive | 2 | 100% | 30% (20%–40%) | – | – | 0.70 | ROUGE-L 0.50 |", report.Markdown.Replace(" %", "%"));
         Assert.True(File.Exists(report.RetentionPlot));
         Assert.Throws<InvalidInputException>(() => ExperimentReport.Build([dir.File("out")], dir.File("out2")));
+    }
+
+    [Fact]
+    public void Report_AveragesAnswerTokenAccuracyAndGoldLogProbOverSeeds()
+    {
+        using var dir = new TempDir();
+        WriteRun(dir.File("l2/seed-0"), "l2", 0, 1.0, 0.5, 0.4, aFinalTokens: 0.8, aFinalLogProb: -0.5);
+        WriteRun(dir.File("l2/seed-1"), "l2", 1, 1.0, 0.3, 0.6, aFinalTokens: 0.6, aFinalLogProb: -1.5);
+        var report = ExperimentReport.Build([dir.Path], dir.File("out"));
+        var l2 = report.Rows.Single();
+        Assert.Equal((0.7, 0.6, 0.8, -1.0), (Math.Round(l2.FirstFinalTokens, 9), l2.FirstFinalTokensMin, l2.FirstFinalTokensMax, l2.FirstFinalLogProb));
+        Assert.Contains("| l2 | 2 | 100% | 40% (30%–50%) | 70% (60%–80%) | -1.00 | 0.60 | ROUGE-L 0.50 |", report.Markdown.Replace(" %", "%"));
+        Assert.True(File.Exists(report.TokenCurvesPlot));
     }
 }
