@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Calibration sweep for the demo (DESIGN.md section 6): one stage-2 setting, several conditions and seeds,
 # through `remix run`. Stage 1 is the same for every condition that does not mix into it, so it is
-# trained once per seed and copied. Usage:
-#   bench/calibration/sweep.sh OUT LR1 LR2 STOP2 FACTS SEEDS CONDITIONS...
+# trained once per seed (--shared-stages). Usage:
+#   [MIX_RATIO=1.0] bench/calibration/sweep.sh OUT LR1 LR2 STOP2 FACTS SEEDS CONDITIONS...
 #   e.g. bench/calibration/sweep.sh runs/cal/lr5e-4 2e-3 5e-4 accuracy:1.0 100 "0,1,2" naive remix-both replay l2
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -13,9 +13,9 @@ for cond in "$@"; do
   case $cond in
     naive) ;;
     replay) extra2="    replay: {stage: A, fraction: 0.1}" ;;
-    remix-random) mix1="    mix: [{source: random, ratio: 1.0}]" ;;
-    remix-generic) mix2="    mix: [{source: generic, ratio: 1.0}]" ;;
-    remix-both) mix1="    mix: [{source: random, ratio: 1.0}]"; mix2="    mix: [{source: generic, ratio: 1.0}]" ;;
+    remix-random) mix1="    mix: [{source: random, ratio: ${MIX_RATIO:-1.0}}]" ;;
+    remix-generic) mix2="    mix: [{source: generic, ratio: ${MIX_RATIO:-1.0}}]" ;;
+    remix-both) mix1="    mix: [{source: random, ratio: ${MIX_RATIO:-1.0}}]"; mix2="    mix: [{source: generic, ratio: ${MIX_RATIO:-1.0}}]" ;;
     l2) extra2="    regularizer: {type: l2, strength: 1.0}" ;;
     *) echo "unknown condition $cond" >&2; exit 2 ;;
   esac
@@ -36,19 +36,6 @@ $mix1
 $mix2
 $extra2
 YAML
-  if [[ -z $mix1 ]]; then
-    for s in ${seeds//,/ }; do
-      src="$out/runs/shared-stage1/seed-$s/stage-1-A"
-      dst="$out/runs/$cond/seed-$s/stage-1-A"
-      if [[ -f $src/evaluation.json && ! -e $dst ]]; then mkdir -p "$(dirname "$dst")"; cp -r "$src" "$dst"; fi
-    done
-  fi
-  ./remix run --config "$out/$cond.yaml" --out "$out/runs/$cond" > "$out/$cond.log" 2>&1
-  if [[ -z $mix1 ]]; then
-    for s in ${seeds//,/ }; do
-      src="$out/runs/$cond/seed-$s/stage-1-A"; dst="$out/runs/shared-stage1/seed-$s/stage-1-A"
-      if [[ ! -e $dst ]]; then mkdir -p "$(dirname "$dst")"; cp -r "$src" "$dst"; fi
-    done
-  fi
+  ./remix run --config "$out/$cond.yaml" --out "$out/runs/$cond" --shared-stages "$out/shared-stages" > "$out/$cond.log" 2>&1
 done
 ./remix report "$out/runs" --out "$out/report" 2>&1 | tail -20

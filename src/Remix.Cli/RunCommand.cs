@@ -12,7 +12,8 @@ public static class RunCommand
         var config = new Option<string>("--config") { Description = "Experiment spec (YAML)", Required = true };
         var output = new Option<string?>("--out") { Description = "Where the runs go (default: runs/NAME); one seed-N folder per seed" };
         var validate = new Option<bool>("--validate") { Description = "Only read and check the spec" };
-        var command = new Command("run", "Run a multi-stage continual-learning experiment and report the accuracy matrix") { config, output, validate };
+        var shared = new Option<string?>("--shared-stages") { Description = "Keep finished stages here and reuse them in runs that begin the same way (other specs, same seed)" };
+        var command = new Command("run", "Run a multi-stage continual-learning experiment and report the accuracy matrix") { config, output, validate, shared };
         command.SetAction(parse =>
         {
             bool validateOnly = parse.GetValue(validate);
@@ -28,7 +29,7 @@ public static class RunCommand
                 return 0;
             }
             var root = parse.GetValue(output) ?? Path.Combine("runs", spec.Name);
-            var runner = new ExperimentRunner(spec) { Progress = ProgressReporter.ForConsole() };
+            var runner = new ExperimentRunner(spec) { Progress = ProgressReporter.ForConsole(), SharedStages = parse.GetValue(shared) };
             using var ctrlC = new CtrlC();
             foreach (var seed in spec.Seeds)
             {

@@ -12,10 +12,10 @@ namespace Remix.Experiments;
 public static class DemoExperiment
 {
     /// <summary>The settings that size the demo; <see cref="Quick"/> is the one-minute version.</summary>
-    public sealed record Size(int Facts, int NonFactoid, int MaxEpochs, double LearningRate, int BatchSize, double MixRatio, int CurveEvery)
+    public sealed record Size(int Facts, int NonFactoid, int MaxEpochs, double LearningRate, int BatchSize, double MixRatio, int CurveEvery, int Seeds)
     {
-        public static readonly Size Full = new(100, 40, 40, 2e-3, 16, 1.0, 25);
-        public static readonly Size Quick = new(24, 12, 25, 3e-3, 8, 1.0, 10);
+        public static readonly Size Full = new(100, 40, 40, 2e-3, 16, 1.0, 25, 1);
+        public static readonly Size Quick = new(24, 12, 25, 3e-3, 8, 1.0, 10, 1);
     }
 
     public static IReadOnlyList<ExperimentSpec> Conditions(Size size)
@@ -38,7 +38,7 @@ public static class DemoExperiment
         var generic = new MixSpec("generic", size.MixRatio, corpus);
         ExperimentSpec Condition(string name, StageSpec a, StageSpec b) => new()
         {
-            Name = name, BaseModel = model, Seeds = [0], Stages = [a, b],
+            Name = name, BaseModel = model, Seeds = [.. Enumerable.Range(0, size.Seeds)], Stages = [a, b],
             Json = System.Text.Json.JsonSerializer.Serialize(new { name, size, a = a.Mix.Select(m => m.Source), b = b.Mix.Select(m => m.Source), replay = b.Replay?.Fraction, regularizer = b.Regularizer?.Type }),
         };
         return

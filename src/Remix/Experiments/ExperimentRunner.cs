@@ -24,9 +24,10 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     public ProgressReporter? Progress { get; init; }
 
     /// <summary>
-    /// A folder where finished stages are kept under a key of everything that determines them (base
-    /// model, device, dtype, seed, this and every earlier stage's spec, the sets evaluated after it), so
-    /// runs that begin the same way — the demo's conditions share stage 1 — train that stage once.
+    /// A folder where finished stage trainings are kept under a key of everything that determines them
+    /// (base model, device, dtype, seed, this and every earlier stage's spec), so runs that begin the
+    /// same way — the demo's conditions share stage 1 — train that stage once; each run still
+    /// evaluates its own sets after it.
     /// </summary>
     public string? SharedStages { get; init; }
 
@@ -55,18 +56,21 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             var stage = spec.Stages[i];
             var stageDir = Path.Combine(runDir, $"stage-{i + 1}-{stage.Name}");
             var evalPath = Path.Combine(stageDir, "evaluation.json");
-            var shared = SharedStages is null ? null : Path.Combine(SharedStages, StageKey(i, seed));
-            if (!File.Exists(evalPath) && shared is not null && File.Exists(Path.Combine(shared, "evaluation.json")))
-            {
-                AtomicDirectory.Write(stageDir, tmp => CopyStage(shared, tmp));
-                Progress?.Message($"stage {stage.Name}: the same stage was already run; reused {shared}");
-            }
             if (!File.Exists(evalPath))
             {
-                TrainStage(stage, i, sets, previous, stageDir, seed, cancellation);
-                if (cancellation.IsCancellationRequested) throw new OperationCanceledException($"interrupted in stage {stage.Name}; run again to resume");
+                var shared = SharedStages is null ? null : Path.Combine(SharedStages, StageKey(i, seed));
+                if (shared is not null && File.Exists(Path.Combine(shared, "final", "config.json")))
+                {
+                    AtomicDirectory.Write(stageDir, tmp => CopyTraining(shared, tmp));
+                    Progress?.Message($"stage {stage.Name}: this training was already done; reusing {shared}");
+                }
+                else
+                {
+                    TrainStage(stage, i, sets, previous, stageDir, seed, cancellation);
+                    if (cancellation.IsCancellationRequested) throw new OperationCanceledException($"interrupted in stage {stage.Name}; run again to resume");
+                    if (shared is not null) AtomicDirectory.Write(shared, tmp => CopyTraining(stageDir, tmp));
+                }
                 EvaluateStage(Path.Combine(stageDir, "final"), sets, stageDir, evalPath);
-                if (shared is not null) AtomicDirectory.Write(shared, tmp => CopyStage(stageDir, tmp));
             }
             ReadEvaluation(evalPath, [i], matrix, scores, perFact);
             Progress?.Message($"after stage {stage.Name}: " + string.Join(", ", spec.Stages.Select((s, j) => $"{s.Name} {matrix[i, j]:P1}")));
@@ -76,26 +80,30 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         return WriteResults(runDir, matrix, Results(matrix, scores, perFact, seed));
     }
 
-    /// <summary>A hash of everything that makes stage <paramref name="index"/> of this spec what it is for this seed.</summary>
+    /// <summary>A hash of everything that makes the training of stage <paramref name="index"/> what it is for this seed.</summary>
     string StageKey(int index, int seed)
     {
         static string Files(IEnumerable<string> paths) => string.Join('|', paths.Select(Path.GetFullPath));
         var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"{Path.GetFullPath(spec.BaseModel)} {spec.Device} {spec.DType} seed {seed} lens {spec.LogitLens}");
+        sb.AppendLine(CultureInfo.InvariantCulture, $"{Path.GetFullPath(spec.BaseModel)} {spec.Device} {spec.DType} seed {seed}");
         foreach (var s in spec.Stages.Take(index + 1))
             sb.AppendLine(CultureInfo.InvariantCulture,
                 $"{s.Name} {Files(s.Data)} {s.Limit} mix [{string.Join("; ", s.Mix.Select(m => m with { File = m.File is null ? null : Path.GetFullPath(m.File) }))}] {s.Replay} {s.Regularizer} lora [{s.Lora?.Rank} {s.Lora?.Alpha} {string.Join(',', s.Lora?.Targets ?? [])}] {s.Recipe}");
-        foreach (var s in spec.Stages) sb.AppendLine(CultureInfo.InvariantCulture, $"evaluated: {s.Name} {Files(s.Data)} {s.Limit}");
         return $"{index + 1}-{spec.Stages[index].Name}-{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())))[..16]}";
     }
 
-    /// <summary>A finished stage without its training checkpoints (the final model, logs, predictions, evaluation).</summary>
-    static void CopyStage(string from, string to)
+    /// <summary>
+    /// What a stage's training wrote — the final model, its logs and the predictions of its own
+    /// evaluations — without the checkpoints and without the run's evaluation after the stage (each run
+    /// evaluates its own sets).
+    /// </summary>
+    static void CopyTraining(string from, string to)
     {
         foreach (var file in Directory.EnumerateFiles(from, "*", SearchOption.AllDirectories))
         {
             var relative = Path.GetRelativePath(from, file);
-            if (relative.StartsWith("checkpoints" + Path.DirectorySeparatorChar, StringComparison.Ordinal)) continue;
+            var top = relative.Split(Path.DirectorySeparatorChar)[0];
+            if (top is "checkpoints" or "logit-lens" or "evaluation.json" || top.StartsWith("eval-", StringComparison.Ordinal)) continue;
             var target = Path.Combine(to, relative);
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(file, target);

@@ -110,16 +110,20 @@ public class ExperimentRunnerTests
         Run(Spec("naive", plainA, "{name: B, data: b.jsonl}"));
         Run(Spec("l2", plainA, "{name: B, data: b.jsonl, regularizer: {type: l2, strength: 0.1}}"));
         Run(Spec("mixed", mixedA, "{name: B, data: b.jsonl}"));
+        ExampleJsonl.Write(dir.File("c.jsonl"), KvrGenerator.Generate(4, 9, exclude: a.Concat(b), idPrefix: "c"));
+        Run(Spec("other-b", plainA, "{name: B, data: c.jsonl}"));
 
         // The same stage 1 is copied (its log, with its timings, is byte for byte the first run's); a different one is trained.
         string Log(string run) => File.ReadAllText(Path.Combine(dir.File(run), "stage-1-A", "metrics.jsonl"));
         Assert.Equal(Log("naive"), Log("l2"));
+        Assert.Equal(Log("naive"), Log("other-b")); // a different later set is evaluated after the same stage-1 training
+        Assert.Contains("\"c-0\"", File.ReadAllText(Path.Combine(dir.File("other-b"), "stage-1-A", "evaluation.json")));
         Assert.Equal(File.ReadAllBytes(Path.Combine(dir.File("naive"), "stage-1-A", "final", "model.safetensors")),
             File.ReadAllBytes(Path.Combine(dir.File("l2"), "stage-1-A", "final", "model.safetensors")));
         Assert.False(Directory.Exists(Path.Combine(dir.File("l2"), "stage-1-A", "checkpoints")));
         Assert.NotEqual(Log("naive"), Log("mixed"));
         Assert.Equal(2, Directory.GetDirectories(shared, "1-A-*").Length);
-        Assert.Equal(3, Directory.GetDirectories(shared, "2-B-*").Length);
+        Assert.Equal(4, Directory.GetDirectories(shared, "2-B-*").Length);
     }
 
     static string Write(string path, string text)
