@@ -29,7 +29,7 @@ public static class DemoCommand
                 foreach (var spec in conditions)
                     new ExperimentRunner(spec) { Progress = ProgressReporter.ForConsole(1000), SharedStages = Path.Combine(root, "shared-stages") }
                         .Run(Path.Combine(root, spec.Name, $"seed-{seed}"), seed, ctrlC.Token);
-            var report = Remix.Reporting.ExperimentReport.Build([root], root);
+            var report = Remix.Reporting.ExperimentReport.Build([root], root, [.. conditions.Select(c => c.Name)]);
             o.WriteLine($"D_A: country capitals ({size.Facts}); D_B: chemical symbols ({size.Facts}), or GSM8K-format arithmetic ({size.NonFactoid}, scored by ROUGE-L) for naive-nonfactoid-B; "
                 + $"model models/remix-tiny; {size.Seeds} seed(s), mean (min–max)");
             o.WriteLine();

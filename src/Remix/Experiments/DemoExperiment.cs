@@ -14,7 +14,7 @@ public static class DemoExperiment
     /// <summary>The settings that size the demo; <see cref="Quick"/> is the one-minute version.</summary>
     public sealed record Size(int Facts, int NonFactoid, int MaxEpochs, double LearningRate, int BatchSize, double MixRatio, int CurveEvery, int Seeds)
     {
-        public static readonly Size Full = new(100, 40, 40, 2e-3, 16, 1.0, 25, 1);
+        public static readonly Size Full = new(50, 40, 40, 2e-3, 16, 1.0, 10, 2);
         public static readonly Size Quick = new(24, 12, 25, 3e-3, 8, 1.0, 10, 1);
     }
 

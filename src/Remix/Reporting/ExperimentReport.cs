@@ -28,7 +28,8 @@ public static class ExperimentReport
 
     public sealed record Output(IReadOnlyList<Row> Rows, string Markdown, string TablePath, string CurvesPlot, string RetentionPlot, string TokenCurvesPlot);
 
-    public static Output Build(IEnumerable<string> directories, string outDir)
+    /// <summary>Reads every results.json under the directories; rows follow <paramref name="order"/> (run names), then the rest by name.</summary>
+    public static Output Build(IEnumerable<string> directories, string outDir, IReadOnlyList<string>? order = null)
     {
         var results = directories.SelectMany(d => Directory.Exists(d)
                 ? Directory.EnumerateFiles(d, "results.json", SearchOption.AllDirectories)
@@ -36,7 +37,8 @@ public static class ExperimentReport
             .Order(StringComparer.Ordinal).ToList();
         if (results.Count == 0) throw new InvalidInputException(string.Join(", ", directories), "no results.json found (finished runs have one)");
         var runs = results.Select(Load).ToList();
-        var rows = runs.GroupBy(r => r.Name).Select(g =>
+        int Rank(string name) => order is null || !order.Contains(name) ? int.MaxValue : order.ToList().IndexOf(name);
+        var rows = runs.GroupBy(r => r.Name).OrderBy(g => Rank(g.Key)).ThenBy(g => g.Key, StringComparer.Ordinal).Select(g =>
         {
             var tokens = g.Select(r => r.FirstFinalTokens).ToList();
             return new Row(

@@ -33,6 +33,8 @@ public class ExperimentReportTests
         Assert.Equal((2, 0.3, 0.2, 0.4, 0.5), (naive.Seeds, Math.Round(naive.FirstFinal, 6), naive.FirstFinalMin, naive.FirstFinalMax, Math.Round(naive.LastFinal, 6)));
         Assert.Contains("| naive | 2 | 100% | 30% (20%–40%) | – | – | 0.70 | ROUGE-L 0.50 |", report.Markdown.Replace(" %", "%"));
         Assert.True(File.Exists(report.RetentionPlot));
+        Assert.Equal(["naive", "replay"], report.Rows.Select(r => r.Name));
+        Assert.Equal(["replay", "naive"], ExperimentReport.Build([dir.Path], dir.File("out"), ["replay", "naive"]).Rows.Select(r => r.Name));
         Assert.Throws<InvalidInputException>(() => ExperimentReport.Build([dir.File("out")], dir.File("out2")));
     }
 
