@@ -37,6 +37,9 @@ public static class DemoCommand
             o.WriteLine();
             o.WriteLine($"runs and results.json (per-fact predictions behind every number): {root}");
             o.WriteLine($"plots: {report.CurvesPlot}, {report.TokenCurvesPlot}, {report.RetentionPlot}");
+            string Final(string condition, string stage) => Path.Combine(root, condition, "seed-0", stage, "final");
+            o.WriteLine($"where the facts sit, layer by layer: remix analyze logit-lens --model {Final("naive", "stage-2-B")} "
+                + $"--model {Final("remix-generic-stage2", "stage-2-B")} --data data/facts/country-capital.jsonl --limit {size.Facts} --out {Path.Combine(root, "logit-lens")}");
             o.WriteLine($"time: {clock.Elapsed:mm\\:ss}");
             return 0;
         });

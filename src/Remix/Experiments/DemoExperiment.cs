@@ -29,7 +29,7 @@ public static class DemoExperiment
 
         public static readonly Size Full = new()
         {
-            Facts = 50, NonFactoid = 40, MaxEpochs = 40, LearningRate = 2e-3, StageTwoLearningRate = 5e-4, BatchSize = 16, CurveEvery = 10, Seeds = 2,
+            Facts = 40, NonFactoid = 40, MaxEpochs = 40, LearningRate = 2e-3, StageTwoLearningRate = 5e-4, BatchSize = 16, CurveEvery = 10, Seeds = 2,
         };
 
         public static readonly Size Quick = new()
