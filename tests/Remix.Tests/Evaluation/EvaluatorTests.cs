@@ -28,13 +28,18 @@ public class EvaluatorTests
         return ((double)hits / tokens, logProb / tokens);
     }
 
+    static LoadedModel RandomModel(TempDir dir)
+    {
+        using (var model = TestModels.Create(TestModels.Config(hidden: 32, layers: 2), seed: 3)) HfCheckpoint.Save(model, dir.Path);
+        ByteLevelTokenizerFiles.Write(dir.Path);
+        return LoadedModel.Load(dir.Path);
+    }
+
     [Fact]
     public void TeacherForcedScores_InAPaddedBatch_EqualEachExampleScoredAloneByHand()
     {
         using var dir = new TempDir();
-        using (var model = TestModels.Create(TestModels.Config(hidden: 32, layers: 2), seed: 3)) HfCheckpoint.Save(model, dir.Path);
-        ByteLevelTokenizerFiles.Write(dir.Path);
-        using var loaded = LoadedModel.Load(dir.Path);
+        using var loaded = RandomModel(dir);
         // Different answer lengths, so the batch is padded.
         var facts = KvrGenerator.Generate(5, seed: 9).Select((e, i) => i % 2 == 0 ? e : e with
         {
@@ -57,9 +62,7 @@ public class EvaluatorTests
     public void TeacherForcedScores_AreSkippedWhenTurnedOff()
     {
         using var dir = new TempDir();
-        using (var model = TestModels.Create(TestModels.Config(hidden: 32, layers: 2), seed: 3)) HfCheckpoint.Save(model, dir.Path);
-        ByteLevelTokenizerFiles.Write(dir.Path);
-        using var loaded = LoadedModel.Load(dir.Path);
+        using var loaded = RandomModel(dir);
         var result = new Evaluator(loaded) { NewTokens = 1, TeacherForced = false }.Evaluate("facts", KvrGenerator.Generate(3, seed: 9));
         Assert.True(double.IsNaN(result.TokenAccuracy));
         Assert.True(double.IsNaN(result.GoldLogProb));

@@ -11,10 +11,7 @@ public class ExperimentRunnerTests
     public void ThreeStageYaml_RunsAndReportsA3x3Matrix_AndIsNotRedone()
     {
         using var dir = new TempDir();
-        Assert.Equal(0, Support.Cli.Run("model", "init", "--out", dir.File("base"), "--hidden-size", "32").Code);
-        var (a, b) = KvrGenerator.GeneratePair(6, 6, 1);
-        ExampleJsonl.Write(dir.File("a.jsonl"), a);
-        ExampleJsonl.Write(dir.File("b.jsonl"), b);
+        var (a, b) = BaseModelAndTwoSets(dir);
         ExampleJsonl.Write(dir.File("c.jsonl"), KvrGenerator.Generate(6, 9, exclude: a.Concat(b), idPrefix: "c"));
         File.WriteAllText(dir.File("words.txt"), "alpha\nbravo\ncharlie\ndelta\n");
         File.WriteAllText(dir.File("spec.yaml"), """
@@ -96,10 +93,7 @@ public class ExperimentRunnerTests
     public void SharedStages_AStageOneThatIsTheSameIsTrainedOnce_AndOnlyThen()
     {
         using var dir = new TempDir();
-        Assert.Equal(0, Support.Cli.Run("model", "init", "--out", dir.File("base"), "--hidden-size", "32").Code);
-        var (a, b) = KvrGenerator.GeneratePair(6, 6, 1);
-        ExampleJsonl.Write(dir.File("a.jsonl"), a);
-        ExampleJsonl.Write(dir.File("b.jsonl"), b);
+        var (a, b) = BaseModelAndTwoSets(dir);
         File.WriteAllText(dir.File("words.txt"), "alpha\nbravo\ncharlie\ndelta\n");
         ExperimentSpec Spec(string name, string stageA, string stageB) =>
             ExperimentSpec.Load(Write(dir.File(name + ".yaml"), $"name: {name}\nbase_model: base\nrecipe: {{lr: 0.01, epochs: 2, batch_size: 4}}\nstages:\n  - {stageA}\n  - {stageB}\n"));
@@ -124,6 +118,16 @@ public class ExperimentRunnerTests
         Assert.NotEqual(Log("naive"), Log("mixed"));
         Assert.Equal(2, Directory.GetDirectories(shared, "1-A-*").Length);
         Assert.Equal(4, Directory.GetDirectories(shared, "2-B-*").Length);
+    }
+
+    /// <summary>A random base model in base/ and two disjoint KVR sets of 6 in a.jsonl and b.jsonl.</summary>
+    static (List<Example> A, List<Example> B) BaseModelAndTwoSets(TempDir dir)
+    {
+        Assert.Equal(0, Support.Cli.Run("model", "init", "--out", dir.File("base"), "--hidden-size", "32").Code);
+        var (a, b) = KvrGenerator.GeneratePair(6, 6, 1);
+        ExampleJsonl.Write(dir.File("a.jsonl"), a);
+        ExampleJsonl.Write(dir.File("b.jsonl"), b);
+        return (a, b);
     }
 
     static string Write(string path, string text)
