@@ -27,7 +27,8 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     /// A folder where finished stage trainings are kept under a key of everything that determines them
     /// (base model, device, dtype, seed, this and every earlier stage's spec), so runs that begin the
     /// same way — the demo's conditions share stage 1 — train that stage once; each run still
-    /// evaluates its own sets after it.
+    /// evaluates its own sets after it. Files are named by path, not by content: after changing a
+    /// model or a data file in place, empty this folder.
     /// </summary>
     public string? SharedStages { get; init; }
 
