@@ -72,14 +72,14 @@ public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IRe
         using var noGrad = no_grad();
         var encoded = examples.Select(_encoder.Encode).ToList();
         var batch = PaddedBatch.From(encoded, tokenizer.PadTokenId ?? tokenizer.EosTokenId ?? 0);
-        var device = model.parameters().First().device;
-        var (ids, labels, _) = batch.ToTensors(device);
+        var (ids, labels, _) = batch.ToTensors(model.Device);
         var (_, count, logits) = CausalLmLoss.SumWithLogits(model, ids, labels);
         var scores = new (double Correct, double LogProb, int Tokens)[examples.Count];
         if (logits is not null)
         {
-            var positions = CausalLmLoss.LabelledPositions(labels).cpu().data<long>().ToArray();
-            var gold = labels.narrow(1, 1, batch.Width - 1).reshape(-1).index_select(0, CausalLmLoss.LabelledPositions(labels)).unsqueeze(1);
+            var selected = CausalLmLoss.LabelledPositions(labels);
+            var positions = selected.cpu().data<long>().ToArray();
+            var gold = labels.narrow(1, 1, batch.Width - 1).reshape(-1).index_select(0, selected).unsqueeze(1);
             var logProbs = nn.functional.log_softmax(logits, 1).gather(1, gold).squeeze(1).to(ScalarType.Float64).cpu().data<double>().ToArray();
             var hits = logits.argmax(1).eq(gold.squeeze(1)).cpu().data<bool>().ToArray();
             for (int k = 0; k < count; k++)
@@ -93,7 +93,7 @@ public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IRe
 
     static IReadOnlyList<string> References(Example e) => e.Answers.Count > 0 ? e.Answers : [e.Target];
 
-    /// <summary>Writes predictions as JSON Lines (id, question, prediction, answers, correct, rouge_l), atomically.</summary>
+    /// <summary>Writes predictions as JSON Lines (id, question, prediction, answers, correct, rouge_l, token_accuracy, gold_logprob), atomically.</summary>
     public static void WritePredictions(string path, IEnumerable<PredictionRecord> predictions) =>
         AtomicFile.WriteAllText(path, string.Concat(predictions.Select(p => JsonSerializer.Serialize(new
         {
