@@ -71,6 +71,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         double lastLoss = double.NaN;
         var clock = Stopwatch.StartNew();
         bool interrupted = false;
+        (int Step, List<EvaluationResult> Results)? lastEvaluation = null;
         string? stopReason = state.StopReason;
         while (!state.Finished && state.Epoch < o.Epochs)
         {
@@ -101,7 +102,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
 
                 if (o.Stop is StopRule.LossBelow rule && state.LossStopCount >= rule.Steps)
                     stopReason = $"loss below {rule.Threshold} on {rule.Steps} {(rule.Cumulative ? "" : "consecutive ")}steps";
-                if (o.EvalEvery > 0 && state.Step % o.EvalEvery == 0) EvaluateSets(run.EvalSets, evaluator, metrics, state.Step);
+                if (o.EvalEvery > 0 && state.Step % o.EvalEvery == 0) lastEvaluation = (state.Step, EvaluateSets(run.EvalSets, evaluator, metrics, state.Step));
                 if (o.Stop is StopRule.AccuracyReached { EverySteps: { } every } acc && state.Step % every == 0
                     && MemorizedAccuracy(evaluator, memorized, metrics, state.Step) >= acc.Target)
                     stopReason = $"accuracy on the memorized set reached {acc.Target}";
@@ -132,7 +133,10 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         var finalDir = Path.Combine(run.OutDir, "final");
         SaveFinal(finalDir, run.TokenizerSource);
         TrainingCheckpoint.Save(run.OutDir, model, optimizer, state, run.TokenizerSource);
-        var evaluations = EvaluateSets(run.EvalSets, evaluator, metrics, state.Step, writePredictionsTo: run.OutDir);
+        // The final evaluation; when the last step was an evaluation step, that evaluation is the final one.
+        var evaluations = lastEvaluation is { } last && last.Step == state.Step ? last.Results : EvaluateSets(run.EvalSets, evaluator, metrics, state.Step);
+        foreach (var evaluation in evaluations)
+            Evaluator.WritePredictions(Path.Combine(run.OutDir, $"{evaluation.Name}.predictions.jsonl"), evaluation.Predictions);
         metrics.Log(state.Step, "end", new Dictionary<string, object>
         {
             ["stop_reason"] = stopReason, ["epochs"] = state.Epoch + (state.BatchInEpoch > 0 ? 1 : 0), ["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1),
@@ -187,7 +191,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         return result.Accuracy;
     }
 
-    List<EvaluationResult> EvaluateSets(IReadOnlyList<(string Name, IReadOnlyList<Example> Examples)> sets, Evaluator evaluator, MetricsLog metrics, int step, string? writePredictionsTo = null)
+    List<EvaluationResult> EvaluateSets(IReadOnlyList<(string Name, IReadOnlyList<Example> Examples)> sets, Evaluator evaluator, MetricsLog metrics, int step)
     {
         var results = new List<EvaluationResult>();
         foreach (var (name, examples) in sets)
@@ -196,8 +200,6 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
             results.Add(result);
             metrics.Log(step, $"eval/{name}", Scores(result));
             Progress?.Message($"step {step}: {name} accuracy {result.Accuracy:P1}, answer tokens {result.TokenAccuracy:P1}, ROUGE-L {result.RougeL:F3}");
-            if (writePredictionsTo is not null)
-                Evaluator.WritePredictions(Path.Combine(writePredictionsTo, $"{name}.predictions.jsonl"), result.Predictions);
         }
         return results;
     }

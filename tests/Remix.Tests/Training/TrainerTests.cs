@@ -109,11 +109,17 @@ public class TrainerTests : IDisposable
         var result = Run(Quick with { EvalEvery = 3 }, _dir.File("m"), eval: [("facts", Facts)]);
         var lines = MetricsLog.Read(Path.Combine(_dir.File("m"), "metrics.jsonl"));
         Assert.Equal(result.Steps, lines.Count(l => (string?)l["kind"] == "train"));
-        Assert.Equal(3 + 1, lines.Count(l => (string?)l["kind"] == "eval/facts")); // steps 3, 6, 9 and the end
+        // 9 steps: evaluated at 3, 6 and 9, and the evaluation at step 9 is the final one (not repeated).
+        Assert.Equal([3, 6, 9], lines.Where(l => (string?)l["kind"] == "eval/facts").Select(l => (int)l["step"]!));
         var train = lines.First(l => (string?)l["kind"] == "train");
         foreach (var key in new[] { "loss", "lr", "grad_norm", "tokens", "tokens_per_s", "epoch" }) Assert.NotNull(train[key]);
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(_dir.File("m"), "tensorboard"), "events.out.tfevents.*", SearchOption.AllDirectories));
         Assert.True(File.Exists(Path.Combine(_dir.File("m"), "facts.predictions.jsonl")));
+
+        Run(Quick with { EvalEvery = 4 }, _dir.File("m4"), eval: [("facts", Facts)]);
+        var every4 = MetricsLog.Read(Path.Combine(_dir.File("m4"), "metrics.jsonl")).Where(l => (string?)l["kind"] == "eval/facts");
+        Assert.Equal([4, 8, 9], every4.Select(l => (int)l["step"]!)); // the end, step 9, is evaluated on its own
+        Assert.True(File.Exists(Path.Combine(_dir.File("m4"), "facts.predictions.jsonl")));
     }
 
     [Fact]
