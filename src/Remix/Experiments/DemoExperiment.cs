@@ -35,7 +35,7 @@ public static class DemoExperiment
 
         public static readonly Size Quick = new()
         {
-            Facts = 24, NonFactoid = 12, MaxEpochs = 25, LearningRate = 3e-3, StageTwoLearningRate = 1e-3, BatchSize = 8, CurveEvery = 10, Seeds = 1,
+            Facts = 16, NonFactoid = 12, MaxEpochs = 40, LearningRate = 3e-3, StageTwoLearningRate = 1e-3, BatchSize = 8, CurveEvery = 10, Seeds = 1,
         };
     }
 
