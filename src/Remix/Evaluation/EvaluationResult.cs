@@ -24,6 +24,15 @@ public sealed record EvaluationResult(string Name, double Accuracy, double Rouge
     /// <summary>Mean over examples of the mean gold-token log-probability (NaN when not measured).</summary>
     public double GoldLogProb => Mean(Predictions.Select(p => p.GoldLogProb));
 
+    /// <summary>The set's scores by their snake_case names (accuracy, rouge_l, and the teacher-forced ones when measured).</summary>
+    public IReadOnlyDictionary<string, double> Scores()
+    {
+        var scores = new Dictionary<string, double> { ["accuracy"] = Accuracy, ["rouge_l"] = RougeL };
+        if (double.IsFinite(TokenAccuracy)) scores["token_accuracy"] = TokenAccuracy;
+        if (double.IsFinite(GoldLogProb)) scores["gold_logprob"] = GoldLogProb;
+        return scores;
+    }
+
     static double Mean(IEnumerable<double> values)
     {
         var list = values.Where(v => !double.IsNaN(v)).ToList();

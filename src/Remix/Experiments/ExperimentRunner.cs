@@ -219,14 +219,11 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         {
             var result = evaluator.Evaluate(spec.Stages[j].Name, sets[j]);
             Evaluator.WritePredictions(Path.Combine(stageDir, $"eval-{spec.Stages[j].Name}.predictions.jsonl"), result.Predictions);
-            summary[spec.Stages[j].Name] = new JsonObject
+            var scores = new JsonObject(result.Scores().Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)))
             {
-                ["accuracy"] = result.Accuracy,
-                ["rouge_l"] = result.RougeL,
-                ["token_accuracy"] = Finite(result.TokenAccuracy),
-                ["gold_logprob"] = Finite(result.GoldLogProb),
                 ["correct"] = new JsonObject(result.Predictions.Select(p => KeyValuePair.Create(p.Id, (JsonNode?)p.Correct))),
             };
+            summary[spec.Stages[j].Name] = scores;
         }
         if (spec.LogitLens)
         {
@@ -240,8 +237,6 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     }
 
     string[] perFactKinds = [];
-
-    static double? Finite(double value) => double.IsFinite(value) ? value : null;
 
     static JsonArray Rows(int stages, Func<int, int, double?> value) =>
         [.. Enumerable.Range(0, stages).Select(i => (JsonNode?)new JsonArray([.. Enumerable.Range(0, stages).Select(j => (JsonNode?)value(i, j))]))];

@@ -204,13 +204,8 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         return results;
     }
 
-    static Dictionary<string, object> Scores(EvaluationResult result)
-    {
-        var scores = new Dictionary<string, object> { ["accuracy"] = result.Accuracy, ["rouge_l"] = result.RougeL, ["correct"] = result.Correct };
-        if (!double.IsNaN(result.TokenAccuracy)) scores["token_accuracy"] = result.TokenAccuracy;
-        if (!double.IsNaN(result.GoldLogProb)) scores["gold_logprob"] = result.GoldLogProb;
-        return scores;
-    }
+    static Dictionary<string, object> Scores(EvaluationResult result) =>
+        new(result.Scores().Select(kv => KeyValuePair.Create(kv.Key, (object)kv.Value)).Append(KeyValuePair.Create("correct", (object)result.Correct)));
 
     void SaveFinal(string finalDir, string? tokenizerSource) => IO.AtomicDirectory.Write(finalDir, tmp =>
     {
