@@ -108,12 +108,7 @@ public static class TrainCommands
                 OutDir = parse.GetValue(output)!, Resume = parse.GetValue(resume), TokenizerSource = dir,
             }, ctrlC.Token);
             if (parse.GetValue(loraMerge) && result.FinalModelDirectory is { } finalDir && Lora.HasAdapters(loaded.Model))
-            {
-                Lora.Merge(loaded.Model);
-                HfCheckpoint.Save(loaded.Model, finalDir, dir);
-                File.Delete(Path.Combine(finalDir, Lora.AdapterWeightsFile));
-                File.Delete(Path.Combine(finalDir, Lora.AdapterConfigFile));
-            }
+                Lora.MergeAndSave(loaded.Model, finalDir, dir);
             var o = parse.InvocationConfiguration.Output;
             o.WriteLine($"steps: {result.Steps}");
             o.WriteLine($"stop: {result.StopReason}");

@@ -192,10 +192,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
                 Resume = TrainingCheckpoint.Latest(stageDir) is not null,
             }, cancellation);
             if (!result.Interrupted && stage.Lora is not null)
-            {
-                Lora.Merge(loaded.Model); // the next stage starts from full weights
-                HfCheckpoint.Save(loaded.Model, result.FinalModelDirectory!, previous);
-            }
+                Lora.MergeAndSave(loaded.Model, result.FinalModelDirectory!, previous); // the next stage starts from full weights
         }
         finally
         {

@@ -67,6 +67,16 @@ public static class Lora
         foreach (var p in model.parameters()) p.requires_grad = true;
     }
 
+    /// <summary>
+    /// Merges the adapters (<see cref="Merge"/>) and replaces <paramref name="directory"/> with the full
+    /// merged checkpoint — without the adapter files, which would otherwise be applied a second time.
+    /// </summary>
+    public static void MergeAndSave(LlamaForCausalLM model, string directory, string? tokenizerSource)
+    {
+        Merge(model);
+        IO.AtomicDirectory.Write(directory, tmp => HfCheckpoint.Save(model, tmp, tokenizerSource));
+    }
+
     /// <summary>Writes the adapters in PEFT's layout, loadable with <c>PeftModel.from_pretrained(base, dir)</c>.</summary>
     public static void SaveAdapter(LlamaForCausalLM model, string directory, string? baseModel = null)
     {

@@ -49,6 +49,8 @@ public class ExperimentRunnerTests
         Assert.Equal(3, results.RootElement.GetProperty("facts").GetProperty("A").EnumerateObject().First().Value.GetProperty("correct_after_stage").GetArrayLength());
         Assert.True(File.Exists(Path.Combine(runDir, "DONE")));
         Assert.True(File.Exists(Path.Combine(runDir, "stage-2-B", "eval-A.predictions.jsonl")));
+        // LoRA stage C is merged: its final model is the full weights, with no adapter beside them to apply again.
+        Assert.False(File.Exists(Path.Combine(runDir, "stage-3-C", "final", Remix.Training.Lora.AdapterWeightsFile)));
         // The lens after each stage, on every stage's set: one row per fact, a rank per layer point (embedding + 2 layers).
         var lensCsv = File.ReadAllLines(Path.Combine(runDir, "stage-3-C", "logit-lens", "A", "A.csv"));
         Assert.Equal(7, lensCsv.Length);
