@@ -22,7 +22,6 @@ public static class DataCommands
         return command;
     }
 
-    static readonly JsonSerializerOptions RelaxedJson = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     static Command Inspect()
     {
@@ -37,7 +36,7 @@ public static class DataCommands
             var result = DatasetReader.Read(parse.GetValue(file)!, read.Resolve(parse));
             var lengths = parse.GetValue(model) is { } dir ? TokenLengths(dir, result.Examples) : null;
             var o = parse.InvocationConfiguration.Output;
-            if (parse.GetValue(json)) o.WriteLine(InspectJson(result, lengths).ToJsonString(RelaxedJson));
+            if (parse.GetValue(json)) o.WriteLine(InspectJson(result, lengths).ToJsonString(Remix.IO.JsonOptions.Relaxed));
             else PrintInspect(o, result, lengths);
             return 0;
         });

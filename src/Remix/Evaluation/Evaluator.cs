@@ -100,5 +100,5 @@ public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IRe
             id = p.Id, question = p.Question, prediction = p.Prediction, answers = p.Answers, correct = p.Correct, rouge_l = Math.Round(p.RougeL, 6),
             token_accuracy = double.IsNaN(p.TokenAccuracy) ? (double?)null : Math.Round(p.TokenAccuracy, 6),
             gold_logprob = double.IsNaN(p.GoldLogProb) ? (double?)null : Math.Round(p.GoldLogProb, 6),
-        }, new JsonSerializerOptions { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping }) + "\n")));
+        }, JsonOptions.Relaxed) + "\n")));
 }

@@ -28,12 +28,11 @@ public static class BundledDataBuilder
             WriteExamples(outDir, "corpus/wordnet-glosses.jsonl", WordNetDocuments(sources)),
             WriteLines(outDir, "words/english-words.txt", EnglishWords(sources)),
             WriteLines(outDir, "nonfactoid/arithmetic-gsm8k.jsonl", ArithmeticProblems.Generate(ReadGzipLines(sources.ProperNames), 2000, seed: 0)
-                .Select(p => JsonSerializer.Serialize(new { question = p.Question, answer = p.Answer }, JsonOptions))),
+                .Select(p => JsonSerializer.Serialize(new { question = p.Question, answer = p.Answer }, IO.JsonOptions.Relaxed))),
         };
         return outputs;
     }
 
-    static readonly JsonSerializerOptions JsonOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
 
     static Output WriteExamples(string outDir, string relative, IReadOnlyList<Example> examples)
     {
