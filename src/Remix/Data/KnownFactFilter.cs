@@ -20,7 +20,7 @@ public static class KnownFactFilter
     public static KnownSplit Split(LoadedModel loaded, IReadOnlyList<Example> facts, ChatTemplate? template = null, int batchSize = 32,
         int extraTokens = 8, int? maxNewTokens = null)
     {
-        var evaluator = new Evaluator(loaded, template) { BatchSize = batchSize, Margin = extraTokens, NewTokens = maxNewTokens };
+        var evaluator = new Evaluator(loaded, template) { BatchSize = batchSize, Margin = extraTokens, NewTokens = maxNewTokens, TeacherForced = false };
         var records = evaluator.Evaluate("facts", facts).Predictions;
         var correct = records.Where(r => r.Correct).Select(r => r.Id).ToHashSet();
         return new KnownSplit([.. facts.Where(f => correct.Contains(f.Id))], [.. facts.Where(f => !correct.Contains(f.Id))],
