@@ -7,8 +7,7 @@ public static class AtomicDirectory
     public static void Write(string path, Action<string> fill)
     {
         var full = Path.GetFullPath(path);
-        var tmp = Path.Combine(Path.GetDirectoryName(full)!, $".{Path.GetFileName(full)}.{Environment.ProcessId}.tmp");
-        if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+        var tmp = AtomicFile.TemporarySibling(full);
         Directory.CreateDirectory(tmp);
         try
         {
