@@ -33,7 +33,7 @@ public static class CausalLmLoss
         // Right padding never precedes a real token, so causal attention alone keeps padding out of real positions.
         var hidden = model.Model.Forward(inputIds, positions, null, null);                 // [batch, seq, hidden]
         var targets = labels.narrow(1, 1, seq - 1).reshape(-1);                            // token t+1 is predicted at t
-        var selected = targets.ne(Data.Batching.EncodedExample.IgnoreIndex).nonzero().squeeze(1);
+        var selected = LabelledPositions(labels);
         long count = selected.shape[0];
         if (count == 0) return (zeros(1, ScalarType.Float32, inputIds.device).sum().MoveToOuterDisposeScope(), 0, null);
         var states = hidden.narrow(1, 0, seq - 1).reshape(-1, hidden.shape[2]).index_select(0, selected);
