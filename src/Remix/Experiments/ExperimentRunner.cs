@@ -67,11 +67,12 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
                 }
                 else
                 {
-                    TrainStage(stage, i, sets, previous, stageDir, seed, cancellation);
+                    // The trained model is evaluated as it is in memory, not loaded again from final/.
+                    TrainStage(stage, i, sets, previous, stageDir, seed, cancellation, trained => EvaluateStage(trained, sets, stageDir, evalPath));
                     if (cancellation.IsCancellationRequested) throw new OperationCanceledException($"interrupted in stage {stage.Name}; run again to resume");
                     if (shared is not null) AtomicDirectory.Write(shared, tmp => CopyTraining(stageDir, tmp));
                 }
-                EvaluateStage(Path.Combine(stageDir, "final"), sets, stageDir, evalPath);
+                if (!File.Exists(evalPath)) EvaluateStage(Path.Combine(stageDir, "final"), sets, stageDir, evalPath);
             }
             ReadEvaluation(evalPath, [i], matrix, scores, perFact);
             Progress?.Message($"after stage {stage.Name}: " + string.Join(", ", spec.Stages.Select((s, j) => $"{s.Name} {matrix[i, j]:P1}")));
@@ -153,9 +154,8 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         var all = sets.SelectMany(s => s).ToList();
         if (!File.Exists(evalPath))
         {
-            TrainStage(joint, 0, [all, .. sets], spec.BaseModel, stageDir, seed, cancellation);
+            TrainStage(joint, 0, [all, .. sets], spec.BaseModel, stageDir, seed, cancellation, trained => EvaluateStage(trained, sets, stageDir, evalPath));
             if (cancellation.IsCancellationRequested) throw new OperationCanceledException("interrupted in the joint stage; run again to resume");
-            EvaluateStage(Path.Combine(stageDir, "final"), sets, stageDir, evalPath);
         }
         ReadEvaluation(evalPath, [.. Enumerable.Range(0, sets.Count)], matrix, scores, perFact);
         var results = Results(matrix, scores, perFact, seed);
@@ -163,7 +163,9 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         return WriteResults(runDir, matrix, results);
     }
 
-    void TrainStage(StageSpec stage, int index, List<List<Example>> sets, string previous, string stageDir, int seed, CancellationToken cancellation)
+    /// <summary>Trains one stage from <paramref name="previous"/>; unless interrupted, hands the trained model (LoRA merged) to <paramref name="afterTraining"/>.</summary>
+    void TrainStage(StageSpec stage, int index, List<List<Example>> sets, string previous, string stageDir, int seed, CancellationToken cancellation,
+        Action<LoadedModel> afterTraining)
     {
         var options = stage.Recipe with { Seed = stage.Recipe.Seed + seed };
         var shares = new List<MixingShare>();
@@ -193,6 +195,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             }, cancellation);
             if (!result.Interrupted && stage.Lora is not null)
                 Lora.MergeAndSave(loaded.Model, result.FinalModelDirectory!, previous); // the next stage starts from full weights
+            if (!result.Interrupted) afterTraining(loaded);
         }
         finally
         {
@@ -210,6 +213,12 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     {
         var (device, dtype) = DeviceAndDType(model);
         using var loaded = LoadedModel.Load(model, device, dtype);
+        EvaluateStage(loaded, sets, stageDir, evalPath);
+    }
+
+    /// <summary>Evaluates every stage's set with the model, writing the predictions, the optional logit lens and evaluation.json (last).</summary>
+    void EvaluateStage(LoadedModel loaded, List<List<Example>> sets, string stageDir, string evalPath)
+    {
         var evaluator = new Evaluator(loaded);
         var summary = new JsonObject();
         for (int j = 0; j < sets.Count; j++)
