@@ -48,8 +48,7 @@ public static class AnalyzeCommands
             var results = new List<LensResult>();
             for (int i = 0; i < dirs.Length; i++)
             {
-                var (device, dtype) = common.Resolve(parse, HfCheckpoint.LoadConfig(dirs[i]).TorchDtype);
-                using var loaded = LoadedModel.Load(dirs[i], device, dtype);
+                using var loaded = common.Load(parse, dirs[i]);
                 results.Add(new LogitLens(loaded) { BatchSize = parse.GetValue(batch) }.Analyze(labels[i], examples, t));
             }
             var report = LensReport.Write(results, parse.GetValue(output)!);

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Remix.Models;
 using Remix.Runtime;
 using static TorchSharp.torch;
 
@@ -18,14 +19,26 @@ public sealed class CommonOptions
         command.Options.Add(Threads);
     }
 
-    /// <summary>Applies --threads and resolves --device and --dtype against a checkpoint's dtype.</summary>
-    public (Device Device, ScalarType DType) Resolve(ParseResult parse, string checkpointDtype)
+    /// <summary>Applies --threads and loads a checkpoint on --device in --dtype.</summary>
+    public LoadedModel Load(ParseResult parse, string directory)
+    {
+        ApplyThreads(parse);
+        return LoadedModel.Load(directory, parse.GetValue(Device)!, parse.GetValue(DType)!);
+    }
+
+    void ApplyThreads(ParseResult parse)
     {
         if (parse.GetValue(Threads) is { } threads)
         {
             if (threads < 1) throw new InvalidInputException("--threads", $"expected a positive number, found {threads}");
             set_num_threads(threads);
         }
+    }
+
+    /// <summary>Applies --threads and resolves --device and --dtype against a checkpoint's dtype.</summary>
+    public (Device Device, ScalarType DType) Resolve(ParseResult parse, string checkpointDtype)
+    {
+        ApplyThreads(parse);
         var device = Devices.Parse(parse.GetValue(Device)!);
         return (device, Devices.ResolveDType(parse.GetValue(DType)!, device, checkpointDtype));
     }

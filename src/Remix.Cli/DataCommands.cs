@@ -155,8 +155,7 @@ public static class DataCommands
             var facts = DatasetReader.Read(parse.GetValue(data)!, read.Resolve(parse)).Examples.Where(e => e.Kind == ExampleKind.Factoid).ToList();
             if (facts.Count == 0) throw new InvalidInputException(parse.GetValue(data)!, "no factoid examples to filter");
             var dir = parse.GetValue(model)!;
-            var (device, dtype) = common.Resolve(parse, HfCheckpoint.LoadConfig(dir).TorchDtype);
-            using var loaded = LoadedModel.Load(dir, device, dtype);
+            using var loaded = common.Load(parse, dir);
             var split = KnownFactFilter.Split(loaded, facts, batchSize: parse.GetValue(batch), maxNewTokens: parse.GetValue(maxNew));
             var outDir = parse.GetValue(output)!;
             ExampleJsonl.Write(Path.Combine(outDir, "known.jsonl"), split.Known);

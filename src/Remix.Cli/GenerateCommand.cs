@@ -26,8 +26,7 @@ public static class GenerateCommand
             if (max < 0) throw new InvalidInputException("--max-new-tokens", $"expected a non-negative number, found {max}");
             int batch = parse.GetValue(batchSize);
             if (batch < 1) throw new InvalidInputException("--batch-size", $"expected a positive number, found {batch}");
-            var (device, dtype) = common.Resolve(parse, HfCheckpoint.LoadConfig(dir).TorchDtype);
-            using var loaded = LoadedModel.Load(dir, device, dtype);
+            using var loaded = common.Load(parse, dir);
             var prompts = parse.GetValue(prompt)!;
             var results = new TextGenerator(loaded).Generate(prompts, max, parse.GetValue(chat), batch, useCache: !parse.GetValue(noCache));
             var output = parse.InvocationConfiguration.Output;

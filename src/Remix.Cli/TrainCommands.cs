@@ -85,8 +85,7 @@ public static class TrainCommands
             var evalSets = (parse.GetValue(eval) ?? []).Select(f => (Path.GetFileNameWithoutExtension(f), (IReadOnlyList<Example>)DatasetReader.Read(f).Examples)).ToList();
 
             var dir = parse.GetValue(model)!;
-            var (device, dtype) = common.Resolve(parse, HfCheckpoint.LoadConfig(dir).TorchDtype);
-            using var loaded = LoadedModel.Load(dir, device, dtype);
+            using var loaded = common.Load(parse, dir);
             var progress = ProgressReporter.ForConsole();
             progress.Message($"training on {primary.Count} examples + {examples.Count - primary.Count} mixed in ({string.Join(", ", shares.Select(s => $"{s.Source.Name} x{s.Ratio}"))}), stop rule {options.Stop}");
             if (parse.GetValue(lora) is { } loraSpec)
@@ -188,8 +187,7 @@ public static class TrainCommands
             var file = parse.GetValue(data)!;
             var examples = DatasetReader.Read(file).Examples;
             var dir = parse.GetValue(model)!;
-            var (device, dtype) = common.Resolve(parse, HfCheckpoint.LoadConfig(dir).TorchDtype);
-            using var loaded = LoadedModel.Load(dir, device, dtype);
+            using var loaded = common.Load(parse, dir);
             var result = new Evaluator(loaded) { BatchSize = parse.GetValue(batch), MaxNewTokens = parse.GetValue(maxNew) }
                 .Evaluate(Path.GetFileNameWithoutExtension(file), examples);
             var path = parse.GetValue(output) ?? $"{Path.GetFileNameWithoutExtension(file)}.predictions.jsonl";

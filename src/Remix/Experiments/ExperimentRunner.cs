@@ -177,8 +177,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             shares.Add(MixingShare.Replay(sets[spec.Stages.ToList().FindIndex(s => s.Name == replay.Stage)], replay.Fraction));
         var examples = DataMixer.Mix(sets[index], shares, options.Seed);
 
-        var (device, dtype) = DeviceAndDType(previous);
-        using var loaded = LoadedModel.Load(previous, device, dtype);
+        using var loaded = LoadedModel.Load(previous, spec.Device, spec.DType);
         var regularizers = new List<Regularizer>();
         try
         {
@@ -203,16 +202,9 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         }
     }
 
-    (TorchSharp.torch.Device, TorchSharp.torch.ScalarType) DeviceAndDType(string checkpoint)
-    {
-        var device = Runtime.Devices.Parse(spec.Device);
-        return (device, Runtime.Devices.ResolveDType(spec.DType, device, HfCheckpoint.LoadConfig(checkpoint).TorchDtype));
-    }
-
     void EvaluateStage(string model, List<List<Example>> sets, string stageDir, string evalPath)
     {
-        var (device, dtype) = DeviceAndDType(model);
-        using var loaded = LoadedModel.Load(model, device, dtype);
+        using var loaded = LoadedModel.Load(model, spec.Device, spec.DType);
         EvaluateStage(loaded, sets, stageDir, evalPath);
     }
 

@@ -19,6 +19,16 @@ public sealed class LoadedModel : IDisposable
     public HfTokenizer Tokenizer { get; }
     public IReadOnlyList<int> StopTokenIds { get; }
 
+    /// <summary>
+    /// Loads with a device name (<c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>) and a dtype name (<c>auto</c>: float32 on
+    /// CPU, the checkpoint's own on a GPU; or float32, bfloat16, float16), as the CLI and experiment specs give them.
+    /// </summary>
+    public static LoadedModel Load(string directory, string device, string dtype)
+    {
+        var target = Runtime.Devices.Parse(device);
+        return Load(directory, target, Runtime.Devices.ResolveDType(dtype, target, HfCheckpoint.LoadConfig(directory).TorchDtype));
+    }
+
     /// <summary>Loads model and tokenizer from a Hugging Face-layout directory.</summary>
     public static LoadedModel Load(string directory, Device? device = null, ScalarType dtype = ScalarType.Float32)
     {
