@@ -118,7 +118,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     /// <summary>Reads a stage's evaluation.json into the given rows (the joint run fills every row from one evaluation).</summary>
     void ReadEvaluation(string evalPath, int[] rows, AccuracyMatrix matrix, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact)
     {
-        using var doc = JsonDocument.Parse(File.ReadAllText(evalPath));
+        using var doc = JsonFields.ParseFile(evalPath);
         for (int j = 0; j < spec.Stages.Count; j++)
         {
             var set = doc.RootElement.GetProperty(spec.Stages[j].Name);

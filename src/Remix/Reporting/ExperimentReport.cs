@@ -91,7 +91,7 @@ public static class ExperimentReport
 
     static Run Load(string path)
     {
-        using var doc = JsonDocument.Parse(File.ReadAllText(path));
+        using var doc = JsonFields.ParseFile(path);
         var root = doc.RootElement;
         var stages = root.GetProperty("stages").EnumerateArray().Select(s => s.GetString()!).ToList();
         var matrix = Matrix(root, "accuracy_matrix")!;
