@@ -7,6 +7,12 @@ namespace Remix.Models;
 /// Root-mean-square layer norm as Llama computes it: normalise in float32, cast back to the input
 /// dtype, then scale by <c>weight</c>.
 /// </summary>
+/// <remarks>
+/// When a gradient is needed the norm runs as one autograd function with its backward written out
+/// (<see cref="Function"/>): autograd through the six elementary operations costs about twice the
+/// passes over the activations, and there are two norms per layer. The forward values are the same
+/// operations in the same order either way.
+/// </remarks>
 public sealed class RMSNorm : nn.Module
 {
     [TorchSharp.Utils.ComponentName(Name = "weight")]
@@ -25,10 +31,57 @@ public sealed class RMSNorm : nn.Module
 
     public Tensor Forward(Tensor x)
     {
+        if (is_grad_enabled() && (x.requires_grad || _weight.requires_grad)) return Function.apply(x, _weight, _eps);
         using var scope = NewDisposeScope();
-        var x32 = x.dtype == ScalarType.Float64 ? x : x.to(ScalarType.Float32); // float64 stays float64 (gradient checks)
-        var variance = x32.pow(2).mean([-1L], keepdim: true);
-        var normed = x32 * rsqrt(variance + _eps);
+        var (normed, _) = Normalize(x, _eps);
         return (_weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>x / sqrt(mean(x²) + eps) in float32 (float64 stays float64), and the reciprocal root per row.</summary>
+    static (Tensor Normed, Tensor Reciprocal) Normalize(Tensor x, double eps)
+    {
+        var x32 = x.dtype == ScalarType.Float64 ? x : x.to(ScalarType.Float32); // float64 stays float64 (gradient checks)
+        var reciprocal = rsqrt(x32.pow(2).mean([-1L], keepdim: true) + eps);
+        return (x32 * reciprocal, reciprocal);
+    }
+
+    /// <summary>
+    /// y = w ⊙ cast(n), n = x·r, r = (mean(x²) + eps)^-½. Backward, with a = cast32(g ⊙ w):
+    /// ∂w = Σ_rows g ⊙ cast(n); ∂x = cast(r · (a − n · mean(a ⊙ n))).
+    /// </summary>
+    sealed class Function : autograd.SingleTensorFunction<Function>
+    {
+        public override string Name => nameof(RMSNorm);
+
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var (x, weight, eps) = ((Tensor)vars[0], (Tensor)vars[1], (double)vars[2]);
+            var (normed, reciprocal) = Normalize(x, eps);
+            ctx.save_for_backward([normed, reciprocal, weight]);
+            ctx.save_data("needs", (x.requires_grad, weight.requires_grad, x.dtype));
+            return weight * normed.to(x.dtype);
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
+        {
+            using var scope = NewDisposeScope();
+            var saved = ctx.get_saved_variables();
+            var (normed, reciprocal, weight) = (saved[0], saved[1], saved[2]);
+            var (inputNeedsGrad, weightNeedsGrad, inputType) = ((bool, bool, ScalarType))ctx.get_data("needs");
+            Tensor? inputGrad = null, weightGrad = null;
+            if (weightNeedsGrad)
+            {
+                var scaled = grad * normed.to(grad.dtype);
+                weightGrad = scaled.reshape(-1, scaled.shape[^1]).sum([0L]).MoveToOuterDisposeScope();
+            }
+            if (inputNeedsGrad)
+            {
+                var a = (grad * weight).to(normed.dtype);
+                var mean = (a * normed).mean([-1L], keepdim: true);
+                a.addcmul_(normed, mean, -1).mul_(reciprocal);
+                inputGrad = a.to(inputType).MoveToOuterDisposeScope();
+            }
+            return [inputGrad!, weightGrad!, null!];
+        }
     }
 }

@@ -83,4 +83,40 @@ public class LlamaForwardTests
         var actual = y.data<float>().ToArray();
         for (int i = 0; i < 4; i++) Assert.Equal(expected[i], actual[i], 5);
     }
+
+    [Theory]
+    [InlineData(ScalarType.Float64, true, 1e-12)]
+    [InlineData(ScalarType.Float32, true, 2e-5)]
+    [InlineData(ScalarType.Float32, false, 2e-5)]
+    [InlineData(ScalarType.BFloat16, true, 2e-2)]
+    public void RmsNorm_WrittenOutBackward_EqualsAutogradThroughTheElementaryOperations(ScalarType dtype, bool trainWeight, double tolerance)
+    {
+        using var scope = NewDisposeScope();
+        using var norm = new RMSNorm(8, 1e-5, CPU, dtype);
+        using (no_grad()) norm.Weight.copy_(linspace(0.5, 2, 8).to(dtype));
+        norm.Weight.requires_grad_(trainWeight);
+        var x = (randn(3, 5, 8, generator: new Generator(7)) * 3).to(dtype).requires_grad_(true);
+        var upstream = randn(3, 5, 8, generator: new Generator(8)).to(dtype);
+
+        var y = norm.Forward(x);
+        autograd.backward([y], [upstream]);
+        var (inputGrad, weightGrad) = (x.grad!.clone(), norm.Weight.grad?.clone());
+        x.grad = null;
+        norm.Weight.grad = null;
+
+        // The same function through autograd, one elementary operation at a time.
+        var x32 = dtype == ScalarType.Float64 ? x : x.to(ScalarType.Float32);
+        var reference = norm.Weight * (x32 * rsqrt(x32.pow(2).mean([-1L], keepdim: true) + 1e-5)).to(dtype);
+        autograd.backward([reference], [upstream]);
+
+        Assert.Equal(0, (y - reference).abs().max().to(ScalarType.Float64).item<double>());
+        double scale = x.grad!.abs().max().to(ScalarType.Float64).item<double>();
+        Assert.True((inputGrad - x.grad).abs().max().to(ScalarType.Float64).item<double>() <= tolerance * scale);
+        if (trainWeight)
+        {
+            double weightScale = norm.Weight.grad!.abs().max().to(ScalarType.Float64).item<double>();
+            Assert.True((weightGrad! - norm.Weight.grad).abs().max().to(ScalarType.Float64).item<double>() <= tolerance * weightScale);
+        }
+        else Assert.Null(weightGrad);
+    }
 }
