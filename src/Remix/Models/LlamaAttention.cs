@@ -41,11 +41,34 @@ public sealed class LlamaAttention : nn.Module
         q = RotaryEmbedding.Apply(q, cos, sin);
         k = RotaryEmbedding.Apply(k, cos, sin);
         if (cache is not null) (k, v) = cache.Append(_layer, k, v);
-        k = RepeatKv(k, _heads / _kvHeads);
-        v = RepeatKv(v, _heads / _kvHeads);
-        var attended = nn.functional.scaled_dot_product_attention(q, k, v, mask, 0.0, mask is null && causal);
+        var attended = GroupedAttention(q, k, v, mask, causal);
         var merged = attended.transpose(1, 2).contiguous().reshape(batch, seq, (long)_heads * _headDim);
         return _o.Forward(merged).MoveToOuterDisposeScope();
+    }
+
+    /// <summary>
+    /// Attention of q [batch, heads, seq, d] over k/v [batch, kv_heads, keys, d], the same as repeating
+    /// each kv head for its group (<see cref="RepeatKv"/>) but without the copies: the group's query
+    /// heads are stacked along the sequence ([batch, kv_heads, groups * seq, d]), so one attention per
+    /// kv head serves them all, with the mask repeated to match. mask: additive [batch, 1, seq, keys],
+    /// or null for plain causal attention when <paramref name="causal"/>.
+    /// </summary>
+    public static Tensor GroupedAttention(Tensor q, Tensor k, Tensor v, Tensor? mask, bool causal)
+    {
+        long batch = q.shape[0], heads = q.shape[1], seq = q.shape[2], d = q.shape[3], kvHeads = k.shape[1], keys = k.shape[2];
+        long groups = heads / kvHeads;
+        if (groups == 1) return nn.functional.scaled_dot_product_attention(q, k, v, mask, 0.0, mask is null && causal);
+        using var scope = NewDisposeScope();
+        var stacked = q.reshape(batch, kvHeads, groups * seq, d);
+        Tensor? stackedMask = mask?.repeat(1, 1, groups, 1);
+        if (stackedMask is null && causal)
+        {
+            // Stacked row g * seq + i is query i of group member g: it sees keys up to keys - seq + i.
+            var allowed = ones([seq, keys], ScalarType.Bool, q.device).tril(keys - seq);
+            stackedMask = allowed.repeat(groups, 1);
+        }
+        var attended = nn.functional.scaled_dot_product_attention(stacked, k, v, stackedMask, 0.0, false);
+        return attended.reshape(batch, heads, seq, d).MoveToOuterDisposeScope();
     }
 
     /// <summary>[batch, kv_heads, seq, d] -> [batch, kv_heads * groups, seq, d], each kv head repeated for its group.</summary>

@@ -54,22 +54,17 @@ public sealed class RotaryEmbedding
         return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
     }
 
-    /// <summary>Rotates [batch, heads, seq, head_dim] by cos/sin of [batch, seq, head_dim].</summary>
+    /// <summary>
+    /// Rotates [batch, heads, seq, head_dim] by cos/sin of [batch, seq, head_dim]: x·cos + rotate_half(x)·sin,
+    /// computed as x·cos + roll(x, half)·(−sin₁, sin₂) — the same products (−a·b = a·(−b) exactly), one
+    /// copy of x instead of a negation and a concatenation, and the same for the gradient.
+    /// </summary>
     public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
     {
         using var scope = NewDisposeScope();
-        var c = cos.unsqueeze(1);
-        var s = sin.unsqueeze(1);
-        return (x * c + RotateHalf(x) * s).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>(x1, x2) -> (-x2, x1) over the two halves of the last dimension.</summary>
-    public static Tensor RotateHalf(Tensor x)
-    {
         long half = x.shape[^1] / 2;
-        using var x1 = x.narrow(-1, 0, half);
-        using var x2 = x.narrow(-1, half, half);
-        using var negated = x2.neg();
-        return cat([negated, x1], -1);
+        var c = cos.unsqueeze(1);
+        var signedSin = cat([sin.narrow(-1, 0, half).neg(), sin.narrow(-1, half, half)], -1).unsqueeze(1);
+        return (x * c + x.roll(half, -1) * signedSin).MoveToOuterDisposeScope();
     }
 }

@@ -130,4 +130,41 @@ public class RotaryAndAttentionTests
         Assert.Equal([1L, 4, 1, 2], r.shape);
         Assert.Equal([0f, 1, 0, 1, 2, 3, 2, 3], r.data<float>().ToArray());
     }
+
+    [Theory]
+    [InlineData(5, 0, false, 2)] // training: causal, no mask
+    [InlineData(1, 6, false, 2)] // decoding one token after six cached ones
+    [InlineData(3, 4, true, 2)]  // a chunk after a cache, with padding: additive mask
+    [InlineData(5, 0, true, 4)]
+    [InlineData(5, 0, false, 1)] // no grouping
+    public void GroupedAttention_EqualsAttentionOverRepeatedKeyHeads(int seq, int past, bool padded, int groups)
+    {
+        using var scope = NewDisposeScope();
+        const int batch = 2, kvHeads = 2, d = 4;
+        var generator = new Generator(3);
+        var q = randn([batch, kvHeads * groups, seq, d], generator: generator, dtype: ScalarType.Float64);
+        var k = randn([batch, kvHeads, past + seq, d], generator: generator, dtype: ScalarType.Float64);
+        var v = randn([batch, kvHeads, past + seq, d], generator: generator, dtype: ScalarType.Float64);
+        Tensor? keyMask = padded ? ones(batch, past + seq, ScalarType.Int64).index_put_(tensor(0L), tensor(0L), tensor(0L)) : null;
+        bool causal = seq > 1;
+        var mask = keyMask is not null || (causal && past > 0) ? AttentionMask.Build(keyMask, batch, seq, past, null, ScalarType.Float64, CPU) : null;
+
+        var expected = nn.functional.scaled_dot_product_attention(q, LlamaAttention.RepeatKv(k, groups), LlamaAttention.RepeatKv(v, groups), mask, 0.0, mask is null && causal);
+        var actual = LlamaAttention.GroupedAttention(q, k, v, mask, causal);
+
+        Assert.Equal(expected.shape, actual.shape);
+        Assert.True((expected - actual).abs().max().item<double>() < 1e-12);
+    }
+
+    [Fact]
+    public void Rope_EqualsTheRotateHalfFormulaExactly()
+    {
+        using var scope = NewDisposeScope();
+        var rope = new RotaryEmbedding(8, 10000, null);
+        var (cos, sin) = rope.Compute(arange(6L).view(1, 6).expand(2, 6), ScalarType.Float32);
+        var x = randn([2, 3, 6, 8], generator: new Generator(5));
+        var rotated = cat([x.narrow(-1, 4, 4).neg(), x.narrow(-1, 0, 4)], -1);
+        var expected = x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
+        Assert.Equal(0f, (RotaryEmbedding.Apply(x, cos, sin) - expected).abs().max().item<float>());
+    }
 }
