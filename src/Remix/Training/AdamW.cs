@@ -49,14 +49,27 @@ public sealed class AdamW : IDisposable
             using var scope = NewDisposeScope();
             var grad = g.to(ScalarType.Float32);
             var value = p.to(ScalarType.Float32);
-            if (decay && WeightDecay > 0) value.mul_(1 - lr * WeightDecay);
-            m.lerp_(grad, 1 - Beta1);
-            v.mul_(Beta2).addcmul_(grad, grad, 1 - Beta2);
-            var denom = (v.sqrt() / biasCorrection2Sqrt).add_(Eps);
-            value.addcdiv_(m, denom, -stepSize);
-            if (!ReferenceEquals(value, p) && value.Handle != p.Handle) p.copy_(value);
+            bool copyBack = !ReferenceEquals(value, p) && value.Handle != p.Handle;
+            // Element by element, so it is computed in slices small enough to stay in the cores' caches
+            // between its seven passes; the values are the same as over the whole tensor at once.
+            var (flatValue, flatGrad, flatM, flatV) = (value.view(-1), grad.reshape(-1), m.view(-1), v.view(-1));
+            for (long start = 0, count = flatValue.shape[0]; start < count; start += SliceElements)
+            {
+                using var slice = NewDisposeScope();
+                long length = Math.Min(SliceElements, count - start);
+                var (pv, gv, mv, vv) = (flatValue.narrow(0, start, length), flatGrad.narrow(0, start, length), flatM.narrow(0, start, length), flatV.narrow(0, start, length));
+                if (decay && WeightDecay > 0) pv.mul_(1 - lr * WeightDecay);
+                mv.lerp_(gv, 1 - Beta1);
+                vv.mul_(Beta2).addcmul_(gv, gv, 1 - Beta2);
+                var denom = vv.sqrt().div_(biasCorrection2Sqrt).add_(Eps);
+                pv.addcdiv_(mv, denom, -stepSize);
+            }
+            if (copyBack) p.copy_(value);
         }
     }
+
+    /// <summary>Elements updated together: four float32 slices of this size fit in the two cores' L2 caches.</summary>
+    const long SliceElements = 1 << 17;
 
     /// <summary>
     /// Clears every gradient (to none, as PyTorch's <c>zero_grad</c> does by default): the next backward

@@ -101,6 +101,30 @@ public class LossAndOptimizerTests
     }
 
     [Fact]
+    public void AdamW_OnATensorLargerThanItsSlices_EqualsTheWholeTensorFormulaExactly()
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Generator(11);
+        var initial = randn([300_001], generator: generator);
+        var w = new Parameter(initial.clone());
+        using var adam = new AdamW([("w", w)], beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1);
+        Tensor value = initial.clone(), m = zeros_like(initial), v = zeros_like(initial);
+        for (int step = 1; step <= 3; step++)
+        {
+            var grad = randn([300_001], generator: generator);
+            w.grad = grad.clone();
+            adam.Update(0.01);
+            // PyTorch's single-tensor AdamW, over the whole tensor at once.
+            value.mul_(1 - 0.01 * 0.1);
+            m.lerp_(grad, 0.1);
+            v.mul_(0.95).addcmul_(grad, grad, 0.05);
+            var denom = (v.sqrt() / Math.Sqrt(1 - Math.Pow(0.95, step))).add_(1e-8);
+            value.addcdiv_(m, denom, -0.01 / (1 - Math.Pow(0.9, step)));
+            Assert.True(w.detach().eq(value).all().item<bool>(), $"step {step}: the sliced update differs");
+        }
+    }
+
+    [Fact]
     public void AdamW_SkipsWeightDecayForBiasesAndNorms_AndRoundTripsItsState()
     {
         using var dir = new TempDir();
