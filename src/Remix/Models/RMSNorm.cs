@@ -57,31 +57,36 @@ public sealed class RMSNorm : nn.Module
         {
             var (x, weight, eps) = ((Tensor)vars[0], (Tensor)vars[1], (double)vars[2]);
             var (normed, reciprocal) = Normalize(x, eps);
-            ctx.save_for_backward([normed, reciprocal, weight]);
-            ctx.save_data("needs", (x.requires_grad, weight.requires_grad, x.dtype));
+            // Kept by this function rather than as autograd saved variables, so that backward can free
+            // them at once: saved variables live until the graph's nodes are finalized by the .NET GC.
+            ctx.save_data(nameof(Saved), new Saved(normed.DetachFromDisposeScope(), reciprocal.DetachFromDisposeScope(), weight, x.requires_grad, x.dtype));
             return weight * normed.to(x.dtype);
         }
 
         public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
         {
             using var scope = NewDisposeScope();
-            var saved = ctx.get_saved_variables();
-            var (normed, reciprocal, weight) = (saved[0], saved[1], saved[2]);
-            var (inputNeedsGrad, weightNeedsGrad, inputType) = ((bool, bool, ScalarType))ctx.get_data("needs");
+            var (normed, reciprocal, weight, inputNeedsGrad, inputType) = (Saved)ctx.get_data(nameof(Saved));
             Tensor? inputGrad = null, weightGrad = null;
-            if (weightNeedsGrad)
+            using (normed)
+            using (reciprocal)
             {
-                var scaled = grad * normed.to(grad.dtype);
-                weightGrad = scaled.reshape(-1, scaled.shape[^1]).sum([0L]).MoveToOuterDisposeScope();
-            }
-            if (inputNeedsGrad)
-            {
-                var a = (grad * weight).to(normed.dtype);
-                var mean = (a * normed).mean([-1L], keepdim: true);
-                a.addcmul_(normed, mean, -1).mul_(reciprocal);
-                inputGrad = a.to(inputType).MoveToOuterDisposeScope();
+                if (weight.requires_grad)
+                {
+                    var scaled = grad * normed.to(grad.dtype);
+                    weightGrad = scaled.reshape(-1, scaled.shape[^1]).sum([0L]).MoveToOuterDisposeScope();
+                }
+                if (inputNeedsGrad)
+                {
+                    var a = (grad * weight).to(normed.dtype);
+                    var mean = (a * normed).mean([-1L], keepdim: true);
+                    a.addcmul_(normed, mean, -1).mul_(reciprocal);
+                    inputGrad = a.to(inputType).MoveToOuterDisposeScope();
+                }
             }
             return [inputGrad!, weightGrad!, null!];
         }
+
+        sealed record Saved(Tensor Normed, Tensor Reciprocal, Tensor Weight, bool InputNeedsGrad, ScalarType InputType);
     }
 }
