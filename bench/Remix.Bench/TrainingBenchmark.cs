@@ -19,7 +19,8 @@ static class TrainingBenchmark
         int hidden = BenchArgs.Int(args, "--hidden", 256), layers = BenchArgs.Int(args, "--layers", 4);
         int batch = BenchArgs.Int(args, "--batch", 16), seq = BenchArgs.Int(args, "--seq", 128), steps = BenchArgs.Int(args, "--steps", 60);
         int vocab = BenchArgs.Int(args, "--vocab", 2048);
-        int collectEvery = BenchArgs.Int(args, "--collect-every", 10);
+        int collectEvery = BenchArgs.Int(args, "--collect-every", 1);
+        int peakEvery = BenchArgs.Int(args, "--peak-every", 5);
         set_num_threads(threads);
         double peakBefore = MatmulPeakGflops();
 
@@ -48,13 +49,21 @@ static class TrainingBenchmark
             var options = new TrainingOptions { LearningRate = 1e-3, BatchSize = batch, Epochs = 1, WarmupRatio = 0, ClipNorm = 1.0, MaxLength = seq, CollectEvery = collectEvery };
             var stepTimes = new List<double>();
             var clock = Stopwatch.StartNew();
+            double excluded = 0; // seconds spent in matmul bursts, kept out of the training time
+            var bursts = new List<(int AfterStep, double Gflops)>();
             var rss = new List<(int Step, long Bytes)>();
             var trainer = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options)
             {
                 AfterStep = s =>
                 {
-                    stepTimes.Add(clock.Elapsed.TotalSeconds);
+                    stepTimes.Add(clock.Elapsed.TotalSeconds - excluded);
                     if (s % Math.Max(1, steps / 20) == 0) rss.Add((s, CurrentRss()));
+                    if (peakEvery > 0 && s % peakEvery == 0)
+                    {
+                        double start = clock.Elapsed.TotalSeconds;
+                        bursts.Add((s, MatmulBurstGflops(1024, 0.25)));
+                        excluded += clock.Elapsed.TotalSeconds - start;
+                    }
                 },
             };
             var result = trainer.Train(new TrainingRun { Examples = examples, OutDir = Path.Combine(work, "run") });
@@ -71,6 +80,28 @@ static class TrainingBenchmark
             Console.WriteLine($"model: {parameters:N0} parameters (dim {hidden}, {layers} layers, vocab {vocab}, untied), batch {batch} x {seq} tokens, {threads} threads, {result.Steps} steps");
             Console.WriteLine($"fp32 matmul peak (best of 1024^3 and 2048^3, before and after): {peak:F0} GFLOP/s");
             Console.WriteLine($"training: {tokensPerSecond:N0} tokens/s, {achieved:F0} GFLOP/s = {100 * achieved / peak:F0}% of the matmul peak");
+            if (bursts.Count >= 3)
+            {
+                // The machine's speed drifts (it is shared), so the peak is also measured between
+                // training windows: each window of `peakEvery` steps against the mean of the bursts on
+                // either side of it, over the second half of the run.
+                var ratios = new List<double>();
+                for (int b = 1; b < bursts.Count; b++)
+                {
+                    int first = bursts[b - 1].AfterStep, last = bursts[b].AfterStep; // window: steps first+1 .. last
+                    if (first < stepTimes.Count / 2) continue;
+                    double windowSeconds = stepTimes[last - 1] - stepTimes[first - 1];
+                    double windowGflops = (double)(last - first) * batch * seq * flopsPerToken / windowSeconds / 1e9;
+                    ratios.Add(windowGflops / ((bursts[b - 1].Gflops + bursts[b].Gflops) / 2));
+                }
+                if (ratios.Count > 0)
+                {
+                    ratios.Sort();
+                    var burstPeaks = bursts.Select(x => x.Gflops).ToList();
+                    Console.WriteLine($"interleaved: {ratios.Count} windows of {peakEvery} steps, each against the 1024^3 matmul rate measured just before and after it " +
+                        $"({burstPeaks.Min():F0}-{burstPeaks.Max():F0} GFLOP/s): median {100 * ratios[ratios.Count / 2]:F0}% of the matmul peak (windows {100 * ratios[0]:F0}-{100 * ratios[^1]:F0}%)");
+                }
+            }
             Console.WriteLine($"peak resident memory: {PeakRss() / 1e6:F0} MB");
             Console.WriteLine("resident memory (MB) by step: " + string.Join(", ", rss.Select(r => $"{r.Step}:{r.Bytes / 1e6:F0}")));
             if (rss.Count >= 4)
@@ -88,24 +119,23 @@ static class TrainingBenchmark
     }
 
     /// <summary>The best fp32 matmul rate over square sizes 1024 and 2048.</summary>
-    public static double MatmulPeakGflops()
+    public static double MatmulPeakGflops() => Math.Max(MatmulBurstGflops(1024, 2), MatmulBurstGflops(2048, 2));
+
+    /// <summary>The fp32 rate of size^3 matmuls repeated for about <paramref name="seconds"/> (after three warm-up products).</summary>
+    static double MatmulBurstGflops(int size, double seconds)
     {
-        double best = 0;
-        foreach (int size in new[] { 1024, 2048 })
+        using var scope = NewDisposeScope();
+        var a = randn(size, size);
+        var b = randn(size, size);
+        for (int i = 0; i < 3; i++) using (var w = a.matmul(b)) { }
+        var clock = Stopwatch.StartNew();
+        int n = 0;
+        while (clock.Elapsed.TotalSeconds < seconds)
         {
-            using var a = randn(size, size);
-            using var b = randn(size, size);
-            for (int i = 0; i < 3; i++) using (var w = a.matmul(b)) { }
-            var clock = Stopwatch.StartNew();
-            int n = 0;
-            while (clock.Elapsed.TotalSeconds < 2)
-            {
-                using var c = a.matmul(b);
-                n++;
-            }
-            best = Math.Max(best, n * 2.0 * size * size * (double)size / clock.Elapsed.TotalSeconds / 1e9);
+            using var c = a.matmul(b);
+            n++;
         }
-        return best;
+        return n * 2.0 * size * size * (double)size / clock.Elapsed.TotalSeconds / 1e9;
     }
 
     static long CurrentRss() => ReadStatus("VmRSS:");
