@@ -57,8 +57,8 @@ public sealed class RMSNorm : nn.Module
         {
             var (x, weight, eps) = ((Tensor)vars[0], (Tensor)vars[1], (double)vars[2]);
             var (normed, reciprocal) = Normalize(x, eps);
-            // Kept by this function rather than as autograd saved variables, so that backward can free
-            // them at once: saved variables live until the graph's nodes are finalized by the .NET GC.
+            // Kept here rather than as autograd saved variables and freed at the end of backward: what a
+            // TorchSharp custom node holds is released only when the .NET GC finalizes the node.
             ctx.save_data(nameof(Saved), new Saved(normed.DetachFromDisposeScope(), reciprocal.DetachFromDisposeScope(), weight, x.requires_grad, x.dtype));
             return weight * normed.to(x.dtype);
         }
