@@ -72,7 +72,7 @@ public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IRe
         using var noGrad = no_grad();
         var encoded = examples.Select(_encoder.Encode).ToList();
         var batch = PaddedBatch.From(encoded, tokenizer.PadTokenId ?? tokenizer.EosTokenId ?? 0);
-        var (ids, labels, _) = batch.ToTensors(model.Device);
+        var (ids, labels) = batch.ToTensors(model.Device);
         var (_, count, logits) = CausalLmLoss.SumWithLogits(model, ids, labels);
         var scores = new (double Correct, double LogProb, int Tokens)[examples.Count];
         if (logits is not null)

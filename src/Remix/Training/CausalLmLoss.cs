@@ -12,9 +12,10 @@ public static class CausalLmLoss
 {
     /// <summary>
     /// The summed loss over labelled tokens (divide by the token count of the whole accumulation group
-    /// for a mean) and that count. inputIds, labels, attentionMask: [batch, seq]; right padding.
+    /// for a mean) and that count. inputIds, labels: [batch, seq]; right padding, which causal attention
+    /// alone keeps out of the real positions, so no attention mask is needed.
     /// </summary>
-    public static (Tensor Sum, long Tokens) Sum(LlamaForCausalLM model, Tensor inputIds, Tensor labels, Tensor? attentionMask = null)
+    public static (Tensor Sum, long Tokens) Sum(LlamaForCausalLM model, Tensor inputIds, Tensor labels)
     {
         var (sum, tokens, logits) = SumWithLogits(model, inputIds, labels);
         logits?.Dispose();

@@ -102,7 +102,7 @@ public sealed class EwcRegularizer : Regularizer
         {
             using var scope = NewDisposeScope();
             var batch = PaddedBatch.From([example], 0);
-            var (ids, labels, _) = batch.ToTensors(model.Device);
+            var (ids, labels) = batch.ToTensors(model.Device);
             foreach (var (_, p) in parameters) p.grad?.zero_();
             var (sum, tokens) = CausalLmLoss.Sum(model, ids, labels);
             if (tokens == 0) continue;

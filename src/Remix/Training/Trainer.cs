@@ -158,7 +158,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         foreach (var batch in group)
         {
             using var inner = NewDisposeScope();
-            var (ids, labels, _) = batch.ToTensors(model.Device);
+            var (ids, labels) = batch.ToTensors(model.Device);
             var (sum, _, logits) = CausalLmLoss.SumWithLogits(model, ids, labels);
             var objective = sum / Math.Max(1, labelled);
             foreach (var regularizer in Regularizers)

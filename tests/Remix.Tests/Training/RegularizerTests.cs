@@ -50,7 +50,7 @@ public class RegularizerTests
             p.grad?.zero_();
             using var scope = NewDisposeScope();
             var batch = PaddedBatch.From([e], 0);
-            var (ids, labels, _) = batch.ToTensors(CPU);
+            var (ids, labels) = batch.ToTensors(CPU);
             var (sum, tokens) = CausalLmLoss.Sum(model, ids, labels);
             (sum / tokens).backward();
             double g = p.grad!.view(-1)[index].item<float>();

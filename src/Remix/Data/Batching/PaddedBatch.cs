@@ -46,8 +46,11 @@ public sealed record PaddedBatch(IReadOnlyList<string> Ids, long[] InputIds, lon
     /// <summary>Real (non-padding) tokens in the batch.</summary>
     public long TokenCount => AttentionMask.Sum();
 
-    public (Tensor InputIds, Tensor Labels, Tensor AttentionMask) ToTensors(Device device) =>
+    /// <summary>
+    /// Input ids and labels as [batch, width] tensors. The attention mask stays on the host (it counts
+    /// tokens): with right padding, causal attention already keeps padding out of every real position.
+    /// </summary>
+    public (Tensor InputIds, Tensor Labels) ToTensors(Device device) =>
         (tensor(InputIds, [Size, Width], ScalarType.Int64, device),
-         tensor(Labels, [Size, Width], ScalarType.Int64, device),
-         tensor(AttentionMask, [Size, Width], ScalarType.Int64, device));
+         tensor(Labels, [Size, Width], ScalarType.Int64, device));
 }
