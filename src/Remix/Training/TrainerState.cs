@@ -27,8 +27,8 @@ public sealed record TrainerState
 
     public static TrainerState Load(string path)
     {
-        try { return JsonSerializer.Deserialize<TrainerState>(File.ReadAllText(path), Options) ?? throw new JsonException("null"); }
+        using var document = JsonFields.ParseFile(path);
+        try { return document.RootElement.Deserialize<TrainerState>(Options)!; }
         catch (JsonException e) { throw new InvalidInputException(path, $"malformed trainer state: {e.Message.Split('\n')[0]}"); }
-        catch (FileNotFoundException) { throw new InvalidInputException(path, "file not found"); }
     }
 }

@@ -45,6 +45,23 @@ public class TrainerTests : IDisposable
             return trainer.Train(new TrainingRun { Examples = Facts, OutDir = outDir, Resume = resume, TokenizerSource = _base, EvalSets = eval ?? [] }, cancel);
     }
 
+    [Theory]
+    [InlineData("missing-dir/trainer_state.json", null, "file not found")]
+    [InlineData("trainer_state.json", "{\"step\": \"three\"}", "malformed trainer state")]
+    [InlineData("trainer_state.json", "[1, 2]", "expected a JSON object")]
+    public void TrainerState_BadFiles_AreNamedInOneLine(string relative, string? content, string expected)
+    {
+        using var dir = new TempDir();
+        var path = System.IO.Path.Combine(dir.Path, relative);
+        if (content is not null) File.WriteAllText(path, content);
+        var e = Assert.Throws<InvalidInputException>(() => TrainerState.Load(path));
+        Assert.Contains(path, e.Message);
+        Assert.Contains(expected, e.Message);
+        var state = new TrainerState { Step = 3, Epoch = 1, BatchInEpoch = 2, Fingerprint = "f", TokensSeen = 99 };
+        state.Save(dir.File("ok.json"));
+        Assert.Equal(state, TrainerState.Load(dir.File("ok.json")));
+    }
+
     [Fact]
     public void ResumeAfterAKill_ReachesTheSameWeightsAsAnUninterruptedRun()
     {
