@@ -104,6 +104,15 @@ public readonly struct JsonFields
         return v.GetString();
     }
 
+    /// <summary>A list of strings; <paramref name="expected"/> names it in the error.</summary>
+    public string[]? OptionalStringList(string field, string expected = "a list of strings")
+    {
+        if (Raw(field) is not { } v) return null;
+        if (v.ValueKind != JsonValueKind.Array || v.EnumerateArray().Any(item => item.ValueKind != JsonValueKind.String))
+            throw Error(field, expected, v);
+        return [.. v.EnumerateArray().Select(item => item.GetString()!)];
+    }
+
     /// <summary>An integer or a list of integers (as <c>eos_token_id</c> may be).</summary>
     public int[]? OptionalIntOrList(string field, int min = 0)
     {

@@ -102,8 +102,7 @@ public static class Lora
         var f = new JsonFields(doc.RootElement, configPath);
         int rank = f.RequiredInt("r", 1);
         double alpha = f.OptionalDouble("lora_alpha", positive: true) ?? throw f.Error("lora_alpha", "a positive number", null);
-        var targets = doc.RootElement.TryGetProperty("target_modules", out var t) && t.ValueKind == JsonValueKind.Array
-            ? t.EnumerateArray().Select(e => e.GetString()!).ToList() : throw f.Error("target_modules", "a list of module names", null);
+        var targets = f.OptionalStringList("target_modules", "a list of module names") ?? throw f.Error("target_modules", "a list of module names", null);
         if (!HasAdapters(model)) Attach(model, rank, alpha, targets);
         using var file = SafeTensorsFile.Open(Path.Combine(directory, AdapterWeightsFile));
         using var noGrad = no_grad();

@@ -61,6 +61,21 @@ public class LoraTests
         Assert.True(adapted.Zip(merged).All(p => Math.Abs(p.First - p.Second) < 1e-4), "merged logits differ from the adapter's");
     }
 
+    [Theory]
+    [InlineData("[\"q_proj\", 3]")]
+    [InlineData("\"all-linear\"")]
+    public void AdapterConfig_WithTargetsThatAreNotAListOfNames_IsRefusedInOneLine(string targets)
+    {
+        using var dir = new TempDir();
+        File.WriteAllText(dir.File(Lora.AdapterConfigFile), $"{{\"r\": 4, \"lora_alpha\": 8, \"target_modules\": {targets}}}");
+        using var model = TestModels.Create(TestModels.Config(), seed: 3);
+        var e = Assert.Throws<InvalidInputException>(() => Lora.LoadAdapter(model, dir.Path));
+        Assert.Contains(dir.File(Lora.AdapterConfigFile), e.Message);
+        Assert.Contains("'target_modules'", e.Message);
+        Assert.Contains("a list of module names", e.Message);
+        Assert.False(Lora.HasAdapters(model));
+    }
+
     [Fact]
     public void UnknownTargets_AreRefused()
     {
