@@ -181,9 +181,9 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         var regularizers = new List<Regularizer>();
         try
         {
+            if (stage.Lora is { } lora) Lora.Attach(loaded.Model, lora.Rank, lora.Alpha, lora.Targets, options.Seed);
             if (stage.Regularizer is { } r)
                 regularizers.Add(Regularizer.Create(r.Type, r.Strength, loaded, previous, index > 0 ? sets[index - 1] : sets[index], options.MaxLength));
-            if (stage.Lora is { } lora) Lora.Attach(loaded.Model, lora.Rank, lora.Alpha, lora.Targets, options.Seed);
             var trainer = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options) { Progress = Progress, Regularizers = regularizers };
             var result = trainer.Train(new TrainingRun
             {

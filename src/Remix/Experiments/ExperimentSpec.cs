@@ -140,8 +140,10 @@ public sealed record ExperimentSpec
             if (sf.OptionalObject("lora") is { } lf)
             {
                 int rank = lf.RequiredInt("rank", 1);
-                var targets = lf.Raw("targets") is { ValueKind: JsonValueKind.Array } t ? t.EnumerateArray().Select(e => e.GetString() ?? "").ToList() : ["q_proj", "v_proj"];
+                var targets = lf.OptionalStringList("targets", "a list of projection names") ?? ["q_proj", "v_proj"];
                 lora = new LoraSpec(rank, lf.OptionalDouble("alpha", positive: true) ?? 2.0 * rank, targets);
+                if (regularizer is { Type: "l2" or "ewc" })
+                    throw sf.Error("regularizer", $"kl or none with 'lora' ({Regularizer.WeightAnchoredWithLora})", sf.Raw("regularizer"));
             }
             stages.Add(new StageSpec
             {

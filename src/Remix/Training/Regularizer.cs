@@ -33,12 +33,16 @@ public abstract class Regularizer : IDisposable
     public static Regularizer Create(string type, double strength, LoadedModel loaded, string startingCheckpoint,
         IEnumerable<Data.Example> previousData, int maxLength) => type switch
     {
+        "l2" or "ewc" when Lora.HasAdapters(loaded.Model) => throw new InvalidInputException("regularizer", $"{type} cannot be combined with LoRA: {WeightAnchoredWithLora}; use kl"),
         "l2" => new L2Regularizer(loaded.Model) { Strength = strength },
         "ewc" => new EwcRegularizer(loaded.Model, new ExampleEncoder(loaded.Tokenizer, maxLength: maxLength)
             .EncodeAll(previousData.Where(e => e.Turns.Count > 0)).Examples) { Strength = strength },
         "kl" => new KlRegularizer(HfCheckpoint.Load(startingCheckpoint, loaded.Model.Device, loaded.Model.DType)) { Strength = strength },
         _ => throw new InvalidInputException("regularizer", $"expected l2, ewc or kl, found \"{type}\""),
     };
+
+    /// <summary>Why l2 and ewc do not combine with LoRA adapters.</summary>
+    public const string WeightAnchoredWithLora = "l2 and ewc keep the model's weights near the previous stage's, and with LoRA those weights are frozen, so the penalty would be a constant";
 
     /// <summary>Detached float32 copies of every trainable parameter, keyed by name.</summary>
     protected static Dictionary<string, Tensor> Snapshot(LlamaForCausalLM model)

@@ -165,5 +165,9 @@ public class ExperimentRunnerTests
         Assert.Equal($"remix: {dir.File("spec.yaml")}: field 'stages[0].replay.stage': expected an earlier stage's name, found \"Z\"{Environment.NewLine}", r.Err);
         File.WriteAllText(dir.File("spec.yaml"), "base_model: base\nstages:\n  - name: A\n    data: a.jsonl\n    mix: [{source: noise, ratio: 1}]\n");
         Assert.Contains("field 'stages[0].mix[0].source': expected random or generic, found \"noise\"", Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--validate").Err);
+        File.WriteAllText(dir.File("spec.yaml"), "base_model: base\nstages:\n  - name: A\n    data: a.jsonl\n    regularizer: {type: ewc, strength: 1}\n    lora: {rank: 2}\n");
+        Assert.Contains("field 'stages[0].regularizer': expected kl or none with 'lora'", Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--validate").Err);
+        File.WriteAllText(dir.File("spec.yaml"), "base_model: base\nstages:\n  - name: A\n    data: a.jsonl\n    lora: {rank: 2, targets: [q_proj, 7]}\n");
+        Assert.Contains("field 'stages[0].lora.targets': expected a list of projection names", Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--validate").Err);
     }
 }

@@ -31,6 +31,21 @@ public class RegularizerTests
         Assert.Equal(4.0 / 2 * (0.25 + 0.0625), l2.ParameterPenalty(model)!.item<float>(), 5);
     }
 
+    [Theory]
+    [InlineData("l2")]
+    [InlineData("ewc")]
+    public void WeightAnchoredRegularizers_AreRefusedWithLora(string type)
+    {
+        using var dir = new TempDir();
+        RandomCheckpoint.Write(dir.File("base"), TestModels.Config(), seed: 2);
+        using var loaded = LoadedModel.Load(dir.File("base"));
+        Lora.Attach(loaded.Model, rank: 2, alpha: 4);
+        var e = Assert.Throws<InvalidInputException>(() => Regularizer.Create(type, 1.0, loaded, dir.File("base"), KvrGenerator.Generate(2, 1), 64));
+        Assert.Contains($"{type} cannot be combined with LoRA", e.Message);
+        using var kl = Regularizer.Create("kl", 1.0, loaded, dir.File("base"), [], 64); // compares outputs: fine with adapters
+        Assert.Equal("kl", kl.Name);
+    }
+
     [Fact]
     public void Ewc_FisherIsTheMeanSquaredPerExampleGradient_AndWeightsThePenalty()
     {
