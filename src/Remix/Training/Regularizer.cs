@@ -33,7 +33,6 @@ public abstract class Regularizer : IDisposable
     public static Regularizer Create(string type, double strength, LoadedModel loaded, string startingCheckpoint,
         IEnumerable<Data.Example> previousData, int maxLength) => type switch
     {
-        "l2" or "ewc" when Lora.HasAdapters(loaded.Model) => throw new InvalidInputException("regularizer", $"{type} cannot be combined with LoRA: {WeightAnchoredWithLora}; use kl"),
         "l2" => new L2Regularizer(loaded.Model) { Strength = strength },
         "ewc" => new EwcRegularizer(loaded.Model, new ExampleEncoder(loaded.Tokenizer, maxLength: maxLength)
             .EncodeAll(previousData.Where(e => e.Turns.Count > 0)).Examples) { Strength = strength },
@@ -44,9 +43,13 @@ public abstract class Regularizer : IDisposable
     /// <summary>Why l2 and ewc do not combine with LoRA adapters.</summary>
     public const string WeightAnchoredWithLora = "l2 and ewc keep the model's weights near the previous stage's, and with LoRA those weights are frozen, so the penalty would be a constant";
 
-    /// <summary>Detached float32 copies of every trainable parameter, keyed by name.</summary>
-    protected static Dictionary<string, Tensor> Snapshot(LlamaForCausalLM model)
+    /// <summary>
+    /// Detached float32 copies of every trainable parameter, keyed by name: the anchor of l2 and ewc
+    /// (<paramref name="name"/>), refused when LoRA adapters are attached (<see cref="WeightAnchoredWithLora"/>).
+    /// </summary>
+    protected static Dictionary<string, Tensor> Snapshot(LlamaForCausalLM model, string name)
     {
+        if (Lora.HasAdapters(model)) throw new InvalidInputException("regularizer", $"{name} cannot be combined with LoRA: {WeightAnchoredWithLora}; use kl");
         using var noGrad = no_grad();
         return model.named_parameters().Where(p => p.parameter.requires_grad)
             .ToDictionary(p => p.name, p => p.parameter.detach().to(ScalarType.Float32).clone().DetachFromDisposeScope());
@@ -73,7 +76,7 @@ public sealed class L2Regularizer : Regularizer
     readonly Dictionary<string, Tensor> _anchor;
 
     /// <summary>Anchors to the model's current weights (call before training the new stage).</summary>
-    public L2Regularizer(LlamaForCausalLM model) => _anchor = Snapshot(model);
+    public L2Regularizer(LlamaForCausalLM model) => _anchor = Snapshot(model, "l2");
 
     public override string Name => "l2";
 
@@ -97,7 +100,7 @@ public sealed class EwcRegularizer : Regularizer
 
     public EwcRegularizer(LlamaForCausalLM model, IReadOnlyList<EncodedExample> previousData, int maxExamples = 256)
     {
-        _anchor = Snapshot(model);
+        _anchor = Snapshot(model, "ewc");
         _fisher = _anchor.ToDictionary(kv => kv.Key, kv => zeros_like(kv.Value).DetachFromDisposeScope());
         var parameters = model.named_parameters().Where(p => _anchor.ContainsKey(p.name)).ToList();
         var sample = previousData.Take(maxExamples).ToList();

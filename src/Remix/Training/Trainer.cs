@@ -173,7 +173,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         foreach (var regularizer in Regularizers)
             if (regularizer.ParameterPenalty(model) is { } parameterPenalty)
             {
-                if (parameterPenalty.requires_grad) parameterPenalty.backward(); // frozen (LoRA) weights: a constant
+                parameterPenalty.backward(); // l2 and ewc refuse LoRA (frozen weights), so the penalty has a gradient
                 penalty += parameterPenalty.to(ScalarType.Float64).item<double>();
             }
         double norm = GradientClipping.ClipGlobalNorm(trainable.Select(p => (Tensor)p.Parameter), Options.ClipNorm);

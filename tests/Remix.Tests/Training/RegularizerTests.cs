@@ -42,6 +42,7 @@ public class RegularizerTests
         Lora.Attach(loaded.Model, rank: 2, alpha: 4);
         var e = Assert.Throws<InvalidInputException>(() => Regularizer.Create(type, 1.0, loaded, dir.File("base"), KvrGenerator.Generate(2, 1), 64));
         Assert.Contains($"{type} cannot be combined with LoRA", e.Message);
+        if (type == "l2") Assert.Throws<InvalidInputException>(() => new L2Regularizer(loaded.Model)); // refused by the class itself
         using var kl = Regularizer.Create("kl", 1.0, loaded, dir.File("base"), [], 64); // compares outputs: fine with adapters
         Assert.Equal("kl", kl.Name);
     }
