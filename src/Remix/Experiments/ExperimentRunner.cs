@@ -67,8 +67,11 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
                 }
                 else
                 {
-                    // The trained model is evaluated as it is in memory, not loaded again from final/.
-                    TrainStage(stage, i, sets, previous, stageDir, seed, cancellation, trained => EvaluateStage(trained, sets, stageDir, evalPath));
+                    // The trained model is evaluated as it is in memory, not loaded again from final/, and the sets the
+                    // trainer has just evaluated on these final weights are not evaluated again.
+                    int index = i;
+                    TrainStage(stage, i, sets, previous, stageDir, seed, cancellation,
+                        (trained, result) => EvaluateStage(trained, sets, stageDir, evalPath, stage.Lora is null ? FinalEvaluations(result, index) : null));
                     if (cancellation.IsCancellationRequested) throw new OperationCanceledException($"interrupted in stage {stage.Name}; run again to resume");
                     if (shared is not null) AtomicDirectory.Write(shared, tmp => CopyTraining(stageDir, tmp));
                 }
@@ -154,7 +157,8 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         var all = sets.SelectMany(s => s).ToList();
         if (!File.Exists(evalPath))
         {
-            TrainStage(joint, 0, [all, .. sets], spec.BaseModel, stageDir, seed, cancellation, trained => EvaluateStage(trained, sets, stageDir, evalPath));
+            // The trainer's own evaluation is of all the data at once, not of each stage's set: nothing to reuse.
+            TrainStage(joint, 0, [all, .. sets], spec.BaseModel, stageDir, seed, cancellation, (trained, _) => EvaluateStage(trained, sets, stageDir, evalPath, null));
             if (cancellation.IsCancellationRequested) throw new OperationCanceledException("interrupted in the joint stage; run again to resume");
         }
         ReadEvaluation(evalPath, [.. Enumerable.Range(0, sets.Count)], matrix, scores, perFact);
@@ -163,9 +167,12 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         return WriteResults(runDir, matrix, results);
     }
 
-    /// <summary>Trains one stage from <paramref name="previous"/>; unless interrupted, hands the trained model (LoRA merged) to <paramref name="afterTraining"/>.</summary>
+    /// <summary>
+    /// Trains one stage from <paramref name="previous"/>; unless interrupted, hands the trained model (LoRA merged) and
+    /// how the training ended to <paramref name="afterTraining"/>.
+    /// </summary>
     void TrainStage(StageSpec stage, int index, List<List<Example>> sets, string previous, string stageDir, int seed, CancellationToken cancellation,
-        Action<LoadedModel> afterTraining)
+        Action<LoadedModel, TrainingResult> afterTraining)
     {
         var options = stage.Recipe with { Seed = stage.Recipe.Seed + seed };
         var shares = new List<MixingShare>();
@@ -194,7 +201,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             }, cancellation);
             if (!result.Interrupted && stage.Lora is not null)
                 Lora.MergeAndSave(loaded.Model, result.FinalModelDirectory!, previous); // the next stage starts from full weights
-            if (!result.Interrupted) afterTraining(loaded);
+            if (!result.Interrupted) afterTraining(loaded, result);
         }
         finally
         {
@@ -205,17 +212,33 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     void EvaluateStage(string model, List<List<Example>> sets, string stageDir, string evalPath)
     {
         using var loaded = LoadedModel.Load(model, spec.Device, spec.DType);
-        EvaluateStage(loaded, sets, stageDir, evalPath);
+        EvaluateStage(loaded, sets, stageDir, evalPath, null);
     }
 
-    /// <summary>Evaluates every stage's set with the model, writing the predictions, the optional logit lens and evaluation.json (last).</summary>
-    void EvaluateStage(LoadedModel loaded, List<List<Example>> sets, string stageDir, string evalPath)
+    /// <summary>
+    /// The evaluations stage <paramref name="index"/>'s trainer made on its final weights, by stage name: the earlier
+    /// sets it tracked and, when the accuracy stop rule's last check was on the final weights, the stage's own set.
+    /// The trainer's evaluator has the same settings as <see cref="EvaluateStage(LoadedModel, List{List{Example}}, string, string, IReadOnlyDictionary{string, EvaluationResult}?)"/>'s,
+    /// so these are the results it would compute again.
+    /// </summary>
+    Dictionary<string, EvaluationResult> FinalEvaluations(TrainingResult result, int index)
+    {
+        var done = result.Evaluations.ToDictionary(e => e.Name);
+        if (result.MemorizedEvaluation is { } own) done[spec.Stages[index].Name] = own;
+        return done;
+    }
+
+    /// <summary>
+    /// Evaluates every stage's set with the model (taking those in <paramref name="done"/> as already evaluated on
+    /// it), writing the predictions, the optional logit lens and evaluation.json (last).
+    /// </summary>
+    void EvaluateStage(LoadedModel loaded, List<List<Example>> sets, string stageDir, string evalPath, IReadOnlyDictionary<string, EvaluationResult>? done)
     {
         var evaluator = new Evaluator(loaded);
         var summary = new JsonObject();
         for (int j = 0; j < sets.Count; j++)
         {
-            var result = evaluator.Evaluate(spec.Stages[j].Name, sets[j]);
+            var result = done?.GetValueOrDefault(spec.Stages[j].Name) ?? evaluator.Evaluate(spec.Stages[j].Name, sets[j]);
             Evaluator.WritePredictions(Path.Combine(stageDir, $"eval-{spec.Stages[j].Name}.predictions.jsonl"), result.Predictions);
             var scores = new JsonObject(result.Scores().Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)))
             {

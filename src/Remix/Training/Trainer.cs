@@ -72,6 +72,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         var clock = Stopwatch.StartNew();
         bool interrupted = false;
         (int Step, List<EvaluationResult> Results)? lastEvaluation = null;
+        (int Step, EvaluationResult Result)? lastMemorized = null;
         string? stopReason = state.StopReason;
         while (!state.Finished && state.Epoch < o.Epochs)
         {
@@ -103,9 +104,11 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
                 if (o.Stop is StopRule.LossBelow rule && state.LossStopCount >= rule.Steps)
                     stopReason = $"loss below {rule.Threshold} on {rule.Steps} {(rule.Cumulative ? "" : "consecutive ")}steps";
                 if (o.EvalEvery > 0 && state.Step % o.EvalEvery == 0) lastEvaluation = (state.Step, EvaluateSets(run.EvalSets, evaluator, metrics, state.Step));
-                if (o.Stop is StopRule.AccuracyReached { EverySteps: { } every } acc && state.Step % every == 0
-                    && MemorizedAccuracy(evaluator, memorized, metrics, state.Step) >= acc.Target)
-                    stopReason = $"accuracy on the memorized set reached {acc.Target}";
+                if (o.Stop is StopRule.AccuracyReached { EverySteps: { } every } acc && state.Step % every == 0)
+                {
+                    lastMemorized = (state.Step, EvaluateMemorized(evaluator, memorized, metrics, state.Step));
+                    if (lastMemorized.Value.Result.Accuracy >= acc.Target) stopReason = $"accuracy on the memorized set reached {acc.Target}";
+                }
                 if (stopReason is not null) state = state with { Finished = true, StopReason = stopReason };
                 if (o.SaveEvery > 0 && state.Step % o.SaveEvery == 0 && !state.Finished)
                     TrainingCheckpoint.Save(run.OutDir, model, optimizer, state, run.TokenizerSource);
@@ -121,12 +124,15 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
             }
             if (interrupted || state.Finished) break;
             state = state with { Epoch = state.Epoch + 1, BatchInEpoch = 0 };
-            if (o.Stop is StopRule.AccuracyReached { EverySteps: null } epochRule
-                && MemorizedAccuracy(evaluator, memorized, metrics, state.Step) >= epochRule.Target)
-                state = state with { Finished = true, StopReason = stopReason = $"accuracy on the memorized set reached {epochRule.Target}" };
+            if (o.Stop is StopRule.AccuracyReached { EverySteps: null } epochRule)
+            {
+                lastMemorized = (state.Step, EvaluateMemorized(evaluator, memorized, metrics, state.Step));
+                if (lastMemorized.Value.Result.Accuracy >= epochRule.Target)
+                    state = state with { Finished = true, StopReason = stopReason = $"accuracy on the memorized set reached {epochRule.Target}" };
+            }
         }
         if (interrupted)
-            return new TrainingResult(state.Step, state.Epoch, "interrupted", true, lastLoss, state.TokensSeen, encoding.DroppedTooLong.Count, [], null);
+            return new TrainingResult(state.Step, state.Epoch, "interrupted", true, lastLoss, state.TokensSeen, encoding.DroppedTooLong.Count, [], null, null);
 
         stopReason ??= $"epoch cap ({o.Epochs})";
         state = state with { Finished = true, StopReason = stopReason };
@@ -142,7 +148,8 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
             ["stop_reason"] = stopReason, ["epochs"] = state.Epoch + (state.BatchInEpoch > 0 ? 1 : 0), ["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1),
         });
         Progress?.Message($"done: {state.Step} steps, {stopReason}; final model in {finalDir}");
-        return new TrainingResult(state.Step, state.Epoch, stopReason, false, lastLoss, state.TokensSeen, encoding.DroppedTooLong.Count, evaluations, finalDir);
+        var memorizedFinal = lastMemorized is { } m && m.Step == state.Step ? m.Result : null;
+        return new TrainingResult(state.Step, state.Epoch, stopReason, false, lastLoss, state.TokensSeen, encoding.DroppedTooLong.Count, evaluations, memorizedFinal, finalDir);
     }
 
     /// <summary>
@@ -182,13 +189,13 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         return (lossSum / Math.Max(1, labelled), penalty, norm, group.Sum(b => b.TokenCount));
     }
 
-    double MemorizedAccuracy(Evaluator evaluator, IReadOnlyList<Example> memorized, MetricsLog metrics, int step)
+    EvaluationResult EvaluateMemorized(Evaluator evaluator, IReadOnlyList<Example> memorized, MetricsLog metrics, int step)
     {
         if (memorized.Count == 0) throw new InvalidInputException("--stop", "the accuracy rule needs factoid examples in the training data");
         var result = evaluator.Evaluate("memorized", memorized);
         metrics.Log(step, "eval/memorized", Scores(result));
         Progress?.Message($"step {step}: accuracy on the memorized set {result.Accuracy:P1}");
-        return result.Accuracy;
+        return result;
     }
 
     List<EvaluationResult> EvaluateSets(IReadOnlyList<(string Name, IReadOnlyList<Example> Examples)> sets, Evaluator evaluator, MetricsLog metrics, int step)

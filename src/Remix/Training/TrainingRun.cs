@@ -27,7 +27,11 @@ public sealed record TrainingRun
     public string? TokenizerSource { get; init; }
 }
 
-/// <summary>How a run ended.</summary>
+/// <summary>
+/// How a run ended. <see cref="Evaluations"/>: the final evaluation of each of <see cref="TrainingRun.EvalSets"/>;
+/// <see cref="MemorizedEvaluation"/>: the accuracy stop rule's evaluation of the memorized set when its last
+/// one was made on the final weights (null otherwise, and without that rule).
+/// </summary>
 public sealed record TrainingResult(
     int Steps,
     int Epochs,
@@ -37,4 +41,5 @@ public sealed record TrainingResult(
     long TokensSeen,
     int DroppedTooLong,
     IReadOnlyList<Evaluation.EvaluationResult> Evaluations,
+    Evaluation.EvaluationResult? MemorizedEvaluation,
     string? FinalModelDirectory);

@@ -122,6 +122,40 @@ public class ExperimentRunnerTests
         Assert.Equal(4, Directory.GetDirectories(shared, "2-B-*").Length);
     }
 
+    [Fact]
+    public void StageEvaluation_ReusingTheTrainersFinalEvaluations_EqualsEvaluatingTheSavedModelAgain()
+    {
+        using var dir = new TempDir();
+        var (a, b) = BaseModelAndTwoSets(dir);
+        // Stage B tracks A every step and checks its own set after every epoch: both of the trainer's last
+        // evaluations are on the final weights, and the runner takes them instead of evaluating again.
+        var spec = ExperimentSpec.Load(Write(dir.File("spec.yaml"), """
+            name: reuse
+            base_model: base
+            recipe: {lr: 0.01, epochs: 2, batch_size: 4, warmup_ratio: 0, stop: "accuracy:1.0"}
+            stages:
+              - {name: A, data: a.jsonl}
+              - {name: B, data: b.jsonl, recipe: {eval_every: 1}}
+            """));
+        new ExperimentRunner(spec).Run(dir.File("run"), 0);
+
+        foreach (var stage in new[] { "stage-1-A", "stage-2-B" })
+        {
+            using var saved = Remix.Models.LoadedModel.Load(Path.Combine(dir.File("run"), stage, "final"));
+            using var evaluation = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.File("run"), stage, "evaluation.json")));
+            foreach (var (name, set) in new[] { ("A", a), ("B", b) })
+            {
+                var again = new Remix.Evaluation.Evaluator(saved).Evaluate(name, set);
+                var recorded = evaluation.RootElement.GetProperty(name);
+                foreach (var (score, value) in again.Scores()) Assert.Equal(value, recorded.GetProperty(score).GetDouble());
+                Assert.Equal(again.Predictions.Select(p => p.Correct), recorded.GetProperty("correct").EnumerateObject().Select(p => p.Value.GetBoolean()));
+            }
+        }
+        // The trainer's evaluation of A after its last step is what the stage evaluation recorded.
+        Assert.Equal(File.ReadAllText(Path.Combine(dir.File("run"), "stage-2-B", "A.predictions.jsonl")),
+            File.ReadAllText(Path.Combine(dir.File("run"), "stage-2-B", "eval-A.predictions.jsonl")));
+    }
+
     /// <summary>A random base model in base/ and two disjoint KVR sets of 6 in a.jsonl and b.jsonl.</summary>
     static (List<Example> A, List<Example> B) BaseModelAndTwoSets(TempDir dir)
     {

@@ -121,6 +121,15 @@ public class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void AccuracyChecksBeforeTheLastStep_AreNotReportedAsTheFinalEvaluation()
+    {
+        var result = Run(Quick with { Stop = new StopRule.AccuracyReached(1.0, 2) }, _dir.File("checks"));
+        Assert.Equal("epoch cap (3)", result.StopReason);
+        Assert.Equal(9, result.Steps); // last check at step 8
+        Assert.Null(result.MemorizedEvaluation);
+    }
+
+    [Fact]
     public void Metrics_AreLoggedAsJsonLinesAndTensorBoardEvents()
     {
         var result = Run(Quick with { EvalEvery = 3 }, _dir.File("m"), eval: [("facts", Facts)]);
@@ -149,6 +158,8 @@ public class TrainerTests : IDisposable
             var result = trainer.Train(new TrainingRun { Examples = facts, OutDir = _dir.File("mem"), TokenizerSource = _base, EvalSets = [("facts", facts)] });
             Assert.Equal(1.0, result.Evaluations[0].Accuracy);
             Assert.StartsWith("accuracy on the memorized set reached 1", result.StopReason);
+            // The stop rule's check that ended the run was on the final weights: the same predictions as the final evaluation.
+            Assert.Equal(result.Evaluations[0].Predictions, result.MemorizedEvaluation!.Predictions);
             var losses = MetricsLog.Read(Path.Combine(_dir.File("mem"), "metrics.jsonl")).Where(l => (string?)l["kind"] == "train").Select(l => (double)l["loss"]!).ToList();
             Assert.True(losses[^1] < losses[0] / 10, $"loss went from {losses[0]} to {losses[^1]}");
         }
