@@ -73,20 +73,15 @@ public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IRe
         var encoded = examples.Select(_encoder.Encode).ToList();
         var batch = PaddedBatch.From(encoded, tokenizer.PadTokenId ?? tokenizer.EosTokenId ?? 0);
         var (ids, labels) = batch.ToTensors(model.Device);
-        var (_, count, logits) = CausalLmLoss.SumWithLogits(model, ids, labels);
+        var (logits, positions, gold) = CausalLmLoss.AtLabels(model, ids, labels);
+        var flat = positions.cpu().data<long>().ToArray();
+        var logProbs = nn.functional.log_softmax(logits, 1).gather(1, gold.unsqueeze(1)).squeeze(1).to(ScalarType.Float64).cpu().data<double>().ToArray();
+        var hits = logits.argmax(1).eq(gold).cpu().data<bool>().ToArray();
         var scores = new (double Correct, double LogProb, int Tokens)[examples.Count];
-        if (logits is not null)
+        for (int k = 0; k < flat.Length; k++)
         {
-            var selected = CausalLmLoss.LabelledPositions(labels);
-            var positions = selected.cpu().data<long>().ToArray();
-            var gold = labels.narrow(1, 1, batch.Width - 1).reshape(-1).index_select(0, selected).unsqueeze(1);
-            var logProbs = nn.functional.log_softmax(logits, 1).gather(1, gold).squeeze(1).to(ScalarType.Float64).cpu().data<double>().ToArray();
-            var hits = logits.argmax(1).eq(gold.squeeze(1)).cpu().data<bool>().ToArray();
-            for (int k = 0; k < count; k++)
-            {
-                int row = (int)(positions[k] / (batch.Width - 1));
-                scores[row] = (scores[row].Correct + (hits[k] ? 1 : 0), scores[row].LogProb + logProbs[k], scores[row].Tokens + 1);
-            }
+            int row = (int)(flat[k] / (batch.Width - 1));
+            scores[row] = (scores[row].Correct + (hits[k] ? 1 : 0), scores[row].LogProb + logProbs[k], scores[row].Tokens + 1);
         }
         return [.. scores.Select(s => s.Tokens == 0 ? (double.NaN, double.NaN) : (s.Correct / s.Tokens, s.LogProb / s.Tokens))];
     }

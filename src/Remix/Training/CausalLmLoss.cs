@@ -5,8 +5,7 @@ namespace Remix.Training;
 
 /// <summary>
 /// Next-token cross-entropy where labels are not -100. The LM head and softmax run only at those
-/// positions (usually the short answers), in float32 (float64 for float64 models), which saves most of the vocabulary projection
-/// on factoid data.
+/// positions (usually the short answers), in float32 (float64 for float64 models).
 /// </summary>
 public static class CausalLmLoss
 {
@@ -29,19 +28,30 @@ public static class CausalLmLoss
     public static (Tensor Sum, long Tokens, Tensor? Logits) SumWithLogits(LlamaForCausalLM model, Tensor inputIds, Tensor labels)
     {
         using var scope = NewDisposeScope();
-        long batch = inputIds.shape[0], seq = inputIds.shape[1];
-        var positions = LlamaForCausalLM.DefaultPositions(inputIds, 0);
-        // Right padding never precedes a real token, so causal attention alone keeps padding out of real positions.
-        var hidden = model.Model.Forward(inputIds, positions, null, null);                 // [batch, seq, hidden]
-        var targets = labels.narrow(1, 1, seq - 1).reshape(-1);                            // token t+1 is predicted at t
-        var selected = LabelledPositions(labels);
-        long count = selected.shape[0];
+        var (logits, positions, gold) = AtLabels(model, inputIds, labels);
+        long count = positions.shape[0];
         if (count == 0) return (zeros(1, ScalarType.Float32, inputIds.device).sum().MoveToOuterDisposeScope(), 0, null);
-        var states = hidden.narrow(1, 0, seq - 1).reshape(-1, hidden.shape[2]).index_select(0, selected);
-        var logits = model.LmHead(states);                                                // [count, vocab]
-        if (logits.dtype != ScalarType.Float64) logits = logits.to(ScalarType.Float32);
-        var loss = nn.functional.cross_entropy(logits, targets.index_select(0, selected), reduction: nn.Reduction.Sum);
+        var loss = nn.functional.cross_entropy(logits, gold, reduction: nn.Reduction.Sum);
         return (loss.MoveToOuterDisposeScope(), count, logits.MoveToOuterDisposeScope());
+    }
+
+    /// <summary>
+    /// The model's logits where the next token carries a label — [tokens, vocab], in float32 (float64 for float64
+    /// models) — with those flat positions (<see cref="LabelledPositions"/>) and the gold next tokens. The LM head
+    /// runs only at those positions, which on factoid data saves most of the vocabulary projection.
+    /// inputIds, labels: [batch, seq], right padding (causal attention alone keeps it out of the real positions).
+    /// </summary>
+    public static (Tensor Logits, Tensor Positions, Tensor Gold) AtLabels(LlamaForCausalLM model, Tensor inputIds, Tensor labels)
+    {
+        using var scope = NewDisposeScope();
+        long seq = inputIds.shape[1];
+        var hidden = model.Model.Forward(inputIds, LlamaForCausalLM.DefaultPositions(inputIds, 0), null, null); // [batch, seq, hidden]
+        var positions = LabelledPositions(labels);
+        var states = hidden.narrow(1, 0, seq - 1).reshape(-1, hidden.shape[2]).index_select(0, positions);
+        var logits = model.LmHead(states);                                                                       // [tokens, vocab]
+        if (logits.dtype != ScalarType.Float64) logits = logits.to(ScalarType.Float32);
+        var gold = labels.narrow(1, 1, seq - 1).reshape(-1).index_select(0, positions);                          // token t+1 is predicted at t
+        return (logits.MoveToOuterDisposeScope(), positions.MoveToOuterDisposeScope(), gold.MoveToOuterDisposeScope());
     }
 
     /// <summary>Flat indices (row * (seq - 1) + t) of the positions whose next token carries a label.</summary>

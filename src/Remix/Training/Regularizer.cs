@@ -147,12 +147,7 @@ public sealed class KlRegularizer(LlamaForCausalLM frozenPrevious) : Regularizer
     {
         using var scope = NewDisposeScope();
         Tensor reference;
-        using (no_grad())
-        {
-            var hidden = frozenPrevious.Model.Forward(inputIds, LlamaForCausalLM.DefaultPositions(inputIds, 0), null, null);
-            var states = hidden.narrow(1, 0, inputIds.shape[1] - 1).reshape(-1, hidden.shape[2]).index_select(0, CausalLmLoss.LabelledPositions(labels));
-            reference = frozenPrevious.LmHead(states).to(ScalarType.Float32).log_softmax(-1);
-        }
+        using (no_grad()) reference = CausalLmLoss.AtLabels(frozenPrevious, inputIds, labels).Logits.log_softmax(-1);
         var current = logits.log_softmax(-1);
         var kl = (reference.exp() * (reference - current)).sum();
         return (kl * (Strength / Math.Max(1, groupTokens))).MoveToOuterDisposeScope();

@@ -39,6 +39,27 @@ public class LossAndOptimizerTests
     }
 
     [Fact]
+    public void LogitsAtLabels_AreTheFullForwardsLogitsWhereTheNextTokenIsLabelled()
+    {
+        using var model = TestModels.Create(TestModels.Config(), seed: 3);
+        var full = TestModels.Logits(model, Ids); // [7, vocab]
+        int vocab = model.Config.VocabSize;
+        using var ids = tensor(Ids, [1, Ids.Length]);
+        using var labels = tensor(Labels, [1, Labels.Length]);
+        var (logits, positions, gold) = CausalLmLoss.AtLabels(model, ids, labels);
+        Assert.Equal([2L, 3, 5], positions.data<long>().ToArray()); // position t predicts label t + 1
+        Assert.Equal([30L, 40, 60], gold.data<long>().ToArray());
+        Assert.Equal([3L, vocab], logits.shape);
+        var selected = logits.data<float>().ToArray();
+        for (int k = 0; k < 3; k++)
+        {
+            int t = (int)positions[k].item<long>();
+            for (int v = 0; v < vocab; v++) Assert.Equal(full[t * vocab + v], selected[k * vocab + v], 4);
+        }
+        foreach (var tensor in new[] { logits, positions, gold }) tensor.Dispose();
+    }
+
+    [Fact]
     public void Gradients_MatchFiniteDifferences()
     {
         using var model = TestModels.Create(TestModels.Config(layers: 1, hidden: 16, heads: 2, kvHeads: 1), seed: 4, dtype: ScalarType.Float64);
