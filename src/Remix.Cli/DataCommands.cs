@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using Remix.Data;
 using Remix.Data.Batching;
 using Remix.Data.Formats;
+using Remix.Evaluation;
 using Remix.Models;
 
 namespace Remix.Cli;
@@ -160,8 +160,7 @@ public static class DataCommands
             var outDir = parse.GetValue(output)!;
             ExampleJsonl.Write(Path.Combine(outDir, "known.jsonl"), split.Known);
             ExampleJsonl.Write(Path.Combine(outDir, "unknown.jsonl"), split.Unknown);
-            Remix.IO.AtomicFile.WriteAllText(Path.Combine(outDir, "predictions.jsonl"), string.Concat(facts.Select(f =>
-                JsonSerializer.Serialize(new { id = f.Id, prediction = split.Predictions[f.Id], answers = f.Answers }) + "\n")));
+            Evaluator.WritePredictions(Path.Combine(outDir, "predictions.jsonl"), split.Predictions);
             var o = parse.InvocationConfiguration.Output;
             o.WriteLine($"facts:   {facts.Count}");
             o.WriteLine($"known:   {split.Known.Count} ({100.0 * split.Known.Count / facts.Count:F1}%) -> {Path.Combine(outDir, "known.jsonl")}");

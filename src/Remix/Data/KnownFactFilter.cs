@@ -4,8 +4,11 @@ using Remix.Tokenization;
 
 namespace Remix.Data;
 
-/// <summary>The facts a model already answers correctly (known) and the rest (unknown, "yet to learn"), with its predictions.</summary>
-public sealed record KnownSplit(IReadOnlyList<Example> Known, IReadOnlyList<Example> Unknown, IReadOnlyDictionary<string, string> Predictions);
+/// <summary>
+/// The facts a model already answers correctly (known) and the rest (unknown, "yet to learn"), with its
+/// predictions in the facts' order (written like <c>remix eval</c>'s, by <see cref="Evaluator.WritePredictions"/>).
+/// </summary>
+public sealed record KnownSplit(IReadOnlyList<Example> Known, IReadOnlyList<Example> Unknown, IReadOnlyList<PredictionRecord> Predictions);
 
 /// <summary>
 /// "Yet to learn" filtering: asks the model every question greedily (chat template, stop at EOS) and
@@ -20,10 +23,12 @@ public static class KnownFactFilter
     public static KnownSplit Split(LoadedModel loaded, IReadOnlyList<Example> facts, ChatTemplate? template = null, int batchSize = 32,
         int extraTokens = 8, int? maxNewTokens = null)
     {
-        var evaluator = new Evaluator(loaded, template) { BatchSize = batchSize, Margin = extraTokens, NewTokens = maxNewTokens, TeacherForced = false };
+        // A fixed budget N is a margin of N capped at N.
+        var evaluator = maxNewTokens is { } n
+            ? new Evaluator(loaded, template) { BatchSize = batchSize, Margin = n, MaxNewTokens = n, TeacherForced = false }
+            : new Evaluator(loaded, template) { BatchSize = batchSize, Margin = extraTokens, TeacherForced = false };
         var records = evaluator.Evaluate("facts", facts).Predictions;
         var correct = records.Where(r => r.Correct).Select(r => r.Id).ToHashSet();
-        return new KnownSplit([.. facts.Where(f => correct.Contains(f.Id))], [.. facts.Where(f => !correct.Contains(f.Id))],
-            records.ToDictionary(r => r.Id, r => r.Prediction));
+        return new KnownSplit([.. facts.Where(f => correct.Contains(f.Id))], [.. facts.Where(f => !correct.Contains(f.Id))], records);
     }
 }

@@ -22,10 +22,9 @@ public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IRe
     public Evaluator(LoadedModel loaded, ChatTemplate? template = null) : this(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, template) { }
 
     public int BatchSize { get; init; } = 32;
+    /// <summary>Tokens generated beyond the batch's longest gold answer (at most <see cref="MaxNewTokens"/> in all).</summary>
     public int Margin { get; init; } = 8;
     public int MaxNewTokens { get; init; } = 512;
-    /// <summary>Generate exactly up to this many tokens per prompt instead of longest answer + margin.</summary>
-    public int? NewTokens { get; init; }
     /// <summary>Also score the training target under teacher forcing (one extra forward pass per batch).</summary>
     public bool TeacherForced { get; init; } = true;
 
@@ -40,7 +39,7 @@ public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IRe
             {
                 int longest = chunk.Max(e => References(e).Max(r => tokenizer.Encode(r, addSpecialTokens: false).Length));
                 var prompts = chunk.Select(e => _encoder.EncodePrompt(e.Question)).ToList();
-                var outputs = _generator.Generate(prompts, NewTokens ?? Math.Min(MaxNewTokens, longest + Margin), stopTokenIds);
+                var outputs = _generator.Generate(prompts, Math.Min(MaxNewTokens, longest + Margin), stopTokenIds);
                 var forced = TeacherForced ? ScoreTargets(chunk) : null;
                 for (int i = 0; i < chunk.Length; i++)
                 {

@@ -80,6 +80,10 @@ public class DataCliTests
         int known = File.ReadAllLines(dir.File("split/known.jsonl")).Length, unknown = File.ReadAllLines(dir.File("split/unknown.jsonl")).Length;
         Assert.Equal(10, known + unknown);
         Assert.Equal(10, unknown); // a random model knows no random keys
-        Assert.Equal(10, File.ReadAllLines(dir.File("split/predictions.jsonl")).Length);
+        // The same per-example records as remix eval writes.
+        var predictions = File.ReadAllLines(dir.File("split/predictions.jsonl")).Select(l => System.Text.Json.JsonDocument.Parse(l).RootElement).ToList();
+        Assert.Equal(KvrGenerator.Generate(10, 1).Select(e => e.Id), predictions.Select(p => p.GetProperty("id").GetString()));
+        Assert.All(predictions, p => Assert.False(p.GetProperty("correct").GetBoolean()));
+        Assert.All(predictions, p => Assert.Equal(System.Text.Json.JsonValueKind.Number, p.GetProperty("rouge_l").ValueKind));
     }
 }

@@ -21,10 +21,11 @@ public class KnownFactFilterTests
         var first = KnownFactFilter.Split(loaded, [.. questions.Select((q, i) => Example.QuestionAnswer($"f{i}", "t", q, "~~~~"))], maxNewTokens: 4);
         Assert.Empty(first.Known);
         // Facts whose answer is what the model said are known by construction; the others keep "~~~~".
-        var facts = questions.Select((q, i) => Example.QuestionAnswer($"f{i}", "t", q, i % 2 == 0 ? first.Predictions[$"f{i}"] : "~~~~")).ToList();
+        var facts = questions.Select((q, i) => Example.QuestionAnswer($"f{i}", "t", q, i % 2 == 0 ? first.Predictions[i].Prediction : "~~~~")).ToList();
         var split = KnownFactFilter.Split(loaded, facts, batchSize: 3, maxNewTokens: 4);
         Assert.Equal(["f0", "f2", "f4", "f6"], split.Known.Select(f => f.Id));
         Assert.Equal(["f1", "f3", "f5", "f7"], split.Unknown.Select(f => f.Id));
-        Assert.Equal(first.Predictions, split.Predictions);
+        Assert.Equal(first.Predictions.Select(p => p.Prediction), split.Predictions.Select(p => p.Prediction));
+        Assert.Equal([true, false, true, false, true, false, true, false], split.Predictions.Select(p => p.Correct));
     }
 }

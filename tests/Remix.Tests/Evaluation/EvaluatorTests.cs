@@ -45,7 +45,7 @@ public class EvaluatorTests
         {
             Turns = [e.Turns[0], new ChatTurn(ChatRole.Assistant, e.Target + " and more")], Answers = [e.Target + " and more"],
         }).ToList();
-        var result = new Evaluator(loaded) { BatchSize = 5, NewTokens = 2 }.Evaluate("facts", facts);
+        var result = new Evaluator(loaded) { BatchSize = 5, Margin = 2, MaxNewTokens = 2 }.Evaluate("facts", facts);
 
         var encoder = new ExampleEncoder(loaded.Tokenizer);
         for (int i = 0; i < facts.Count; i++)
@@ -63,7 +63,7 @@ public class EvaluatorTests
     {
         using var dir = new TempDir();
         using var loaded = RandomModel(dir);
-        var result = new Evaluator(loaded) { NewTokens = 1, TeacherForced = false }.Evaluate("facts", KvrGenerator.Generate(3, seed: 9));
+        var result = new Evaluator(loaded) { Margin = 1, MaxNewTokens = 1, TeacherForced = false }.Evaluate("facts", KvrGenerator.Generate(3, seed: 9));
         Assert.True(double.IsNaN(result.TokenAccuracy));
         Assert.True(double.IsNaN(result.GoldLogProb));
     }
