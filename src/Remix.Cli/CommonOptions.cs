@@ -39,7 +39,6 @@ public sealed class CommonOptions
     public (Device Device, ScalarType DType) Resolve(ParseResult parse, string checkpointDtype)
     {
         ApplyThreads(parse);
-        var device = Devices.Parse(parse.GetValue(Device)!);
-        return (device, Devices.ResolveDType(parse.GetValue(DType)!, device, checkpointDtype));
+        return Devices.Resolve(parse.GetValue(Device)!, parse.GetValue(DType)!, checkpointDtype);
     }
 }

@@ -28,7 +28,7 @@ public static class DemoCommand
             foreach (var seed in conditions[0].Seeds)
                 foreach (var spec in conditions)
                     new ExperimentRunner(spec) { Progress = ProgressReporter.ForConsole(1000), SharedStages = Path.Combine(root, "shared-stages") }
-                        .Run(Path.Combine(root, spec.Name, $"seed-{seed}"), seed, ctrlC.Token);
+                        .Run(ExperimentRunner.SeedDirectory(Path.Combine(root, spec.Name), seed), seed, ctrlC.Token);
             var report = Remix.Reporting.ExperimentReport.Build([root], root, [.. conditions.Select(c => c.Name)]);
             o.WriteLine($"D_A: country capitals ({size.Facts}); D_B: chemical symbols ({size.Facts}), or GSM8K-format arithmetic ({size.NonFactoid}, scored by ROUGE-L) for naive-nonfactoid-B; "
                 + $"model models/remix-tiny; {size.Seeds} seed(s), mean (min–max)");
@@ -37,9 +37,9 @@ public static class DemoCommand
             o.WriteLine();
             o.WriteLine($"runs and results.json (per-fact predictions behind every number): {root}");
             o.WriteLine($"plots: {report.CurvesPlot}, {report.TokenCurvesPlot}, {report.RetentionPlot}");
-            string Final(string condition, string stage) => Path.Combine(root, condition, "seed-0", stage, "final");
-            o.WriteLine($"where the facts sit, layer by layer: remix analyze logit-lens --model {Final("naive", "stage-2-B")} "
-                + $"--model {Final("remix-generic-stage2", "stage-2-B")} --data data/facts/country-capital.jsonl --limit {size.Facts} --out {Path.Combine(root, "logit-lens")}");
+            string Final(string condition) => Path.Combine(ExperimentRunner.StageDirectory(ExperimentRunner.SeedDirectory(Path.Combine(root, condition), conditions[0].Seeds[0]), 2, "B"), "final");
+            o.WriteLine($"where the facts sit, layer by layer: remix analyze logit-lens --model {Final("naive")} --model {Final("remix-generic-stage2")} "
+                + $"--data {conditions[0].Stages[0].Data[0]} --limit {size.Facts} --out {Path.Combine(root, "logit-lens")}");
             o.WriteLine($"time: {clock.Elapsed:mm\\:ss}");
             return 0;
         });

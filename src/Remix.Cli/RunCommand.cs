@@ -33,7 +33,7 @@ public static class RunCommand
             using var ctrlC = new CtrlC();
             foreach (var seed in spec.Seeds)
             {
-                var dir = Path.Combine(root, $"seed-{seed}");
+                var dir = ExperimentRunner.SeedDirectory(root, seed);
                 runner.Run(dir, seed, ctrlC.Token);
                 o.WriteLine(File.ReadAllText(Path.Combine(dir, "results.md")));
                 o.WriteLine($"results: {Path.Combine(dir, "results.json")}");

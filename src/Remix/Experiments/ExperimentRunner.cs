@@ -34,6 +34,12 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
 
     public const string DoneMarker = "DONE";
 
+    /// <summary>The run folder of one seed under an experiment's output folder.</summary>
+    public static string SeedDirectory(string root, int seed) => Path.Combine(root, $"seed-{seed}");
+
+    /// <summary>The folder of stage <paramref name="number"/> (from 1) in a run folder: training, final model, evaluation.</summary>
+    public static string StageDirectory(string runDir, int number, string name) => Path.Combine(runDir, $"stage-{number}-{name}");
+
     public JsonObject Run(string runDir, int seed, CancellationToken cancellation = default)
     {
         var resultsPath = Path.Combine(runDir, "results.json");
@@ -44,7 +50,6 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
 
         var sets = spec.Stages.Select(s => s.Data.SelectMany(f => DatasetReader.Read(f).Examples)
             .Where(e => e.Kind != ExampleKind.Document).Take(s.Limit ?? int.MaxValue).ToList()).ToList();
-        perFactKinds = [.. sets.Select(set => set.Count(e => e.Answers.Count > 0) * 2 >= set.Count ? "accuracy" : "rouge_l")];
         var matrix = new AccuracyMatrix(spec.Stages.Count);
         var scores = ScoreMatrices.ToDictionary(name => name, _ => new double?[spec.Stages.Count, spec.Stages.Count]);
         var perFact = new Dictionary<string, List<bool>>[spec.Stages.Count];
@@ -55,7 +60,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         for (int i = 0; i < spec.Stages.Count; i++)
         {
             var stage = spec.Stages[i];
-            var stageDir = Path.Combine(runDir, $"stage-{i + 1}-{stage.Name}");
+            var stageDir = StageDirectory(runDir, i + 1, stage.Name);
             var evalPath = Path.Combine(stageDir, "evaluation.json");
             if (!File.Exists(evalPath))
             {
@@ -82,7 +87,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             previous = Path.Combine(stageDir, "final");
         }
 
-        return WriteResults(runDir, matrix, Results(matrix, scores, perFact, seed));
+        return WriteResults(runDir, matrix, Results(matrix, scores, perFact, seed, sets));
     }
 
     /// <summary>A hash of everything that makes the training of stage <paramref name="index"/> what it is for this seed.</summary>
@@ -152,7 +157,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             Name = "joint", Data = [.. spec.Stages.SelectMany(s => s.Data)], Limit = null,
             Mix = [.. spec.Stages.SelectMany(s => s.Mix)], Replay = null,
         };
-        var stageDir = Path.Combine(runDir, "stage-1-joint");
+        var stageDir = StageDirectory(runDir, 1, "joint");
         var evalPath = Path.Combine(stageDir, "evaluation.json");
         var all = sets.SelectMany(s => s).ToList();
         if (!File.Exists(evalPath))
@@ -162,7 +167,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             if (cancellation.IsCancellationRequested) throw new OperationCanceledException("interrupted in the joint stage; run again to resume");
         }
         ReadEvaluation(evalPath, [.. Enumerable.Range(0, sets.Count)], matrix, scores, perFact);
-        var results = Results(matrix, scores, perFact, seed);
+        var results = Results(matrix, scores, perFact, seed, sets);
         results["joint"] = true;
         return WriteResults(runDir, matrix, results);
     }
@@ -257,12 +262,10 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         AtomicFile.WriteAllText(evalPath, summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
-    string[] perFactKinds = [];
-
     static JsonArray Rows(int stages, Func<int, int, double?> value) =>
         [.. Enumerable.Range(0, stages).Select(i => (JsonNode?)new JsonArray([.. Enumerable.Range(0, stages).Select(j => (JsonNode?)value(i, j))]))];
 
-    JsonObject Results(AccuracyMatrix m, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact, int seed)
+    JsonObject Results(AccuracyMatrix m, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact, int seed, List<List<Example>> sets)
     {
         var names = spec.Stages.Select(s => s.Name).ToList();
         var facts = new JsonObject();
@@ -278,7 +281,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             ["seed"] = seed,
             ["stages"] = new JsonArray([.. names.Select(n => (JsonNode?)n)]),
             // Factoid sets are scored by accuracy; sets without gold answers (worked solutions) by ROUGE-L.
-            ["scored_by"] = new JsonArray([.. perFactKinds.Select(k => (JsonNode?)k)]),
+            ["scored_by"] = new JsonArray([.. sets.Select(set => (JsonNode?)(set.Count(e => e.Answers.Count > 0) * 2 >= set.Count ? "accuracy" : "rouge_l"))]),
             ["accuracy_matrix"] = Rows(m.Stages, (i, j) => m[i, j]),
             ["forgetting"] = new JsonObject(names.Select((n, j) => KeyValuePair.Create(n, (JsonNode?)m.Forgetting(j)))),
             ["retention"] = new JsonObject(names.Select((n, j) => KeyValuePair.Create(n, (JsonNode?)m.Retention(j)))),

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Remix.Data.Bundled;
 using Remix.IO;
+using Remix.Runtime;
 using Remix.Training;
 
 namespace Remix.Experiments;
@@ -163,10 +164,9 @@ public sealed record ExperimentSpec
             BaseModel = ResolvePath(f.OptionalString("base_model") ?? throw f.Error("base_model", "a checkpoint directory", null)),
             Seeds = seeds,
             Stages = stages,
-            Device = f.OptionalString("device") is { } device && (device == "cpu" || device == "cuda" || device.StartsWith("cuda:", StringComparison.Ordinal))
-                ? device : f.Has("device") ? throw f.Error("device", "cpu, cuda or cuda:N", f.Raw("device")) : "cpu",
-            DType = f.OptionalString("dtype") is { } dtype && (dtype == "auto" || Models.DTypes.TryParse(dtype) is not null)
-                ? dtype : f.Has("dtype") ? throw f.Error("dtype", "auto, float32, bfloat16 or float16", f.Raw("dtype")) : "auto",
+            // Checked for spelling only: whether the device exists is found out when the run loads the model.
+            Device = f.OptionalString("device") is { } device ? Devices.Normalize(device) ?? throw f.Error("device", Devices.DeviceNames, f.Raw("device")) : "cpu",
+            DType = f.OptionalString("dtype") is { } dtype ? Devices.IsDTypeOption(dtype) ? dtype : throw f.Error("dtype", Devices.DTypeNames, f.Raw("dtype")) : "auto",
             MissingPaths = missing,
             Joint = f.OptionalBool("joint") ?? false,
             LogitLens = f.OptionalBool("logit_lens") ?? false,

@@ -25,8 +25,8 @@ public sealed class LoadedModel : IDisposable
     /// </summary>
     public static LoadedModel Load(string directory, string device, string dtype)
     {
-        var target = Runtime.Devices.Parse(device);
-        return Load(directory, target, Runtime.Devices.ResolveDType(dtype, target, HfCheckpoint.LoadConfig(directory).TorchDtype));
+        var (target, type) = Runtime.Devices.Resolve(device, dtype, HfCheckpoint.LoadConfig(directory).TorchDtype);
+        return Load(directory, target, type);
     }
 
     /// <summary>Loads model and tokenizer from a Hugging Face-layout directory.</summary>

@@ -101,8 +101,8 @@ public static class ExperimentReport
         var curve = new List<(double, double)> { (0, matrix[0][0]) };
         var tokenCurve = tokens is null ? new List<(double, double)>() : [(0, tokens[0][0])];
         var runDir = Path.GetDirectoryName(path)!;
-        if (stages.Count > 1 && Directory.EnumerateDirectories(runDir, "stage-2-*").FirstOrDefault() is { } stage2
-            && File.Exists(Path.Combine(stage2, "metrics.jsonl")))
+        var stage2 = stages.Count > 1 ? Experiments.ExperimentRunner.StageDirectory(runDir, 2, stages[1]) : null;
+        if (stage2 is not null && File.Exists(Path.Combine(stage2, "metrics.jsonl")))
             foreach (var m in MetricsLog.Read(Path.Combine(stage2, "metrics.jsonl")))
                 if ((string?)m["kind"] == $"eval/{stages[0]}")
                 {

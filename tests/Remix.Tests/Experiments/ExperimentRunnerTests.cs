@@ -203,5 +203,11 @@ public class ExperimentRunnerTests
         Assert.Contains("field 'stages[0].regularizer': expected kl or none with 'lora'", Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--validate").Err);
         File.WriteAllText(dir.File("spec.yaml"), "base_model: base\nstages:\n  - name: A\n    data: a.jsonl\n    lora: {rank: 2, targets: [q_proj, 7]}\n");
         Assert.Contains("field 'stages[0].lora.targets': expected a list of projection names", Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--validate").Err);
+        // Device and dtype are spelled as for --device and --dtype; a GPU spec validates on a machine without one.
+        string Spec(string extra) => Write(dir.File("spec.yaml"), $"base_model: base\n{extra}\nstages:\n  - name: A\n    data: a.jsonl\n");
+        Assert.Contains("field 'device': expected cpu, cuda or cuda:N, found \"cuda:abc\"", Support.Cli.Run("run", "--config", Spec("device: cuda:abc"), "--validate").Err);
+        Assert.Contains("field 'dtype': expected auto, float32, bfloat16 or float16, found \"fp8\"", Support.Cli.Run("run", "--config", Spec("dtype: fp8"), "--validate").Err);
+        Assert.Equal("cuda:1", ExperimentSpec.Load(Spec("device: CUDA:1\ndtype: bfloat16")).Device);
+        Assert.Equal("cpu", ExperimentSpec.Load(Spec("device: CPU")).Device);
     }
 }
