@@ -38,16 +38,18 @@ public sealed class RMSNorm : nn.Module
     }
 
     /// <summary>x / sqrt(mean(x²) + eps) in float32 (float64 stays float64), and the reciprocal root per row.</summary>
+    /// <remarks>mean(x²) is taken as ‖x‖²/d: the norm is one reduction over x, where x² would be written out and read back.</remarks>
     static (Tensor Normed, Tensor Reciprocal) Normalize(Tensor x, double eps)
     {
         var x32 = x.dtype == ScalarType.Float64 ? x : x.to(ScalarType.Float32); // float64 stays float64 (gradient checks)
-        var reciprocal = rsqrt(x32.pow(2).mean([-1L], keepdim: true) + eps);
+        var reciprocal = linalg.vector_norm(x32, 2, [-1L], keepdim: true).pow_(2).div_(x.shape[^1]).add_(eps).rsqrt_();
         return (x32 * reciprocal, reciprocal);
     }
 
     /// <summary>
-    /// y = w ⊙ cast(n), n = x·r, r = (mean(x²) + eps)^-½. Backward, with a = cast32(g ⊙ w):
-    /// ∂w = Σ_rows g ⊙ cast(n); ∂x = cast(r · (a − n · mean(a ⊙ n))).
+    /// y = w ⊙ cast(n), n = x·r, r = (mean(x²) + eps)^-½. Backward, with b = g ⊙ cast(n):
+    /// ∂w = Σ_rows b; ∂x = cast(r · (g ⊙ w − n · mean(g ⊙ w ⊙ n))), where mean(g ⊙ w ⊙ n) = (b · w) / d, a matrix-vector
+    /// product over the b that ∂w needs anyway.
     /// </summary>
     sealed class Function : autograd.SingleTensorFunction<Function>
     {
@@ -71,15 +73,12 @@ public sealed class RMSNorm : nn.Module
             using (normed)
             using (reciprocal)
             {
-                if (weight.requires_grad)
-                {
-                    var scaled = grad * normed.to(grad.dtype);
-                    weightGrad = scaled.reshape(-1, scaled.shape[^1]).sum([0L]).MoveToOuterDisposeScope();
-                }
+                var scaled = grad * normed.to(grad.dtype);
+                if (weight.requires_grad) weightGrad = scaled.reshape(-1, scaled.shape[^1]).sum([0L]).MoveToOuterDisposeScope();
                 if (inputNeedsGrad)
                 {
+                    var mean = scaled.to(normed.dtype).matmul(weight.to(normed.dtype)).unsqueeze(-1).div_(normed.shape[^1]);
                     var a = (grad * weight).to(normed.dtype);
-                    var mean = (a * normed).mean([-1L], keepdim: true);
                     a.addcmul_(normed, mean, -1).mul_(reciprocal);
                     inputGrad = a.to(inputType).MoveToOuterDisposeScope();
                 }
