@@ -180,14 +180,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         Action<LoadedModel, TrainingResult> afterTraining)
     {
         var options = stage.Recipe with { Seed = stage.Recipe.Seed + seed };
-        var shares = new List<MixingShare>();
-        foreach (var mix in stage.Mix)
-            shares.Add(mix.Source == "random"
-                ? new MixingShare(new RandomWordSource(RandomWordSource.LoadWordList(mix.File!), mix.PromptWords, mix.TargetWords), mix.Ratio)
-                : new MixingShare(new GenericPassageSource(DatasetReader.Read(mix.File!).Examples), mix.Ratio));
-        if (stage.Replay is { } replay)
-            shares.Add(MixingShare.Replay(sets[spec.Stages.ToList().FindIndex(s => s.Name == replay.Stage)], replay.Fraction));
-        var examples = DataMixer.Mix(sets[index], shares, options.Seed);
+        var examples = TrainingSet(stage, index, sets, options.Seed);
 
         using var loaded = LoadedModel.Load(previous, spec.Device, spec.DType);
         var regularizers = new List<Regularizer>();
@@ -212,6 +205,23 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         {
             foreach (var r in regularizers) r.Dispose();
         }
+    }
+
+    /// <summary>
+    /// Stage <paramref name="index"/>'s training set: its own data, then its mixing and replay shares. The draws depend
+    /// on the stage's position as well as on <paramref name="seed"/>, so that two stages mixing from the same source
+    /// (random words in both, or the same generic corpus) get different examples rather than the same ones again.
+    /// </summary>
+    internal List<Example> TrainingSet(StageSpec stage, int index, List<List<Example>> sets, int seed)
+    {
+        var shares = new List<MixingShare>();
+        foreach (var mix in stage.Mix)
+            shares.Add(mix.Source == "random"
+                ? new MixingShare(new RandomWordSource(RandomWordSource.LoadWordList(mix.File!), mix.PromptWords, mix.TargetWords), mix.Ratio)
+                : new MixingShare(new GenericPassageSource(DatasetReader.Read(mix.File!).Examples), mix.Ratio));
+        if (stage.Replay is { } replay)
+            shares.Add(MixingShare.Replay(sets[spec.Stages.ToList().FindIndex(s => s.Name == replay.Stage)], replay.Fraction));
+        return DataMixer.Mix(sets[index], shares, seed + 1_000_003 * index);
     }
 
     void EvaluateStage(string model, List<List<Example>> sets, string stageDir, string evalPath)

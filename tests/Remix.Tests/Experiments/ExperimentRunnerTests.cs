@@ -156,6 +156,30 @@ public class ExperimentRunnerTests
             File.ReadAllText(Path.Combine(dir.File("run"), "stage-2-B", "eval-A.predictions.jsonl")));
     }
 
+    [Fact]
+    public void TwoStagesMixingFromTheSameSource_DrawDifferentExamples()
+    {
+        using var dir = new TempDir();
+        var (a, b) = BaseModelAndTwoSets(dir);
+        File.WriteAllText(dir.File("words.txt"), string.Join('\n', Enumerable.Range(0, 200).Select(i => $"word{i}")));
+        var spec = ExperimentSpec.Load(Write(dir.File("spec.yaml"), """
+            name: mixed-twice
+            base_model: base
+            stages:
+              - {name: A, data: a.jsonl, mix: [{source: random, ratio: 2.0, file: words.txt}]}
+              - {name: B, data: b.jsonl, mix: [{source: random, ratio: 2.0, file: words.txt}]}
+            """));
+        var runner = new ExperimentRunner(spec);
+        List<List<Example>> sets = [a, b];
+        string Random(Example e) => e.Question + "|" + e.Target;
+        var first = runner.TrainingSet(spec.Stages[0], 0, sets, 0).Skip(a.Count).Select(Random).ToList();
+        var second = runner.TrainingSet(spec.Stages[1], 1, sets, 0).Skip(b.Count).Select(Random).ToList();
+        Assert.Equal(12, first.Count);
+        Assert.Equal(12, second.Count);
+        Assert.Empty(first.Intersect(second));
+        Assert.Equal(first, runner.TrainingSet(spec.Stages[0], 0, sets, 0).Skip(a.Count).Select(Random)); // and deterministic
+    }
+
     /// <summary>A random base model in base/ and two disjoint KVR sets of 6 in a.jsonl and b.jsonl.</summary>
     static (List<Example> A, List<Example> B) BaseModelAndTwoSets(TempDir dir)
     {
