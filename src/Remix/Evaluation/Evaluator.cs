@@ -10,7 +10,8 @@ using static TorchSharp.torch;
 namespace Remix.Evaluation;
 
 /// <summary>
-/// Greedy evaluation: the prompt <c>&lt;|user|&gt;\n{question}\n&lt;|assistant|&gt;\n</c>, decoded until EOS
+/// Greedy evaluation: the prompt <c>&lt;|user|&gt;\n{question}\n&lt;|assistant|&gt;\n</c> (after the earlier turns of a
+/// conversation, whose last assistant turn is the target), decoded until EOS
 /// (at most the longest gold answer of the batch plus a margin, capped), scored by exact match and ROUGE-L;
 /// and, with the training target fed in (teacher forcing), answer-token accuracy and gold log-probability.
 /// </summary>
@@ -38,7 +39,8 @@ public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IRe
             foreach (var chunk in examples.Where(e => e.Turns.Count > 0).Chunk(BatchSize))
             {
                 int longest = chunk.Max(e => References(e).Max(r => tokenizer.Encode(r, addSpecialTokens: false).Length));
-                var prompts = chunk.Select(e => _encoder.EncodePrompt(e.Question)).ToList();
+                // A conversation is continued after all its earlier turns: the target answers the last question, in context.
+                var prompts = chunk.Select(_encoder.EncodeContext).ToList();
                 var outputs = _generator.Generate(prompts, Math.Min(MaxNewTokens, longest + Margin), stopTokenIds);
                 var forced = TeacherForced ? ScoreTargets(chunk) : null;
                 for (int i = 0; i < chunk.Length; i++)
@@ -46,7 +48,7 @@ public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IRe
                     var e = chunk[i];
                     var prediction = tokenizer.Decode(outputs[i].Content);
                     bool correct = e.Answers.Count > 0 && AnswerMatcher.IsCorrect(prediction, e);
-                    records.Add(new PredictionRecord(e.Id, e.Question, prediction, e.Answers, correct, RougeL.Best(prediction, References(e)),
+                    records.Add(new PredictionRecord(e.Id, e.TargetQuestion, prediction, e.Answers, correct, RougeL.Best(prediction, References(e)),
                         forced?[i].TokenAccuracy ?? double.NaN, forced?[i].LogProb ?? double.NaN));
                 }
             }

@@ -46,6 +46,10 @@ public class BatchingTests : IDisposable
         int[] first = [256, .. Bytes("<|user|>\na\n<|assistant|>\n")], second = Bytes("<|user|>\nc\n<|assistant|>\n");
         Assert.Equal([.. first, 'b', 257, .. second, 'd', 257], e.InputIds);
         Assert.Equal([.. first.Select(_ => -100), 'b', 257, .. second.Select(_ => -100), 'd', 257], e.Labels);
+        // Evaluation continues the conversation: the target "d" answers "c" after the first exchange.
+        Assert.Equal([.. first, 'b', 257, .. second], encoder.EncodeContext(example));
+        Assert.Equal("c", example.TargetQuestion);
+        Assert.Equal(encoder.EncodePrompt("Q?"), encoder.EncodeContext(Example.QuestionAnswer("x", "t", "Q?", "Ab")));
     }
 
     [Fact]

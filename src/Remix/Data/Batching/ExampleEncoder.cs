@@ -27,6 +27,18 @@ public sealed class ExampleEncoder
     /// <summary>The ids greedy evaluation starts from: BOS (if the tokenizer adds one) and the prompt.</summary>
     public int[] EncodePrompt(string question) => _tokenizer.Encode(Template.Prompt(question));
 
+    /// <summary>
+    /// The ids greedy evaluation starts from to produce the example's target (its last assistant turn): every turn
+    /// before it, ending in the assistant header — for a single question exactly <see cref="EncodePrompt"/>, for a
+    /// conversation the earlier turns too, as in training.
+    /// </summary>
+    public int[] EncodeContext(Example example)
+    {
+        int target = example.Turns.ToList().FindLastIndex(t => t.Role == ChatRole.Assistant);
+        var context = target < 0 ? example.Turns : [.. example.Turns.Take(target)];
+        return context.Count == 0 ? EncodePrompt("") : Encode(example with { Turns = context }).InputIds;
+    }
+
     /// <summary>Encodes one example (which must have turns, not be a raw document).</summary>
     public EncodedExample Encode(Example example)
     {
