@@ -8,16 +8,19 @@ public sealed class ProgressReporter(TextWriter output, bool isTerminal, int log
 {
     readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     TimeSpan _lastPrint = TimeSpan.FromDays(-1);
-    int _firstStep = -1;
+    int _firstStep = -1, _lastStep = int.MaxValue, _lastTotal = -1;
+    TimeSpan _runStart;
 
     /// <summary>A reporter for the console, plain when stderr is redirected.</summary>
     public static ProgressReporter ForConsole(int logEvery = 10) => new(Console.Error, !Console.IsErrorRedirected, logEvery);
 
     public void Step(int step, int totalSteps, int epoch, double loss, double lr, double tokensPerSecond)
     {
-        if (_firstStep < 0) _firstStep = step - 1;
         var elapsed = _clock.Elapsed;
-        double perStep = elapsed.TotalSeconds / Math.Max(1, step - _firstStep);
+        if (step <= _lastStep || totalSteps != _lastTotal) // a new training run (the next stage, seed or a resumed run): time it on its own
+            (_firstStep, _runStart) = (step - 1, elapsed);
+        (_lastStep, _lastTotal) = (step, totalSteps);
+        double perStep = (elapsed - _runStart).TotalSeconds / Math.Max(1, step - _firstStep);
         var eta = TimeSpan.FromSeconds(perStep * Math.Max(0, totalSteps - step));
         var line = $"step {step}/{totalSteps}  epoch {epoch + 1}  loss {loss:F4}  lr {lr:E2}  {tokensPerSecond:N0} tok/s  ETA {eta:hh\\:mm\\:ss}";
         if (isTerminal)

@@ -42,6 +42,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         int totalSteps = stepsPerEpoch * o.Epochs;
         var schedule = new LearningRateSchedule(o.LearningRate, totalSteps, o.WarmupRatio, o.Schedule);
         var memorized = run.MemorizedSet ?? [.. run.Examples.Where(e => e.Kind == ExampleKind.Factoid)];
+        if (o.Stop is StopRule.AccuracyReached && memorized.Count == 0) throw NoMemorizedSet();
         var evaluator = new Evaluator(model, tokenizer, stopTokenIds);
         string fingerprint = Fingerprint(examples, Lora.TrainableParameters(model).Select(p => p.Name));
 
@@ -76,7 +77,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         string? stopReason = state.StopReason;
         while (!state.Finished && state.Epoch < o.Epochs)
         {
-            var plan = BatchPlanner.Plan(examples, o.BatchSize, o.FixedOrder ? o.Seed : o.Seed + state.Epoch, o.GroupByLength);
+            var plan = BatchPlanner.Plan(examples, o.BatchSize, o.FixedOrder ? o.Seed : EpochSeed(o.Seed, state.Epoch), o.GroupByLength);
             while (state.BatchInEpoch < plan.Count)
             {
                 int groupSize = Math.Min(o.GradientAccumulation, plan.Count - state.BatchInEpoch);
@@ -153,6 +154,12 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
     }
 
     /// <summary>
+    /// The shuffling seed of an epoch. Not seed + epoch: then seed s+1 would repeat seed s's orders one epoch later,
+    /// and runs meant to differ by seed would mostly see the same orders.
+    /// </summary>
+    internal static int EpochSeed(int seed, int epoch) => unchecked(seed * 1_000_003 + epoch);
+
+    /// <summary>
     /// One optimizer update over an accumulation group; the loss is the mean over all labelled tokens of
     /// the group, plus the regularizers' penalties (reported separately).
     /// </summary>
@@ -184,6 +191,9 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
                 penalty += parameterPenalty.to(ScalarType.Float64).item<double>();
             }
         double norm = GradientClipping.ClipGlobalNorm(trainable.Select(p => (Tensor)p.Parameter), Options.ClipNorm);
+        // Checked before the update, so the weights (and the last checkpoint) stay finite.
+        if (!double.IsFinite(lossSum) || !double.IsFinite(norm))
+            throw new InvalidInputException("--lr", $"training diverged: the loss is {lossSum / Math.Max(1, labelled)} and the gradient norm {norm} at this step; lower the learning rate or train in float32");
         optimizer.Update(lr);
         optimizer.ZeroGrad();
         return (lossSum / Math.Max(1, labelled), penalty, norm, group.Sum(b => b.TokenCount));
@@ -191,12 +201,14 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
 
     EvaluationResult EvaluateMemorized(Evaluator evaluator, IReadOnlyList<Example> memorized, MetricsLog metrics, int step)
     {
-        if (memorized.Count == 0) throw new InvalidInputException("--stop", "the accuracy rule needs factoid examples in the training data");
+        if (memorized.Count == 0) throw NoMemorizedSet();
         var result = evaluator.Evaluate("memorized", memorized);
         metrics.Log(step, "eval/memorized", Scores(result));
         Progress?.Message($"step {step}: accuracy on the memorized set {result.Accuracy:P1}");
         return result;
     }
+
+    static InvalidInputException NoMemorizedSet() => new("--stop", "the accuracy rule needs factoid examples in the training data");
 
     List<EvaluationResult> EvaluateSets(IReadOnlyList<(string Name, IReadOnlyList<Example> Examples)> sets, Evaluator evaluator, MetricsLog metrics, int step)
     {
@@ -224,7 +236,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
     string Fingerprint(IReadOnlyList<EncodedExample> examples, IEnumerable<string> trainableNames)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var recipe = Options with { EvalEvery = 0, SaveEvery = 0, LogEvery = 1, CollectEvery = 1 };
+        var recipe = Options with { EvalEvery = 0, SaveEvery = 0, CollectEvery = 1 };
         sha.AppendData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(recipe) + recipe.Stop
             + string.Concat(Regularizers.Select(r => $"{r.Name}:{r.Strength};")) + string.Join(',', trainableNames)));
         foreach (var e in examples)

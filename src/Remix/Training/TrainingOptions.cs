@@ -29,8 +29,6 @@ public sealed record TrainingOptions
     public int EvalEvery { get; init; }
     /// <summary>Write a checkpoint every N optimizer steps (0: only on interruption).</summary>
     public int SaveEvery { get; init; }
-    /// <summary>Print a progress line at least every N steps when output is not a terminal.</summary>
-    public int LogEvery { get; init; } = 10;
     /// <summary>
     /// Collect garbage every N steps: TorchSharp's custom autograd nodes (the RMSNorm backward) and any
     /// tensor left to a finalizer hold native memory until the .NET GC runs. Every step keeps the resident
@@ -55,7 +53,9 @@ public sealed record TrainingOptions
         Check(GradientAccumulation >= 1, "--grad-accum", "a positive number", GradientAccumulation);
         Check(Epochs >= 1, "--epochs", "a positive number", Epochs);
         Check(MaxLength >= 2, "--max-length", "at least 2", MaxLength);
-        Check(EvalEvery >= 0 && SaveEvery >= 0 && LogEvery >= 1 && CollectEvery >= 1, "--eval-every/--save-every", "non-negative step counts", $"{EvalEvery}/{SaveEvery}");
+        Check(EvalEvery >= 0, "--eval-every", "a non-negative step count", EvalEvery);
+        Check(SaveEvery >= 0, "--save-every", "a non-negative step count", SaveEvery);
+        Check(CollectEvery >= 1, "CollectEvery", "a positive step count", CollectEvery);
         return this;
     }
 }

@@ -18,6 +18,17 @@ public class ProgressReporterTests
     }
 
     [Fact]
+    public void TheEta_OfASecondRun_IsTimedFromItsOwnStart()
+    {
+        var output = new StringWriter();
+        var progress = new ProgressReporter(output, isTerminal: false, logEvery: 1);
+        progress.Step(1, 2, 0, 1, 1e-3, 10);
+        Thread.Sleep(1500); // the first run's end, an evaluation: not part of the next run's time per step
+        progress.Step(1, 1000, 0, 1, 1e-3, 10);
+        Assert.EndsWith("ETA 00:00:00", output.ToString().Split('\n', StringSplitOptions.RemoveEmptyEntries)[^1].TrimEnd());
+    }
+
+    [Fact]
     public void OnATerminal_RewritesOneLine()
     {
         var output = new StringWriter();

@@ -1,4 +1,5 @@
 using Remix.Data;
+using Remix.Data.Batching;
 using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Tokenization;
@@ -127,6 +128,37 @@ public class TrainerTests : IDisposable
         Assert.Equal("epoch cap (3)", result.StopReason);
         Assert.Equal(9, result.Steps); // last check at step 8
         Assert.Null(result.MemorizedEvaluation);
+    }
+
+    [Fact]
+    public void ADivergingRun_StopsWithOneLine_BeforeAnUpdateWithNonFiniteNumbers()
+    {
+        var e = Assert.Throws<InvalidInputException>(() => Run(Quick with { LearningRate = 1e30, WarmupRatio = 0 }, _dir.File("diverged")));
+        Assert.StartsWith("--lr: training diverged: the loss is ", e.Message);
+    }
+
+    [Fact]
+    public void TheAccuracyRuleWithoutFacts_IsRefusedBeforeTraining()
+    {
+        var (loaded, trainer) = Make(Quick with { Stop = new StopRule.AccuracyReached(1.0) });
+        using (loaded)
+        {
+            var text = Example.QuestionAnswer("n", "t", "Add 2 and 3.", "5", kind: ExampleKind.NonFactoid);
+            var e = Assert.Throws<InvalidInputException>(() => trainer.Train(new TrainingRun { Examples = [text], OutDir = _dir.File("no-facts") }));
+            Assert.Contains("needs factoid examples", e.Message);
+            Assert.False(File.Exists(Path.Combine(_dir.File("no-facts"), "metrics.jsonl")));
+        }
+    }
+
+    [Fact]
+    public void EpochOrders_OfNeighbouringSeeds_AreNotTheSameOrdersShifted()
+    {
+        using var loaded = LoadedModel.Load(_base);
+        var examples = new ExampleEncoder(loaded.Tokenizer).EncodeAll(Facts).Examples;
+        // With seed + epoch as the shuffling seed, seed 3's epoch e - 1 was seed 2's epoch e.
+        for (int epoch = 1; epoch < 5; epoch++)
+            Assert.NotEqual(BatchPlanner.Plan(examples, 4, Trainer.EpochSeed(2, epoch), false).SelectMany(b => b),
+                BatchPlanner.Plan(examples, 4, Trainer.EpochSeed(3, epoch - 1), false).SelectMany(b => b));
     }
 
     [Fact]
