@@ -82,7 +82,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
                 }
                 if (!File.Exists(evalPath)) EvaluateStage(Path.Combine(stageDir, "final"), sets, stageDir, evalPath);
             }
-            ReadEvaluation(evalPath, [i], matrix, scores, perFact);
+            ReadEvaluation(evalPath, [i], sets, matrix, scores, perFact);
             Progress?.Message($"after stage {stage.Name}: " + string.Join(", ", spec.Stages.Select((s, j) => $"{s.Name} {matrix[i, j]:P1}")));
             previous = Path.Combine(stageDir, "final");
         }
@@ -120,11 +120,17 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         }
     }
 
-    /// <summary>Scores recorded beside exact-match accuracy, each as a matrix like R (results.json: NAME_matrix).</summary>
-    public static readonly string[] ScoreMatrices = ["rouge_l", "token_accuracy", "gold_logprob"];
+    /// <summary>Every score recorded as a matrix like R (results.json: NAME_matrix), exact-match accuracy first.</summary>
+    public static readonly string[] ScoreMatrices = ["accuracy", "rouge_l", "token_accuracy", "gold_logprob"];
+
+    /// <summary>
+    /// The score a set is judged by in R and its summaries: exact-match accuracy for factoids, ROUGE-L for a set
+    /// mostly without gold answers (worked solutions, conversations), whose accuracy would be 0 by construction.
+    /// </summary>
+    static string ScoredBy(List<Example> set) => set.Count(e => e.Answers.Count > 0) * 2 >= set.Count ? "accuracy" : "rouge_l";
 
     /// <summary>Reads a stage's evaluation.json into the given rows (the joint run fills every row from one evaluation).</summary>
-    void ReadEvaluation(string evalPath, int[] rows, AccuracyMatrix matrix, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact)
+    void ReadEvaluation(string evalPath, int[] rows, List<List<Example>> sets, AccuracyMatrix matrix, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact)
     {
         using var doc = JsonFields.ParseFile(evalPath);
         for (int j = 0; j < spec.Stages.Count; j++)
@@ -132,7 +138,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             var set = doc.RootElement.GetProperty(spec.Stages[j].Name);
             foreach (int i in rows)
             {
-                matrix[i, j] = set.GetProperty("accuracy").GetDouble();
+                matrix[i, j] = set.GetProperty(ScoredBy(sets[j])).GetDouble();
                 foreach (var (name, values) in scores)
                     values[i, j] = set.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
                 foreach (var p in set.GetProperty("correct").EnumerateObject()) perFact[j][p.Name].Add(p.Value.GetBoolean());
@@ -144,8 +150,9 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     JsonObject WriteResults(string runDir, AccuracyMatrix matrix, JsonObject results)
     {
         AtomicFile.WriteAllText(Path.Combine(runDir, "results.json"), results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        AtomicFile.WriteAllText(Path.Combine(runDir, "results.csv"), Csv(matrix));
-        AtomicFile.WriteAllText(Path.Combine(runDir, "results.md"), Markdown(matrix));
+        var columns = spec.Stages.Zip(results["scored_by"]!.AsArray(), (s, by) => (string)by! == "rouge_l" ? $"{s.Name} (ROUGE-L)" : s.Name).ToList();
+        AtomicFile.WriteAllText(Path.Combine(runDir, "results.csv"), Csv(matrix, columns));
+        AtomicFile.WriteAllText(Path.Combine(runDir, "results.md"), Markdown(matrix, columns));
         AtomicFile.WriteAllText(Path.Combine(runDir, DoneMarker), DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture) + "\n");
         return results;
     }
@@ -166,7 +173,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             TrainStage(joint, 0, [all, .. sets], spec.BaseModel, stageDir, seed, cancellation, (trained, _) => EvaluateStage(trained, sets, stageDir, evalPath, null));
             if (cancellation.IsCancellationRequested) throw new OperationCanceledException("interrupted in the joint stage; run again to resume");
         }
-        ReadEvaluation(evalPath, [.. Enumerable.Range(0, sets.Count)], matrix, scores, perFact);
+        ReadEvaluation(evalPath, [.. Enumerable.Range(0, sets.Count)], sets, matrix, scores, perFact);
         var results = Results(matrix, scores, perFact, seed, sets);
         results["joint"] = true;
         return WriteResults(runDir, matrix, results);
@@ -291,8 +298,9 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             ["seed"] = seed,
             ["stages"] = new JsonArray([.. names.Select(n => (JsonNode?)n)]),
             // Factoid sets are scored by accuracy; sets without gold answers (worked solutions) by ROUGE-L.
-            ["scored_by"] = new JsonArray([.. sets.Select(set => (JsonNode?)(set.Count(e => e.Answers.Count > 0) * 2 >= set.Count ? "accuracy" : "rouge_l"))]),
-            ["accuracy_matrix"] = Rows(m.Stages, (i, j) => m[i, j]),
+            // R: each set by its own score (accuracy, or ROUGE-L where there are no gold answers); the summaries below are of R.
+            ["scored_by"] = new JsonArray([.. sets.Select(set => (JsonNode?)ScoredBy(set))]),
+            ["score_matrix"] = Rows(m.Stages, (i, j) => m[i, j]),
             ["forgetting"] = new JsonObject(names.Select((n, j) => KeyValuePair.Create(n, (JsonNode?)m.Forgetting(j)))),
             ["retention"] = new JsonObject(names.Select((n, j) => KeyValuePair.Create(n, (JsonNode?)m.Retention(j)))),
             ["backward_transfer"] = m.BackwardTransfer(),
@@ -311,18 +319,18 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         return null;
     }
 
-    string Csv(AccuracyMatrix m)
+    string Csv(AccuracyMatrix m, IReadOnlyList<string> columns)
     {
-        var sb = new StringBuilder("after_stage," + string.Join(',', spec.Stages.Select(s => s.Name)) + "\n");
+        var sb = new StringBuilder("after_stage," + string.Join(',', columns) + "\n");
         for (int i = 0; i < m.Stages; i++)
             sb.Append(spec.Stages[i].Name).Append(',').AppendJoin(',', Enumerable.Range(0, m.Stages).Select(j => m[i, j]?.ToString("F4", CultureInfo.InvariantCulture) ?? "")).Append('\n');
         return sb.ToString();
     }
 
-    string Markdown(AccuracyMatrix m)
+    string Markdown(AccuracyMatrix m, IReadOnlyList<string> columns)
     {
-        var sb = new StringBuilder($"# {spec.Name}\n\nAccuracy on each stage's set (columns) after each stage (rows):\n\n");
-        sb.Append("| after \\ on | ").AppendJoin(" | ", spec.Stages.Select(s => s.Name)).Append(" |\n|---|").Append(string.Concat(spec.Stages.Select(_ => "---:|"))).Append('\n');
+        var sb = new StringBuilder($"# {spec.Name}\n\nAccuracy on each stage's set (columns; ROUGE-L where marked, for sets without gold answers) after each stage (rows):\n\n");
+        sb.Append("| after \\ on | ").AppendJoin(" | ", columns).Append(" |\n|---|").Append(string.Concat(spec.Stages.Select(_ => "---:|"))).Append('\n');
         for (int i = 0; i < m.Stages; i++)
             sb.Append("| ").Append(spec.Stages[i].Name).Append(" | ").AppendJoin(" | ", Enumerable.Range(0, m.Stages).Select(j => m[i, j]?.ToString("P1", CultureInfo.InvariantCulture) ?? "")).Append(" |\n");
         sb.Append($"\nForgetting: {string.Join(", ", spec.Stages.Select((s, j) => $"{s.Name} {m.Forgetting(j):P1}"))}; backward transfer {m.BackwardTransfer():+0.000;-0.000}; final average {m.FinalAverage():P1}.\n");

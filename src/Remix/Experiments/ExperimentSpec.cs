@@ -123,6 +123,8 @@ public sealed record ExperimentSpec
                     double ratio = mf.OptionalDouble("ratio") ?? throw mf.Error("ratio", "a non-negative number", null);
                     if (ratio < 0) throw mf.Error("ratio", "a non-negative number", mf.Raw("ratio"));
                     var file = mf.OptionalString("file") ?? (source == "random" ? BundledPaths.WordList : BundledPaths.GenericCorpus);
+                    foreach (var words in new[] { "prompt_words", "target_words" })
+                        if (source == "generic" && mf.Has(words)) throw mf.Error(words, "no word counts for generic passages (always 50 words of prompt, 50 of target)", mf.Raw(words));
                     mixes.Add(new MixSpec(source, ratio, ResolvePath(file), mf.OptionalInt("prompt_words", 0) ?? 10, mf.OptionalInt("target_words", 1) ?? 10));
                 }
             }

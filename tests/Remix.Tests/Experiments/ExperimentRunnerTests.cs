@@ -180,6 +180,24 @@ public class ExperimentRunnerTests
         Assert.Equal(first, runner.TrainingSet(spec.Stages[0], 0, sets, 0).Skip(a.Count).Select(Random)); // and deterministic
     }
 
+    [Fact]
+    public void ASetWithoutGoldAnswers_IsJudgedByRougeL_InRAndItsSummaries()
+    {
+        using var dir = new TempDir();
+        var (a, _) = BaseModelAndTwoSets(dir);
+        ExampleJsonl.Write(dir.File("text.jsonl"), Enumerable.Range(0, 4).Select(i =>
+            Example.QuestionAnswer($"t{i}", "t", $"Add {i} and 2.", $"{i} plus 2 is {i + 2}.", kind: ExampleKind.NonFactoid)));
+        var spec = ExperimentSpec.Load(Write(dir.File("spec.yaml"), "name: text\nbase_model: base\nrecipe: {lr: 0.01, epochs: 2, batch_size: 4}\nstages:\n  - {name: A, data: a.jsonl}\n  - {name: B, data: text.jsonl}\n"));
+        var results = new ExperimentRunner(spec).Run(dir.File("run"), 0);
+        double Cell(string matrix, int i, int j) => (double)results[matrix]![i]![j]!;
+        Assert.Equal(["accuracy", "rouge_l"], results["scored_by"]!.AsArray().Select(n => (string)n!));
+        Assert.Equal(0, Cell("accuracy_matrix", 1, 1)); // no gold answers: exact match cannot score
+        Assert.Equal(Cell("rouge_l_matrix", 1, 1), Cell("score_matrix", 1, 1));
+        Assert.Equal(Cell("accuracy_matrix", 1, 0), Cell("score_matrix", 1, 0));
+        Assert.Equal((Cell("score_matrix", 1, 0) + Cell("score_matrix", 1, 1)) / 2, (double)results["final_average"]!, 12);
+        Assert.Contains("| after \\ on | A | B (ROUGE-L) |", File.ReadAllText(Path.Combine(dir.File("run"), "results.md")));
+    }
+
     /// <summary>A random base model in base/ and two disjoint KVR sets of 6 in a.jsonl and b.jsonl.</summary>
     static (List<Example> A, List<Example> B) BaseModelAndTwoSets(TempDir dir)
     {
@@ -227,6 +245,8 @@ public class ExperimentRunnerTests
         Assert.Contains("field 'stages[0].regularizer': expected kl or none with 'lora'", Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--validate").Err);
         File.WriteAllText(dir.File("spec.yaml"), "base_model: base\nstages:\n  - name: A\n    data: a.jsonl\n    lora: {rank: 2, targets: [q_proj, 7]}\n");
         Assert.Contains("field 'stages[0].lora.targets': expected a list of projection names", Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--validate").Err);
+        File.WriteAllText(dir.File("spec.yaml"), "base_model: base\nstages:\n  - name: A\n    data: a.jsonl\n    mix: [{source: generic, ratio: 1, prompt_words: 20}]\n");
+        Assert.Contains("field 'stages[0].mix[0].prompt_words': expected no word counts for generic passages", Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--validate").Err);
         // Device and dtype are spelled as for --device and --dtype; a GPU spec validates on a machine without one.
         string Spec(string extra) => Write(dir.File("spec.yaml"), $"base_model: base\n{extra}\nstages:\n  - name: A\n    data: a.jsonl\n");
         Assert.Contains("field 'device': expected cpu, cuda or cuda:N, found \"cuda:abc\"", Support.Cli.Run("run", "--config", Spec("device: cuda:abc"), "--validate").Err);
