@@ -6,16 +6,22 @@ namespace Remix.Training;
 /// <summary>
 /// Appends one JSON object per line to <c>metrics.jsonl</c> (flushed each time, so a killed run keeps
 /// what it logged) and mirrors every number as a TensorBoard scalar under <c>tensorboard/</c>.
+/// A run that resumes from step N first drops the lines after N (steps it is about to redo) from the
+/// file; TensorBoard's event files are only appended to.
 /// </summary>
 public sealed class MetricsLog : IDisposable
 {
     readonly StreamWriter _writer;
     readonly TorchSharp.Modules.SummaryWriter? _tensorboard;
 
-    public MetricsLog(string outDir, bool tensorboard = true)
+    /// <param name="outDir">The run directory.</param>
+    /// <param name="keepThroughStep">Keep the existing lines up to this step (the checkpoint resumed from); -1 starts the file afresh.</param>
+    /// <param name="tensorboard">Also write TensorBoard events.</param>
+    public MetricsLog(string outDir, int keepThroughStep = -1, bool tensorboard = true)
     {
         Directory.CreateDirectory(outDir);
         Path = System.IO.Path.Combine(outDir, "metrics.jsonl");
+        if (File.Exists(Path)) KeepThrough(Path, keepThroughStep);
         _writer = new StreamWriter(new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read), new System.Text.UTF8Encoding(false)) { NewLine = "\n", AutoFlush = true };
         if (tensorboard) _tensorboard = TorchSharp.torch.utils.tensorboard.SummaryWriter(System.IO.Path.Combine(outDir, "tensorboard"));
     }
@@ -33,6 +39,17 @@ public sealed class MetricsLog : IDisposable
                 _tensorboard.add_scalar($"{prefix}/{key}", Convert.ToSingle(value), step);
         }
         _writer.WriteLine(o.ToJsonString());
+    }
+
+    /// <summary>Rewrites the file with its lines up to <paramref name="step"/> (a line cut short by a kill is dropped too).</summary>
+    static void KeepThrough(string path, int step)
+    {
+        var kept = step < 0 ? [] : File.ReadLines(path).Where(line =>
+        {
+            try { return JsonNode.Parse(line) is JsonObject o && o["step"] is JsonValue v && v.GetValue<int>() <= step; }
+            catch (JsonException) { return false; }
+        }).ToList();
+        IO.AtomicFile.WriteAllText(path, string.Concat(kept.Select(l => l + "\n")));
     }
 
     /// <summary>Reads back the lines of a metrics file.</summary>

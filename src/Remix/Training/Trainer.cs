@@ -60,7 +60,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
             Progress?.Message($"resumed from {latest} (step {state.Step}, epoch {state.Epoch + 1})");
         }
 
-        using var metrics = new MetricsLog(run.OutDir);
+        using var metrics = new MetricsLog(run.OutDir, latest is null ? -1 : state.Step);
         if (state.Step == 0)
             metrics.Log(0, "run", new Dictionary<string, object>
             {

@@ -75,6 +75,9 @@ public class TrainerTests : IDisposable
         Assert.Equal(Path.Combine(_dir.File("killed"), "checkpoints", "step-4"), TrainingCheckpoint.Latest(_dir.File("killed")));
         var resumed = Run(options, _dir.File("killed"), resume: true);
         Assert.Equal(9, resumed.Steps);
+        // Steps 5 and 6 were logged, lost with the kill and redone: each step is in the log once.
+        var trainSteps = MetricsLog.Read(Path.Combine(_dir.File("killed"), "metrics.jsonl")).Where(m => (string?)m["kind"] == "train").Select(m => (int)m["step"]!);
+        Assert.Equal(Enumerable.Range(1, 9), trainSteps);
         Assert.Equal(WeightsOf(straight.FinalModelDirectory!), WeightsOf(resumed.FinalModelDirectory!));
     }
 
