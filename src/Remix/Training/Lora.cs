@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Remix.IO;
@@ -104,6 +105,9 @@ public static class Lora
         double alpha = f.OptionalDouble("lora_alpha", positive: true) ?? throw f.Error("lora_alpha", "a positive number", null);
         var targets = f.OptionalStringList("target_modules", "a list of module names") ?? throw f.Error("target_modules", "a list of module names", null);
         if (!HasAdapters(model)) Attach(model, rank, alpha, targets);
+        else if (Projections(model).Select(p => p.Linear.Adapter).OfType<LoraAdapter>().FirstOrDefault(a => a.Rank != rank || a.Alpha != alpha) is { } other)
+            // Resuming with other adapter settings would go on training at another scale (alpha/rank) without a word.
+            throw new InvalidInputException(configPath, $"written for adapters of rank {rank.ToString(CultureInfo.InvariantCulture)} and alpha {alpha.ToString(CultureInfo.InvariantCulture)}, but the model has rank {other.Rank.ToString(CultureInfo.InvariantCulture)} and alpha {other.Alpha.ToString(CultureInfo.InvariantCulture)}; use the same --lora");
         using var file = SafeTensorsFile.Open(Path.Combine(directory, AdapterWeightsFile));
         using var noGrad = no_grad();
         foreach (var (name, p) in TrainableParameters(model))

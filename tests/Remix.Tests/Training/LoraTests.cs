@@ -54,6 +54,12 @@ public class LoraTests
         Lora.LoadAdapter(reloaded, result.FinalModelDirectory!);
         Assert.Equal(adapted, TestModels.Logits(reloaded, Ids));
 
+        // Adapters already attached with another alpha (a resume with other --lora settings) are refused, not silently rescaled.
+        using var other = HfCheckpoint.Load(dir.File("base"));
+        Lora.Attach(other, rank: 4, alpha: 32, targets: ["q_proj", "k_proj", "v_proj", "o_proj"], seed: 2);
+        var mismatch = Assert.Throws<InvalidInputException>(() => Lora.LoadAdapter(other, result.FinalModelDirectory!));
+        Assert.Contains("written for adapters of rank 4 and alpha 16, but the model has rank 4 and alpha 32", mismatch.Message);
+
         // ...and so does merging it into the weights.
         Lora.Merge(loaded.Model);
         Assert.False(Lora.HasAdapters(loaded.Model));
