@@ -8,10 +8,14 @@ namespace Remix.Training;
 /// AdamW with decoupled weight decay, computed as PyTorch's single-tensor AdamW does. Written out
 /// (rather than TorchSharp's optimizer) so that its moments can be saved and restored exactly for
 /// resume. Biases and norm weights get no weight decay, as in transformers' Trainer.
+/// Parameters in bfloat16 or float16 are updated through a float32 master copy kept here (and saved
+/// with the moments), as mixed-precision training does: rounding the weight back to 16 bits after
+/// every step would lose every update smaller than half the weight's spacing (at 1.0 in bfloat16,
+/// 0.004), which a decaying learning rate soon makes all of them.
 /// </summary>
 public sealed class AdamW : IDisposable
 {
-    readonly List<(string Name, Parameter Parameter, Tensor ExpAvg, Tensor ExpAvgSq, bool Decay)> _state = [];
+    readonly List<(string Name, Parameter Parameter, Tensor ExpAvg, Tensor ExpAvgSq, bool Decay, Tensor? Master)> _state = [];
 
     public AdamW(IEnumerable<(string Name, Parameter Parameter)> parameters, double beta1 = 0.9, double beta2 = 0.95, double eps = 1e-8, double weightDecay = 0)
     {
@@ -23,7 +27,8 @@ public sealed class AdamW : IDisposable
         {
             if (!p.requires_grad) continue;
             bool decay = !(name.EndsWith(".bias", StringComparison.Ordinal) || name.Contains("norm", StringComparison.Ordinal));
-            _state.Add((name, p, zeros_like(p).to(ScalarType.Float32), zeros_like(p).to(ScalarType.Float32), decay));
+            var master = p.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? p.detach().to(ScalarType.Float32).DetachFromDisposeScope() : null;
+            _state.Add((name, p, zeros_like(p).to(ScalarType.Float32), zeros_like(p).to(ScalarType.Float32), decay, master));
         }
     }
 
@@ -43,12 +48,12 @@ public sealed class AdamW : IDisposable
         double biasCorrection2Sqrt = Math.Sqrt(1 - Math.Pow(Beta2, Step));
         double stepSize = lr / biasCorrection1;
         using var noGrad = no_grad();
-        foreach (var (_, p, m, v, decay) in _state)
+        foreach (var (_, p, m, v, decay, master) in _state)
         {
             if (p.grad is not { } g) continue;
             using var scope = NewDisposeScope();
             var grad = g.to(ScalarType.Float32);
-            var value = p.to(ScalarType.Float32);
+            var value = master ?? p.to(ScalarType.Float32);
             bool copyBack = !ReferenceEquals(value, p) && value.Handle != p.Handle;
             // Element by element, so it is computed in slices small enough to stay in the cores' caches
             // between its seven passes; the values are the same as over the whole tensor at once.
@@ -77,38 +82,54 @@ public sealed class AdamW : IDisposable
     /// </summary>
     public void ZeroGrad()
     {
-        foreach (var (_, p, _, _, _) in _state) p.grad = null;
+        foreach (var s in _state) s.Parameter.grad = null;
     }
 
-    /// <summary>Writes the moments (safetensors, by parameter name) for resume.</summary>
+    /// <summary>Writes the moments and float32 master weights (safetensors, by parameter name) for resume.</summary>
     public void Save(string path)
     {
-        var tensors = _state.SelectMany(s => new[] { ($"{s.Name}.exp_avg", s.ExpAvg), ($"{s.Name}.exp_avg_sq", s.ExpAvgSq) }).ToList();
+        var tensors = _state.SelectMany(s => new[] { ($"{s.Name}.exp_avg", s.ExpAvg), ($"{s.Name}.exp_avg_sq", s.ExpAvgSq) }
+            .Concat(s.Master is { } master ? [($"{s.Name}.master", master)] : [])).ToList();
         SafeTensorsWriter.Write(path, tensors, new Dictionary<string, string> { ["step"] = Step.ToString(System.Globalization.CultureInfo.InvariantCulture) });
     }
 
-    /// <summary>Restores moments and step written by <see cref="Save"/>.</summary>
+    /// <summary>
+    /// Restores what <see cref="Save"/> wrote. Call after the weights are loaded: a master copy missing from the
+    /// file (one written by a float32 run) is taken from the parameter.
+    /// </summary>
     public void Load(string path)
     {
         using var file = SafeTensorsFile.Open(path);
         using var noGrad = no_grad();
-        foreach (var (name, _, m, v, _) in _state)
+        foreach (var (name, p, _, _, _, master) in _state)
+            if (master is not null)
+            {
+                if (file.Contains($"{name}.master")) Read(file, path, $"{name}.master", master);
+                else master.copy_(p);
+            }
+        foreach (var (name, _, m, v, _, _) in _state)
             foreach (var (key, target) in new[] { ($"{name}.exp_avg", m), ($"{name}.exp_avg_sq", v) })
             {
                 if (!file.Contains(key)) throw new InvalidInputException(path, $"optimizer state lacks '{key}'");
-                using var t = file.Read(key, ScalarType.Float32, target.device);
-                if (!t.shape.SequenceEqual(target.shape)) throw new InvalidInputException(path, $"'{key}': expected shape [{string.Join(", ", target.shape)}], found [{string.Join(", ", t.shape)}]");
-                target.copy_(t);
+                Read(file, path, key, target);
             }
         Step = file.Metadata.TryGetValue("step", out var s) && long.TryParse(s, out var n) ? n : throw new InvalidInputException(path, "'__metadata__.step': expected the optimizer step");
     }
 
+    static void Read(SafeTensorsFile file, string path, string key, Tensor target)
+    {
+        using var t = file.Read(key, ScalarType.Float32, target.device);
+        if (!t.shape.SequenceEqual(target.shape)) throw new InvalidInputException(path, $"'{key}': expected shape [{string.Join(", ", target.shape)}], found [{string.Join(", ", t.shape)}]");
+        target.copy_(t);
+    }
+
     public void Dispose()
     {
-        foreach (var (_, _, m, v, _) in _state)
+        foreach (var (_, _, m, v, _, master) in _state)
         {
             m.Dispose();
             v.Dispose();
+            master?.Dispose();
         }
     }
 }

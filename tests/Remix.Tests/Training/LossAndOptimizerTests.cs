@@ -164,6 +164,42 @@ public class LossAndOptimizerTests
     }
 
     [Fact]
+    public void Bf16Weights_AccumulateUpdatesSmallerThanTheirSpacing_InAFloat32Master_ThatResumes()
+    {
+        using var dir = new TempDir();
+        // At 1.0 bfloat16's spacing is 2^-7: an update of 1e-3 rounds away if the weight itself is the only copy.
+        var w = new Parameter(ones(2, dtype: ScalarType.BFloat16));
+        var reference = new Parameter(ones(2)); // the same run in float32
+        using var adam = new AdamW([("w", w)]);
+        using var adam32 = new AdamW([("w", reference)]);
+        for (int step = 0; step < 10; step++)
+        {
+            w.grad = ones(2, dtype: ScalarType.BFloat16);
+            reference.grad = ones(2);
+            adam.Update(1e-3);
+            adam32.Update(1e-3);
+        }
+        Assert.Equal(reference.to(ScalarType.BFloat16).to(ScalarType.Float32).data<float>().ToArray(), w.to(ScalarType.Float32).data<float>().ToArray());
+        Assert.NotEqual(1f, w.to(ScalarType.Float32)[0].item<float>());
+
+        // The master copy is saved with the moments: an optimizer resumed from the file continues exactly.
+        adam.Save(dir.File("opt.safetensors"));
+        var copy = new Parameter(w.detach().clone());
+        using var resumed = new AdamW([("w", copy)]);
+        resumed.Load(dir.File("opt.safetensors"));
+        for (int step = 0; step < 5; step++)
+        {
+            w.grad = ones(2, dtype: ScalarType.BFloat16);
+            copy.grad = ones(2, dtype: ScalarType.BFloat16);
+            adam.Update(1e-3);
+            resumed.Update(1e-3);
+        }
+        Assert.Equal(w.to(ScalarType.Float32).data<float>().ToArray(), copy.to(ScalarType.Float32).data<float>().ToArray());
+        using var file = Remix.Models.SafeTensors.SafeTensorsFile.Open(dir.File("opt.safetensors"));
+        Assert.True(file.Contains("w.master"));
+    }
+
+    [Fact]
     public void Schedule_WarmsUpLinearly_ThenFollowsTheCosine()
     {
         var s = new LearningRateSchedule(1e-3, TotalSteps: 100, WarmupRatio: 0.05);
