@@ -23,15 +23,18 @@ public sealed record Example
     /// <summary>The first user turn (the question), or empty.</summary>
     public string Question => Turns.FirstOrDefault(t => t.Role == ChatRole.User)?.Content ?? "";
 
-    /// <summary>The user turn the target answers (the last one before it), or empty; for a single question, <see cref="Question"/>.</summary>
-    public string TargetQuestion
+    /// <summary>The turns before the target (its last assistant turn); all turns when there is none.</summary>
+    public IReadOnlyList<ChatTurn> ContextTurns
     {
         get
         {
             int target = Turns.ToList().FindLastIndex(t => t.Role == ChatRole.Assistant);
-            return Turns.Take(target < 0 ? Turns.Count : target).LastOrDefault(t => t.Role == ChatRole.User)?.Content ?? "";
+            return target < 0 ? Turns : [.. Turns.Take(target)];
         }
     }
+
+    /// <summary>The user turn the target answers (the last one before it), or empty; for a single question, <see cref="Question"/>.</summary>
+    public string TargetQuestion => ContextTurns.LastOrDefault(t => t.Role == ChatRole.User)?.Content ?? "";
 
     /// <summary>The last assistant turn (the training target), or empty.</summary>
     public string Target => Turns.LastOrDefault(t => t.Role == ChatRole.Assistant)?.Content ?? "";

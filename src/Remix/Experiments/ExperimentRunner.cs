@@ -50,12 +50,13 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
 
         var sets = spec.Stages.Select(s => s.Data.SelectMany(f => DatasetReader.Read(f).Examples)
             .Where(e => e.Kind != ExampleKind.Document).Take(s.Limit ?? int.MaxValue).ToList()).ToList();
+        string[] scoredBy = [.. sets.Select(ScoredBy)];
         var matrix = new AccuracyMatrix(spec.Stages.Count);
         var scores = ScoreMatrices.ToDictionary(name => name, _ => new double?[spec.Stages.Count, spec.Stages.Count]);
         var perFact = new Dictionary<string, List<bool>>[spec.Stages.Count];
         for (int j = 0; j < sets.Count; j++) perFact[j] = sets[j].ToDictionary(e => e.Id, _ => new List<bool>());
         string previous = spec.BaseModel;
-        if (spec.Joint) return RunJoint(runDir, seed, sets, matrix, scores, perFact, cancellation);
+        if (spec.Joint) return RunJoint(runDir, seed, sets, scoredBy, matrix, scores, perFact, cancellation);
 
         for (int i = 0; i < spec.Stages.Count; i++)
         {
@@ -82,12 +83,12 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
                 }
                 if (!File.Exists(evalPath)) EvaluateStage(Path.Combine(stageDir, "final"), sets, stageDir, evalPath);
             }
-            ReadEvaluation(evalPath, [i], sets, matrix, scores, perFact);
+            ReadEvaluation(evalPath, [i], scoredBy, matrix, scores, perFact);
             Progress?.Message($"after stage {stage.Name}: " + string.Join(", ", spec.Stages.Select((s, j) => $"{s.Name} {matrix[i, j]:P1}")));
             previous = Path.Combine(stageDir, "final");
         }
 
-        return WriteResults(runDir, matrix, Results(matrix, scores, perFact, seed, sets));
+        return WriteResults(runDir, matrix, Results(matrix, scores, perFact, seed, scoredBy), scoredBy);
     }
 
     /// <summary>A hash of everything that makes the training of stage <paramref name="index"/> what it is for this seed.</summary>
@@ -130,7 +131,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     static string ScoredBy(List<Example> set) => set.Count(e => e.Answers.Count > 0) * 2 >= set.Count ? "accuracy" : "rouge_l";
 
     /// <summary>Reads a stage's evaluation.json into the given rows (the joint run fills every row from one evaluation).</summary>
-    void ReadEvaluation(string evalPath, int[] rows, List<List<Example>> sets, AccuracyMatrix matrix, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact)
+    void ReadEvaluation(string evalPath, int[] rows, string[] scoredBy, AccuracyMatrix matrix, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact)
     {
         using var doc = JsonFields.ParseFile(evalPath);
         for (int j = 0; j < spec.Stages.Count; j++)
@@ -138,7 +139,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             var set = doc.RootElement.GetProperty(spec.Stages[j].Name);
             foreach (int i in rows)
             {
-                matrix[i, j] = set.GetProperty(ScoredBy(sets[j])).GetDouble();
+                matrix[i, j] = set.GetProperty(scoredBy[j]).GetDouble();
                 foreach (var (name, values) in scores)
                     values[i, j] = set.TryGetProperty(name, out var v) && v.ValueKind == JsonValueKind.Number ? v.GetDouble() : null;
                 foreach (var p in set.GetProperty("correct").EnumerateObject()) perFact[j][p.Name].Add(p.Value.GetBoolean());
@@ -147,17 +148,17 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     }
 
     /// <summary>results.json, results.csv, results.md, then the DONE marker last.</summary>
-    JsonObject WriteResults(string runDir, AccuracyMatrix matrix, JsonObject results)
+    JsonObject WriteResults(string runDir, AccuracyMatrix matrix, JsonObject results, string[] scoredBy)
     {
         AtomicFile.WriteAllText(Path.Combine(runDir, "results.json"), results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
-        var columns = spec.Stages.Zip(results["scored_by"]!.AsArray(), (s, by) => (string)by! == "rouge_l" ? $"{s.Name} (ROUGE-L)" : s.Name).ToList();
+        var columns = spec.Stages.Zip(scoredBy, (s, by) => by == "rouge_l" ? $"{s.Name} (ROUGE-L)" : s.Name).ToList();
         AtomicFile.WriteAllText(Path.Combine(runDir, "results.csv"), Csv(matrix, columns));
         AtomicFile.WriteAllText(Path.Combine(runDir, "results.md"), Markdown(matrix, columns));
         AtomicFile.WriteAllText(Path.Combine(runDir, DoneMarker), DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture) + "\n");
         return results;
     }
 
-    JsonObject RunJoint(string runDir, int seed, List<List<Example>> sets, AccuracyMatrix matrix, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact, CancellationToken cancellation)
+    JsonObject RunJoint(string runDir, int seed, List<List<Example>> sets, string[] scoredBy, AccuracyMatrix matrix, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact, CancellationToken cancellation)
     {
         var joint = spec.Stages[0] with
         {
@@ -173,10 +174,10 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             TrainStage(joint, 0, [all, .. sets], spec.BaseModel, stageDir, seed, cancellation, (trained, _) => EvaluateStage(trained, sets, stageDir, evalPath, null));
             if (cancellation.IsCancellationRequested) throw new OperationCanceledException("interrupted in the joint stage; run again to resume");
         }
-        ReadEvaluation(evalPath, [.. Enumerable.Range(0, sets.Count)], sets, matrix, scores, perFact);
-        var results = Results(matrix, scores, perFact, seed, sets);
+        ReadEvaluation(evalPath, [.. Enumerable.Range(0, sets.Count)], scoredBy, matrix, scores, perFact);
+        var results = Results(matrix, scores, perFact, seed, scoredBy);
         results["joint"] = true;
-        return WriteResults(runDir, matrix, results);
+        return WriteResults(runDir, matrix, results, scoredBy);
     }
 
     /// <summary>
@@ -282,7 +283,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     static JsonArray Rows(int stages, Func<int, int, double?> value) =>
         [.. Enumerable.Range(0, stages).Select(i => (JsonNode?)new JsonArray([.. Enumerable.Range(0, stages).Select(j => (JsonNode?)value(i, j))]))];
 
-    JsonObject Results(AccuracyMatrix m, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact, int seed, List<List<Example>> sets)
+    JsonObject Results(AccuracyMatrix m, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact, int seed, string[] scoredBy)
     {
         var names = spec.Stages.Select(s => s.Name).ToList();
         var facts = new JsonObject();
@@ -299,7 +300,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             ["stages"] = new JsonArray([.. names.Select(n => (JsonNode?)n)]),
             // Factoid sets are scored by accuracy; sets without gold answers (worked solutions) by ROUGE-L.
             // R: each set by its own score (accuracy, or ROUGE-L where there are no gold answers); the summaries below are of R.
-            ["scored_by"] = new JsonArray([.. sets.Select(set => (JsonNode?)ScoredBy(set))]),
+            ["scored_by"] = new JsonArray([.. scoredBy.Select(by => (JsonNode?)by)]),
             ["score_matrix"] = Rows(m.Stages, (i, j) => m[i, j]),
             ["forgetting"] = new JsonObject(names.Select((n, j) => KeyValuePair.Create(n, (JsonNode?)m.Forgetting(j)))),
             ["retention"] = new JsonObject(names.Select((n, j) => KeyValuePair.Create(n, (JsonNode?)m.Retention(j)))),

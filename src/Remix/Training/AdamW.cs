@@ -101,18 +101,17 @@ public sealed class AdamW : IDisposable
     {
         using var file = SafeTensorsFile.Open(path);
         using var noGrad = no_grad();
-        foreach (var (name, p, _, _, _, master) in _state)
-            if (master is not null)
-            {
-                if (file.Contains($"{name}.master")) Read(file, path, $"{name}.master", master);
-                else master.copy_(p);
-            }
-        foreach (var (name, _, m, v, _, _) in _state)
+        foreach (var (name, p, m, v, _, master) in _state)
+        {
             foreach (var (key, target) in new[] { ($"{name}.exp_avg", m), ($"{name}.exp_avg_sq", v) })
             {
                 if (!file.Contains(key)) throw new InvalidInputException(path, $"optimizer state lacks '{key}'");
                 Read(file, path, key, target);
             }
+            if (master is null) continue;
+            if (file.Contains($"{name}.master")) Read(file, path, $"{name}.master", master);
+            else master.copy_(p);
+        }
         Step = file.Metadata.TryGetValue("step", out var s) && long.TryParse(s, out var n) ? n : throw new InvalidInputException(path, "'__metadata__.step': expected the optimizer step");
     }
 

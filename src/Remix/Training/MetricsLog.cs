@@ -21,8 +21,9 @@ public sealed class MetricsLog : IDisposable
     {
         Directory.CreateDirectory(outDir);
         Path = System.IO.Path.Combine(outDir, "metrics.jsonl");
-        if (File.Exists(Path)) KeepThrough(Path, keepThroughStep);
-        _writer = new StreamWriter(new FileStream(Path, FileMode.Append, FileAccess.Write, FileShare.Read), new System.Text.UTF8Encoding(false)) { NewLine = "\n", AutoFlush = true };
+        if (keepThroughStep >= 0 && File.Exists(Path)) KeepThrough(Path, keepThroughStep);
+        var mode = keepThroughStep < 0 ? FileMode.Create : FileMode.Append;
+        _writer = new StreamWriter(new FileStream(Path, mode, FileAccess.Write, FileShare.Read), new System.Text.UTF8Encoding(false)) { NewLine = "\n", AutoFlush = true };
         if (tensorboard) _tensorboard = TorchSharp.torch.utils.tensorboard.SummaryWriter(System.IO.Path.Combine(outDir, "tensorboard"));
     }
 
@@ -44,7 +45,7 @@ public sealed class MetricsLog : IDisposable
     /// <summary>Rewrites the file with its lines up to <paramref name="step"/> (a line cut short by a kill is dropped too).</summary>
     static void KeepThrough(string path, int step)
     {
-        var kept = step < 0 ? [] : File.ReadLines(path).Where(line =>
+        var kept = File.ReadLines(path).Where(line =>
         {
             try { return JsonNode.Parse(line) is JsonObject o && o["step"] is JsonValue v && v.GetValue<int>() <= step; }
             catch (JsonException) { return false; }

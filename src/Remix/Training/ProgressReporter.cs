@@ -8,7 +8,7 @@ public sealed class ProgressReporter(TextWriter output, bool isTerminal, int log
 {
     readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
     TimeSpan _lastPrint = TimeSpan.FromDays(-1);
-    int _firstStep = -1, _lastStep = int.MaxValue, _lastTotal = -1;
+    int _firstStep, _lastStep = int.MaxValue, _lastTotal; // int.MaxValue: the first step starts a run
     TimeSpan _runStart;
 
     /// <summary>A reporter for the console, plain when stderr is redirected.</summary>

@@ -42,7 +42,8 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         int totalSteps = stepsPerEpoch * o.Epochs;
         var schedule = new LearningRateSchedule(o.LearningRate, totalSteps, o.WarmupRatio, o.Schedule);
         var memorized = run.MemorizedSet ?? [.. run.Examples.Where(e => e.Kind == ExampleKind.Factoid)];
-        if (o.Stop is StopRule.AccuracyReached && memorized.Count == 0) throw NoMemorizedSet();
+        if (o.Stop is StopRule.AccuracyReached && memorized.Count == 0)
+            throw new InvalidInputException("--stop", "the accuracy rule needs factoid examples in the training data");
         var evaluator = new Evaluator(model, tokenizer, stopTokenIds);
         string fingerprint = Fingerprint(examples, Lora.TrainableParameters(model).Select(p => p.Name));
 
@@ -201,14 +202,11 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
 
     EvaluationResult EvaluateMemorized(Evaluator evaluator, IReadOnlyList<Example> memorized, MetricsLog metrics, int step)
     {
-        if (memorized.Count == 0) throw NoMemorizedSet();
         var result = evaluator.Evaluate("memorized", memorized);
         metrics.Log(step, "eval/memorized", Scores(result));
         Progress?.Message($"step {step}: accuracy on the memorized set {result.Accuracy:P1}");
         return result;
     }
-
-    static InvalidInputException NoMemorizedSet() => new("--stop", "the accuracy rule needs factoid examples in the training data");
 
     List<EvaluationResult> EvaluateSets(IReadOnlyList<(string Name, IReadOnlyList<Example> Examples)> sets, Evaluator evaluator, MetricsLog metrics, int step)
     {

@@ -32,12 +32,8 @@ public sealed class ExampleEncoder
     /// before it, ending in the assistant header — for a single question exactly <see cref="EncodePrompt"/>, for a
     /// conversation the earlier turns too, as in training.
     /// </summary>
-    public int[] EncodeContext(Example example)
-    {
-        int target = example.Turns.ToList().FindLastIndex(t => t.Role == ChatRole.Assistant);
-        var context = target < 0 ? example.Turns : [.. example.Turns.Take(target)];
-        return context.Count == 0 ? EncodePrompt("") : Encode(example with { Turns = context }).InputIds;
-    }
+    public int[] EncodeContext(Example example) =>
+        example.ContextTurns is { Count: > 0 } context ? Encode(example with { Turns = context }).InputIds : EncodePrompt("");
 
     /// <summary>Encodes one example (which must have turns, not be a raw document).</summary>
     public EncodedExample Encode(Example example)
