@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using Remix.Data;
+using Remix.Data.Batching;
 using Remix.Models;
 using Remix.Tokenization;
 using Remix.Training;
@@ -52,11 +53,13 @@ static class TrainingBenchmark
             double excluded = 0; // seconds spent in matmul bursts, kept out of the training time
             var bursts = new List<(int AfterStep, double Gflops)>();
             var rss = new List<(int Step, long Bytes)>();
+            var counters = new List<(long Faults, double SystemSeconds)>(); // after each step
             var trainer = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options)
             {
                 AfterStep = s =>
                 {
                     stepTimes.Add(clock.Elapsed.TotalSeconds - excluded);
+                    counters.Add(ProcessCounters());
                     if (s % Math.Max(1, steps / 20) == 0) rss.Add((s, CurrentRss()));
                     if (peakEvery > 0 && s % peakEvery == 0)
                     {
@@ -75,9 +78,14 @@ static class TrainingBenchmark
             double tokensPerSecond = (double)(stepTimes.Count - from) * batch * seq / seconds;
             // 6 FLOPs per parameter per token (forward + backward) for every matmul weight, plus attention
             // scores and values: 12 * layers * seq * hidden per token (6 * 2 matmuls), halved for causality.
-            double flopsPerToken = 6.0 * (parameters - embedding) + 6.0 * layers * seq * hidden;
+            // The LM head runs only where the next token carries a loss (not over the chat header).
+            var encoded = new ExampleEncoder(loaded.Tokenizer, maxLength: seq).Encode(examples[0]);
+            int lossPositions = encoded.Labels.Skip(1).Count(l => l != EncodedExample.IgnoreIndex);
+            long head = (long)config.VocabSize * config.HiddenSize;
+            double flopsPerToken = 6.0 * (parameters - embedding - head) + 6.0 * head * lossPositions / seq + 6.0 * layers * seq * hidden;
             double achieved = tokensPerSecond * flopsPerToken / 1e9;
-            Console.WriteLine($"model: {parameters:N0} parameters (dim {hidden}, {layers} layers, vocab {vocab}, untied), batch {batch} x {seq} tokens, {threads} threads, {result.Steps} steps");
+            Console.WriteLine($"model: {parameters:N0} parameters (dim {hidden}, {layers} layers, vocab {vocab}, untied), batch {batch} x {seq} tokens " +
+                $"({lossPositions} with a loss), {threads} threads, {result.Steps} steps");
             Console.WriteLine($"fp32 matmul peak (best of 1024^3 and 2048^3, before and after): {peak:F0} GFLOP/s");
             Console.WriteLine($"training: {tokensPerSecond:N0} tokens/s, {achieved:F0} GFLOP/s = {100 * achieved / peak:F0}% of the matmul peak");
             if (bursts.Count >= 3)
@@ -102,6 +110,11 @@ static class TrainingBenchmark
                         $"({burstPeaks.Min():F0}-{burstPeaks.Max():F0} GFLOP/s): median {100 * ratios[ratios.Count / 2]:F0}% of the matmul peak (windows {100 * ratios[0]:F0}-{100 * ratios[^1]:F0}%)");
                 }
             }
+            // Page faults and kernel time per step over the same second half (the matmul bursts between
+            // windows allocate nothing new after their first run).
+            int halfSteps = stepTimes.Count - from;
+            Console.WriteLine($"per step (second half): {(counters[^1].Faults - counters[from - 1].Faults) / (double)halfSteps:F0} page faults, " +
+                $"{1000 * (counters[^1].SystemSeconds - counters[from - 1].SystemSeconds) / halfSteps:F1} ms of kernel CPU time, {1000 * seconds / halfSteps:F0} ms wall");
             Console.WriteLine($"peak resident memory: {PeakRss() / 1e6:F0} MB");
             Console.WriteLine("resident memory (MB) by step: " + string.Join(", ", rss.Select(r => $"{r.Step}:{r.Bytes / 1e6:F0}")));
             if (rss.Count >= 4)
@@ -136,6 +149,14 @@ static class TrainingBenchmark
             n++;
         }
         return n * 2.0 * size * size * (double)size / clock.Elapsed.TotalSeconds / 1e9;
+    }
+
+    /// <summary>Minor page faults and kernel CPU seconds of this process so far (from /proc/self/stat).</summary>
+    static (long Faults, double SystemSeconds) ProcessCounters()
+    {
+        var text = File.ReadAllText("/proc/self/stat");
+        var fields = text[(text.LastIndexOf(')') + 2)..].Split(' '); // fields from the third on: state, ppid, ...
+        return (long.Parse(fields[7]), long.Parse(fields[12]) / 100.0); // minflt (10th), stime (15th) in 1/100 s ticks
     }
 
     static long CurrentRss() => ReadStatus("VmRSS:");
