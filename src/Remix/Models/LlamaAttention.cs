@@ -28,18 +28,17 @@ public sealed class LlamaAttention : nn.Module
     }
 
     /// <summary>
-    /// x: [batch, seq, hidden]; cos/sin: [batch, seq, head_dim]; mask: additive [batch, 1, seq, keys]
-    /// or null for plain causal attention (then <paramref name="causal"/> says whether to apply it).
+    /// x: [batch, seq, hidden]; cos/signedSin: [batch, seq, head_dim] (<see cref="RotaryEmbedding.Compute"/>);
+    /// mask: additive [batch, 1, seq, keys] or null for plain causal attention (then <paramref name="causal"/>
+    /// says whether to apply it).
     /// </summary>
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, bool causal, KvCache? cache)
+    public Tensor Forward(Tensor x, Tensor cos, Tensor signedSin, Tensor? mask, bool causal, KvCache? cache)
     {
         using var scope = NewDisposeScope();
         long batch = x.shape[0], seq = x.shape[1];
-        var q = _q.Forward(x).view(batch, seq, _heads, _headDim).transpose(1, 2);   // [batch, heads, seq, head_dim]
-        var k = _k.Forward(x).view(batch, seq, _kvHeads, _headDim).transpose(1, 2); // [batch, kv_heads, seq, head_dim]
+        var q = RotaryEmbedding.Apply(_q.Forward(x).view(batch, seq, _heads, _headDim), cos, signedSin).transpose(1, 2);   // [batch, heads, seq, head_dim]
+        var k = RotaryEmbedding.Apply(_k.Forward(x).view(batch, seq, _kvHeads, _headDim), cos, signedSin).transpose(1, 2); // [batch, kv_heads, seq, head_dim]
         var v = _v.Forward(x).view(batch, seq, _kvHeads, _headDim).transpose(1, 2);
-        q = RotaryEmbedding.Apply(q, cos, sin);
-        k = RotaryEmbedding.Apply(k, cos, sin);
         if (cache is not null) (k, v) = cache.Append(_layer, k, v);
         var attended = GroupedAttention(q, k, v, mask, causal);
         var merged = attended.transpose(1, 2).contiguous().reshape(batch, seq, (long)_heads * _headDim);

@@ -19,10 +19,10 @@ public sealed class LlamaDecoderLayer : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x, Tensor cos, Tensor sin, Tensor? mask, bool causal, KvCache? cache)
+    public Tensor Forward(Tensor x, Tensor cos, Tensor signedSin, Tensor? mask, bool causal, KvCache? cache)
     {
         using var scope = NewDisposeScope();
-        var h = x + _attention.Forward(_inputNorm.Forward(x), cos, sin, mask, causal, cache);
+        var h = x + _attention.Forward(_inputNorm.Forward(x), cos, signedSin, mask, causal, cache);
         return (h + _mlp.Forward(_postAttentionNorm.Forward(h))).MoveToOuterDisposeScope();
     }
 }

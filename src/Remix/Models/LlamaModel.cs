@@ -42,7 +42,7 @@ public sealed class LlamaModel : nn.Module
         using var scope = NewDisposeScope();
         long seq = inputIds.shape[1], past = cache?.Length ?? 0;
         var h = _embedTokens.Forward(inputIds);
-        var (cos, sin) = _rotary.Compute(positionIds, h.dtype);
+        var (cos, signedSin) = _rotary.Compute(positionIds, h.dtype);
         bool causal = seq > 1;
         Tensor? mask = null;
         if (attentionMask is not null || _slidingWindow is { } w && past + seq > w || (causal && past > 0))
@@ -50,7 +50,7 @@ public sealed class LlamaModel : nn.Module
         residuals?.Add(h.MoveToOuterDisposeScope());
         foreach (var layer in _layers)
         {
-            h = layer.Forward(h, cos, sin, mask, causal, cache);
+            h = layer.Forward(h, cos, signedSin, mask, causal, cache);
             residuals?.Add(h.MoveToOuterDisposeScope());
         }
         cache?.Advance(seq);

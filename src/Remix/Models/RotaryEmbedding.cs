@@ -42,29 +42,32 @@ public sealed class RotaryEmbedding
         return invFreq.data<float>().ToArray();
     }
 
-    /// <summary>cos and sin for [batch, seq] positions: each [batch, seq, head_dim], in <paramref name="dtype"/>.</summary>
-    public (Tensor Cos, Tensor Sin) Compute(Tensor positionIds, ScalarType dtype)
+    /// <summary>
+    /// The tables <see cref="Apply"/> takes for [batch, seq] positions, each [batch, seq, head_dim] in
+    /// <paramref name="dtype"/>: cos, and sin with its first half negated (−sin₁, sin₂), so that the
+    /// rotation needs no negation per layer.
+    /// </summary>
+    public (Tensor Cos, Tensor SignedSin) Compute(Tensor positionIds, ScalarType dtype)
     {
         using var scope = NewDisposeScope();
         var invFreq = tensor(_inverseFrequencies, device: positionIds.device);
         var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * invFreq; // [batch, seq, dim/2]
-        var angles = cat([freqs, freqs], -1);
-        var cos = angles.cos().to(dtype);
-        var sin = angles.sin().to(dtype);
-        return (cos.MoveToOuterDisposeScope(), sin.MoveToOuterDisposeScope());
+        var cos = cat([freqs, freqs], -1).cos().to(dtype);
+        var sin = freqs.sin();
+        var signedSin = cat([sin.neg(), sin], -1).to(dtype);
+        return (cos.MoveToOuterDisposeScope(), signedSin.MoveToOuterDisposeScope());
     }
 
     /// <summary>
-    /// Rotates [batch, heads, seq, head_dim] by cos/sin of [batch, seq, head_dim]: x·cos + rotate_half(x)·sin,
-    /// computed as x·cos + roll(x, half)·(−sin₁, sin₂) — the same products (−a·b = a·(−b) exactly), one
-    /// copy of x instead of a negation and a concatenation, and the same for the gradient.
+    /// Rotates x of [batch, seq, heads, head_dim] (the projection's own layout, so every pass runs over
+    /// contiguous memory) by the tables of <see cref="Compute"/>: x·cos + rotate_half(x)·sin, computed as
+    /// x·cos + roll(x, half)·(−sin₁, sin₂) — the same products (−a·b = a·(−b) exactly), one copy of x
+    /// instead of a negation and a concatenation, and the same for the gradient.
     /// </summary>
-    public static Tensor Apply(Tensor x, Tensor cos, Tensor sin)
+    public static Tensor Apply(Tensor x, Tensor cos, Tensor signedSin)
     {
         using var scope = NewDisposeScope();
         long half = x.shape[^1] / 2;
-        var c = cos.unsqueeze(1);
-        var signedSin = cat([sin.narrow(-1, 0, half).neg(), sin.narrow(-1, half, half)], -1).unsqueeze(1);
-        return (x * c + x.roll(half, -1) * signedSin).MoveToOuterDisposeScope();
+        return (x * cos.unsqueeze(2) + x.roll(half, -1) * signedSin.unsqueeze(2)).MoveToOuterDisposeScope();
     }
 }

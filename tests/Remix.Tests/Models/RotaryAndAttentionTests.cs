@@ -17,17 +17,17 @@ public class RotaryAndAttentionTests
     {
         var rope = new RotaryEmbedding(4, 10000, null);
         using var positions = tensor(new long[] { 0, 3 }, [1, 2]);
-        var (cos, sin) = rope.Compute(positions, ScalarType.Float32);
-        // [batch 1, heads 1, seq 2, head_dim 4]; pairs are (x0, x2) at frequency 1 and (x1, x3) at 0.01.
-        using var x = tensor(new float[] { 1, 2, 3, 4, 1, 2, 3, 4 }, [1, 1, 2, 4]);
-        using var y = RotaryEmbedding.Apply(x, cos, sin);
+        var (cos, signedSin) = rope.Compute(positions, ScalarType.Float32);
+        // [batch 1, seq 2, heads 1, head_dim 4]; pairs are (x0, x2) at frequency 1 and (x1, x3) at 0.01.
+        using var x = tensor(new float[] { 1, 2, 3, 4, 1, 2, 3, 4 }, [1, 2, 1, 4]);
+        using var y = RotaryEmbedding.Apply(x, cos, signedSin);
         var r = y.data<float>().ToArray();
         Assert.Equal([1f, 2f, 3f, 4f], r[..4]);
         double c0 = Math.Cos(3), s0 = Math.Sin(3), c1 = Math.Cos(0.03), s1 = Math.Sin(0.03);
         double[] expected = [1 * c0 - 3 * s0, 2 * c1 - 4 * s1, 3 * c0 + 1 * s0, 4 * c1 + 2 * s1];
         for (int i = 0; i < 4; i++) Assert.Equal(expected[i], r[4 + i], 5);
         cos.Dispose();
-        sin.Dispose();
+        signedSin.Dispose();
     }
 
     [Fact]
@@ -161,10 +161,14 @@ public class RotaryAndAttentionTests
     {
         using var scope = NewDisposeScope();
         var rope = new RotaryEmbedding(8, 10000, null);
-        var (cos, sin) = rope.Compute(arange(6L).view(1, 6).expand(2, 6), ScalarType.Float32);
-        var x = randn([2, 3, 6, 8], generator: new Generator(5));
+        var (cos, signedSin) = rope.Compute(arange(6L).view(1, 6).expand(2, 6), ScalarType.Float32);
+        // The reference's tables: angles = position * inv_freq, repeated for both halves.
+        var freqs = arange(6L).to(ScalarType.Float32).unsqueeze(-1) * tensor(rope.InverseFrequencies.ToArray());
+        var angles = cat([freqs, freqs], -1).view(1, 6, 1, 8);
+        Assert.Equal(0f, (cos.unsqueeze(2) - angles.cos()).abs().max().item<float>());
+        var x = randn([2, 6, 3, 8], generator: new Generator(5)); // [batch, seq, heads, head_dim]
         var rotated = cat([x.narrow(-1, 4, 4).neg(), x.narrow(-1, 0, 4)], -1);
-        var expected = x * cos.unsqueeze(1) + rotated * sin.unsqueeze(1);
-        Assert.Equal(0f, (RotaryEmbedding.Apply(x, cos, sin) - expected).abs().max().item<float>());
+        var expected = x * angles.cos() + rotated * angles.sin();
+        Assert.Equal(0f, (RotaryEmbedding.Apply(x, cos, signedSin) - expected).abs().max().item<float>());
     }
 }
