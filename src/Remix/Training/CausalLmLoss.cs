@@ -47,7 +47,10 @@ public static class CausalLmLoss
         long seq = inputIds.shape[1];
         var hidden = model.Model.Forward(inputIds, LlamaForCausalLM.DefaultPositions(inputIds, 0), null, null); // [batch, seq, hidden]
         var positions = LabelledPositions(labels);
-        var states = hidden.narrow(1, 0, seq - 1).reshape(-1, hidden.shape[2]).index_select(0, positions);
+        // Flat position row * (seq - 1) + t is row * seq + t among all hidden states, which are gathered from
+        // directly (no copy of the first seq - 1 positions of every row, nor its gradient).
+        var rows = positions.div(seq - 1, rounding_mode: RoundingMode.floor);
+        var states = hidden.reshape(-1, hidden.shape[2]).index_select(0, positions + rows);
         var logits = model.LmHead(states);                                                                       // [tokens, vocab]
         if (logits.dtype != ScalarType.Float64) logits = logits.to(ScalarType.Float32);
         var gold = labels.narrow(1, 1, seq - 1).reshape(-1).index_select(0, positions);                          // token t+1 is predicted at t
