@@ -40,8 +40,12 @@ public sealed class AdamW : IDisposable
     /// <summary>Updates taken so far.</summary>
     public long Step { get; private set; }
 
-    /// <summary>One update with learning rate <paramref name="lr"/> from the parameters' current gradients.</summary>
-    public void Update(double lr)
+    /// <summary>
+    /// One update with learning rate <paramref name="lr"/> from the parameters' current gradients, first scaled
+    /// in place by <paramref name="gradientScale"/> (a clipping coefficient: scaled here, slice by slice, the
+    /// gradients are read from memory once instead of twice).
+    /// </summary>
+    public void Update(double lr, double gradientScale = 1)
     {
         Step++;
         double biasCorrection1 = 1 - Math.Pow(Beta1, Step);
@@ -63,6 +67,7 @@ public sealed class AdamW : IDisposable
                 using var slice = NewDisposeScope();
                 long length = Math.Min(SliceElements, count - start);
                 var (pv, gv, mv, vv) = (flatValue.narrow(0, start, length), flatGrad.narrow(0, start, length), flatM.narrow(0, start, length), flatV.narrow(0, start, length));
+                if (gradientScale != 1) gv.mul_(gradientScale);
                 if (decay && WeightDecay > 0) pv.mul_(1 - lr * WeightDecay);
                 mv.lerp_(gv, 1 - Beta1);
                 vv.mul_(Beta2).addcmul_(gv, gv, 1 - Beta2);

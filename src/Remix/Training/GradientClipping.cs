@@ -11,16 +11,30 @@ public static class GradientClipping
     /// </summary>
     public static double ClipGlobalNorm(IEnumerable<Tensor> parameters, double maxNorm)
     {
+        using var noGrad = no_grad();
+        var grads = Gradients(parameters);
+        double total = GlobalNorm(grads);
+        double coefficient = Coefficient(total, maxNorm);
+        if (coefficient < 1) foreach (var g in grads) g.mul_(coefficient);
+        return total;
+    }
+
+    /// <summary>The L2 norm of all the parameters' gradients together (0 when none has one).</summary>
+    public static double GlobalNorm(IEnumerable<Tensor> parameters) => GlobalNorm(Gradients(parameters));
+
+    /// <summary>
+    /// The factor clipping multiplies the gradients by: max_norm / (norm + 1e-6) when that is below 1, else 1
+    /// (also for <paramref name="maxNorm"/> 0, no clipping).
+    /// </summary>
+    public static double Coefficient(double norm, double maxNorm) => maxNorm > 0 ? Math.Min(1, maxNorm / (norm + 1e-6)) : 1;
+
+    static List<Tensor> Gradients(IEnumerable<Tensor> parameters) => parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToList();
+
+    static double GlobalNorm(List<Tensor> grads)
+    {
+        if (grads.Count == 0) return 0;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        var grads = parameters.Select(p => p.grad).Where(g => g is not null).Select(g => g!).ToList();
-        if (grads.Count == 0) return 0;
-        double total = stack(grads.Select(g => g.to(ScalarType.Float32).norm()).ToArray()).norm().item<float>();
-        if (maxNorm > 0)
-        {
-            double coefficient = maxNorm / (total + 1e-6);
-            if (coefficient < 1) foreach (var g in grads) g.mul_(coefficient);
-        }
-        return total;
+        return stack(grads.Select(g => g.to(ScalarType.Float32).norm()).ToArray()).norm().item<float>();
     }
 }

@@ -192,11 +192,11 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
                 parameterPenalty.backward(); // l2 and ewc refuse LoRA (frozen weights), so the penalty has a gradient
                 penalty += parameterPenalty.to(ScalarType.Float64).item<double>();
             }
-        double norm = GradientClipping.ClipGlobalNorm(trainable.Select(p => (Tensor)p.Parameter), Options.ClipNorm);
+        double norm = GradientClipping.GlobalNorm(trainable.Select(p => (Tensor)p.Parameter));
         // Checked before the update, so the weights (and the last checkpoint) stay finite.
         if (!double.IsFinite(lossSum) || !double.IsFinite(norm))
             throw new InvalidInputException("--lr", $"training diverged: the loss is {lossSum / Math.Max(1, labelled)} and the gradient norm {norm} at this step; lower the learning rate or train in float32");
-        optimizer.Update(lr);
+        optimizer.Update(lr, GradientClipping.Coefficient(norm, Options.ClipNorm)); // clipped as it updates
         optimizer.ZeroGrad();
         return (lossSum / Math.Max(1, labelled), penalty, norm, group.Sum(b => b.TokenCount));
     }

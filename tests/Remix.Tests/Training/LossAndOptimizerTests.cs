@@ -146,6 +146,30 @@ public class LossAndOptimizerTests
     }
 
     [Fact]
+    public void AdamW_WithAGradientScale_EqualsClippingFirst()
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Generator(12);
+        var initial = randn([300_001], generator: generator);
+        var (clipped, scaled) = (new Parameter(initial.clone()), new Parameter(initial.clone()));
+        using var clipFirst = new AdamW([("w", clipped)], weightDecay: 0.1);
+        using var scaleInside = new AdamW([("w", scaled)], weightDecay: 0.1);
+        for (int step = 1; step <= 3; step++)
+        {
+            var grad = randn([300_001], generator: generator) * 0.01; // norm about 5.5: clipped to 1
+            clipped.grad = grad.clone();
+            scaled.grad = grad.clone();
+            double norm = GradientClipping.ClipGlobalNorm([clipped], 1.0);
+            clipFirst.Update(0.01);
+            Assert.Equal(norm, GradientClipping.GlobalNorm([scaled]));
+            scaleInside.Update(0.01, GradientClipping.Coefficient(norm, 1.0));
+            Assert.True(clipped.detach().eq(scaled.detach()).all().item<bool>(), $"step {step}: the weights differ");
+        }
+        Assert.Equal(1, GradientClipping.Coefficient(0.5, 1.0));
+        Assert.Equal(1, GradientClipping.Coefficient(50, 0)); // max norm 0: no clipping
+    }
+
+    [Fact]
     public void AdamW_SkipsWeightDecayForBiasesAndNorms_AndRoundTripsItsState()
     {
         using var dir = new TempDir();
