@@ -45,7 +45,8 @@ public static class NativeHeap
         }
     }
 
-    static bool UserTunedMalloc() =>
+    /// <summary>Whether this process was started with malloc settings of the user's own (then left alone).</summary>
+    public static bool UserTunedMalloc() =>
         Environment.GetEnvironmentVariable("GLIBC_TUNABLES")?.Contains("glibc.malloc.", StringComparison.Ordinal) == true
         || Environment.GetEnvironmentVariables().Keys.Cast<string>().Any(k => k.StartsWith("MALLOC_", StringComparison.Ordinal) && k.EndsWith('_'));
 
