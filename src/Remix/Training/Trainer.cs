@@ -86,7 +86,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
                 var group = plan.GetRange(state.BatchInEpoch, groupSize);
                 double lr = schedule.At(state.Step);
                 var stepClock = Stopwatch.StartNew();
-                var (loss, penalty, gradNorm, tokens) = Step(optimizer, trainable, [.. group.Select(b => PaddedBatch.From([.. b.Select(i => examples[i])], padId))], lr);
+                var (loss, penalty, gradNorm, tokens) = Step(state.Step + 1, optimizer, trainable, [.. group.Select(b => PaddedBatch.From([.. b.Select(i => examples[i])], padId))], lr);
                 lastLoss = loss;
                 int lossCount = loss < (o.Stop as StopRule.LossBelow)?.Threshold ? state.LossStopCount + 1
                     : o.Stop is StopRule.LossBelow { Cumulative: true } ? state.LossStopCount : 0;
@@ -162,10 +162,10 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
     internal static int EpochSeed(int seed, int epoch) => unchecked(seed * 1_000_003 + epoch);
 
     /// <summary>
-    /// One optimizer update over an accumulation group; the loss is the mean over all labelled tokens of
+    /// Optimizer update number <paramref name="step"/> (named if it diverges) over an accumulation group; the loss is the mean over all labelled tokens of
     /// the group, plus the regularizers' penalties (reported separately).
     /// </summary>
-    (double Loss, double Penalty, double GradNorm, long Tokens) Step(AdamW optimizer, IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> trainable,
+    (double Loss, double Penalty, double GradNorm, long Tokens) Step(int step, AdamW optimizer, IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> trainable,
         IReadOnlyList<PaddedBatch> group, double lr)
     {
         using var scope = NewDisposeScope();
@@ -195,7 +195,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         double norm = GradientClipping.GlobalNorm(trainable.Select(p => (Tensor)p.Parameter));
         // Checked before the update, so the weights (and the last checkpoint) stay finite.
         if (!double.IsFinite(lossSum) || !double.IsFinite(norm))
-            throw new InvalidInputException("--lr", $"training diverged: the loss is {lossSum / Math.Max(1, labelled)} and the gradient norm {norm} at this step; lower the learning rate or train in float32");
+            throw new InvalidInputException("--lr", $"training diverged at step {step}: the loss is {lossSum / Math.Max(1, labelled)} and the gradient norm {norm}; lower the learning rate or train in float32");
         optimizer.Update(lr, GradientClipping.Coefficient(norm, Options.ClipNorm)); // clipped as it updates
         optimizer.ZeroGrad();
         return (lossSum / Math.Max(1, labelled), penalty, norm, group.Sum(b => b.TokenCount));
