@@ -19,15 +19,16 @@ public static class AtomicDirectory
             throw;
         }
         if (!Directory.Exists(full))
-        {
             Directory.Move(tmp, full);
-            return;
+        else
+        {
+            // The old directory is renamed aside, not deleted, before the new one takes its place: a kill between the
+            // two renames leaves it complete beside the path instead of half deleted.
+            var old = AtomicFile.TemporarySibling(full);
+            Directory.Move(full, old);
+            Directory.Move(tmp, full);
+            Directory.Delete(old, true);
         }
-        // The old directory is renamed aside, not deleted, before the new one takes its place: a kill between the two
-        // renames leaves it complete beside the path instead of half deleted.
-        var old = AtomicFile.TemporarySibling(full);
-        Directory.Move(full, old);
-        Directory.Move(tmp, full);
-        Directory.Delete(old, true);
+        AtomicFile.RemoveAbandonedSiblings(full);
     }
 }

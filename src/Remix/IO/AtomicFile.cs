@@ -23,6 +23,7 @@ public static class AtomicFile
             File.Delete(tmp);
             throw;
         }
+        RemoveAbandonedSiblings(full);
     }
 
     /// <summary>Writes UTF-8 text (no byte-order mark) atomically.</summary>
@@ -32,4 +33,44 @@ public static class AtomicFile
     /// <summary>A unique temporary name next to <paramref name="path"/>, on the same file system so the rename is atomic.</summary>
     public static string TemporarySibling(string path) =>
         Path.Combine(Path.GetDirectoryName(Path.GetFullPath(path))!, $".{Path.GetFileName(path)}.{Environment.ProcessId}.{Guid.NewGuid():N}.tmp");
+
+    /// <summary>
+    /// Deletes the temporary siblings of <paramref name="path"/> (files or directories, <see cref="TemporarySibling"/>)
+    /// left by processes that are no longer running — killed in the middle of a write. Called once a complete
+    /// <paramref name="path"/> is in place, so nothing they hold is needed any more; a running process's are kept.
+    /// </summary>
+    public static void RemoveAbandonedSiblings(string path)
+    {
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full)!;
+        string prefix = $".{Path.GetFileName(full)}.";
+        foreach (var entry in Directory.EnumerateFileSystemEntries(directory, prefix + "*.tmp"))
+        {
+            var parts = Path.GetFileName(entry)[prefix.Length..^".tmp".Length].Split('.'); // {pid}.{guid}
+            if (parts.Length != 2 || parts[1].Length != 32 || !int.TryParse(parts[0], out int pid) || IsRunning(pid)) continue;
+            try
+            {
+                if (Directory.Exists(entry)) Directory.Delete(entry, recursive: true);
+                else File.Delete(entry);
+            }
+            catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+            {
+                // Left for the next write to try again.
+            }
+        }
+    }
+
+    static bool IsRunning(int pid)
+    {
+        if (pid == Environment.ProcessId) return true;
+        try
+        {
+            using var process = System.Diagnostics.Process.GetProcessById(pid);
+            return !process.HasExited;
+        }
+        catch (Exception e) when (e is ArgumentException or InvalidOperationException)
+        {
+            return false;
+        }
+    }
 }

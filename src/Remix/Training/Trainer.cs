@@ -162,8 +162,8 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
     internal static int EpochSeed(int seed, int epoch) => unchecked(seed * 1_000_003 + epoch);
 
     /// <summary>
-    /// Optimizer update number <paramref name="step"/> (named if it diverges) over an accumulation group; the loss is the mean over all labelled tokens of
-    /// the group, plus the regularizers' penalties (reported separately).
+    /// Optimizer update number <paramref name="step"/> (named if it diverges) over an accumulation group; the
+    /// loss is the mean over all labelled tokens of the group, plus the regularizers' penalties (reported separately).
     /// </summary>
     (double Loss, double Penalty, double GradNorm, long Tokens) Step(int step, AdamW optimizer, IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> trainable,
         IReadOnlyList<PaddedBatch> group, double lr)

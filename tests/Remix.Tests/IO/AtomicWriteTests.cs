@@ -1,0 +1,46 @@
+using Remix.IO;
+using Remix.Tests.Support;
+
+namespace Remix.Tests.IO;
+
+public class AtomicWriteTests
+{
+    // No process has this id (Linux ids stop at 2^22); process 1 (init) always runs.
+    const int Gone = int.MaxValue, Running = 1;
+
+    static string Sibling(TempDir dir, string name, int pid) => dir.File($".{name}.{pid}.{Guid.NewGuid():N}.tmp");
+
+    [Fact]
+    public void AtomicFile_RemovesTheTemporaryFilesOfKilledWriters_AndKeepsThoseOfRunningOnes()
+    {
+        using var dir = new TempDir();
+        string abandoned = Sibling(dir, "state.json", Gone), live = Sibling(dir, "state.json", Running);
+        string otherFile = dir.File($".state.json.bak.{Gone}.{Guid.NewGuid():N}.tmp"); // a sibling of "state.json.bak"
+        foreach (var f in new[] { abandoned, live, otherFile }) File.WriteAllText(f, "half written");
+
+        AtomicFile.WriteAllText(dir.File("state.json"), "complete");
+
+        Assert.Equal("complete", File.ReadAllText(dir.File("state.json")));
+        Assert.False(File.Exists(abandoned));
+        Assert.True(File.Exists(live));
+        Assert.True(File.Exists(otherFile));
+    }
+
+    [Fact]
+    public void AtomicDirectory_RemovesTheTemporaryDirectoriesOfKilledWriters_OnceTheNewOneIsInPlace()
+    {
+        using var dir = new TempDir();
+        string abandoned = Sibling(dir, "final", Gone), live = Sibling(dir, "final", Running);
+        foreach (var d in new[] { abandoned, live })
+        {
+            Directory.CreateDirectory(d);
+            File.WriteAllText(Path.Combine(d, "model.safetensors"), "half written");
+        }
+
+        AtomicDirectory.Write(dir.File("final"), tmp => File.WriteAllText(Path.Combine(tmp, "model.safetensors"), "complete"));
+
+        Assert.Equal("complete", File.ReadAllText(Path.Combine(dir.File("final"), "model.safetensors")));
+        Assert.False(Directory.Exists(abandoned));
+        Assert.True(Directory.Exists(live));
+    }
+}
