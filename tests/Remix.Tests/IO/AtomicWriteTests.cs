@@ -5,8 +5,9 @@ namespace Remix.Tests.IO;
 
 public class AtomicWriteTests
 {
-    // No process has this id (Linux ids stop at 2^22); process 1 (init) always runs.
-    const int Gone = int.MaxValue, Running = 1;
+    // No process has this id (Linux ids stop at 2^22); this test's own process runs.
+    const int Gone = int.MaxValue;
+    static readonly int Running = Environment.ProcessId;
 
     static string Sibling(TempDir dir, string name, int pid) => dir.File($".{name}.{pid}.{Guid.NewGuid():N}.tmp");
 
