@@ -79,8 +79,7 @@ static class TrainingBenchmark
             // 6 FLOPs per parameter per token (forward + backward) for every matmul weight, plus attention
             // scores and values: 12 * layers * seq * hidden per token (6 * 2 matmuls), halved for causality.
             // The LM head runs only where the next token carries a loss (not over the chat header).
-            var encoded = new ExampleEncoder(loaded.Tokenizer, maxLength: seq).Encode(examples[0]);
-            int lossPositions = encoded.Labels.Skip(1).Count(l => l != EncodedExample.IgnoreIndex);
+            int lossPositions = new ExampleEncoder(loaded.Tokenizer, maxLength: seq).Encode(examples[0]).LabelCount; // each predicted from the position before it
             long head = (long)config.VocabSize * config.HiddenSize;
             double flopsPerToken = 6.0 * (parameters - embedding - head) + 6.0 * head * lossPositions / seq + 6.0 * layers * seq * hidden;
             double achieved = tokensPerSecond * flopsPerToken / 1e9;

@@ -52,8 +52,8 @@ public sealed class RotaryEmbedding
         using var scope = NewDisposeScope();
         var invFreq = tensor(_inverseFrequencies, device: positionIds.device);
         var freqs = positionIds.to(ScalarType.Float32).unsqueeze(-1) * invFreq; // [batch, seq, dim/2]
-        var cos = cat([freqs, freqs], -1).cos().to(dtype);
-        var sin = freqs.sin();
+        var (cos, sin) = (freqs.cos(), freqs.sin()); // each frequency serves both halves of the head
+        cos = cat([cos, cos], -1).to(dtype);
         var signedSin = cat([sin.neg(), sin], -1).to(dtype);
         return (cos.MoveToOuterDisposeScope(), signedSin.MoveToOuterDisposeScope());
     }

@@ -35,9 +35,8 @@ public static class NativeHeap
         if (!OperatingSystem.IsLinux() || Interlocked.Exchange(ref _done, 1) == 1 || UserTunedMalloc()) return false;
         try
         {
-            return mallopt(MmapThreshold, LargestMmapThreshold) == 1
-                & mallopt(TrimThreshold, int.MaxValue) == 1
-                & mallopt(TopPad, 64 << 20) == 1;
+            int[] accepted = [mallopt(MmapThreshold, LargestMmapThreshold), mallopt(TrimThreshold, int.MaxValue), mallopt(TopPad, 64 << 20)];
+            return accepted.All(result => result == 1);
         }
         catch (Exception e) when (e is DllNotFoundException or EntryPointNotFoundException)
         {
