@@ -30,19 +30,28 @@ public sealed class LlamaAttention : nn.Module
     /// <summary>
     /// x: [batch, seq, hidden]; cos/signedSin: [batch, seq, head_dim] (<see cref="RotaryEmbedding.Compute"/>);
     /// mask: additive [batch, 1, seq, keys] or null for plain causal attention (then <paramref name="causal"/>
-    /// says whether to apply it).
+    /// says whether to apply it). Plain causal attention without a cache runs on <see cref="CpuCausalAttention"/>
+    /// where it applies (float32 on a CPU with AVX-512), otherwise on libtorch's kernel.
     /// </summary>
     public Tensor Forward(Tensor x, Tensor cos, Tensor signedSin, Tensor? mask, bool causal, KvCache? cache)
     {
         using var scope = NewDisposeScope();
         long batch = x.shape[0], seq = x.shape[1];
-        var q = RotaryEmbedding.Apply(_q.Forward(x).view(batch, seq, _heads, _headDim), cos, signedSin).transpose(1, 2);   // [batch, heads, seq, head_dim]
-        var k = RotaryEmbedding.Apply(_k.Forward(x).view(batch, seq, _kvHeads, _headDim), cos, signedSin).transpose(1, 2); // [batch, kv_heads, seq, head_dim]
-        var v = _v.Forward(x).view(batch, seq, _kvHeads, _headDim).transpose(1, 2);
-        if (cache is not null) (k, v) = cache.Append(_layer, k, v);
-        var attended = GroupedAttention(q, k, v, mask, causal);
-        var merged = attended.transpose(1, 2).contiguous().reshape(batch, seq, (long)_heads * _headDim);
-        return _o.Forward(merged).MoveToOuterDisposeScope();
+        var q = RotaryEmbedding.Apply(_q.Forward(x).view(batch, seq, _heads, _headDim), cos, signedSin);   // [batch, seq, heads, head_dim]
+        var k = RotaryEmbedding.Apply(_k.Forward(x).view(batch, seq, _kvHeads, _headDim), cos, signedSin); // [batch, seq, kv_heads, head_dim]
+        var v = _v.Forward(x).view(batch, seq, _kvHeads, _headDim);
+        Tensor attended; // [batch, seq, heads, head_dim]
+        if (cache is null && mask is null && causal && CpuCausalAttention.Supports(q, k, v))
+        {
+            attended = CpuCausalAttention.Apply(q, k, v);
+        }
+        else
+        {
+            (q, k, v) = (q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)); // [batch, (kv_)heads, seq, head_dim]
+            if (cache is not null) (k, v) = cache.Append(_layer, k, v);
+            attended = GroupedAttention(q, k, v, mask, causal).transpose(1, 2).contiguous();
+        }
+        return _o.Forward(attended.reshape(batch, seq, (long)_heads * _headDim)).MoveToOuterDisposeScope();
     }
 
     /// <summary>

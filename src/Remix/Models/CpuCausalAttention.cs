@@ -1,0 +1,475 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.InteropServices;
+using System.Runtime.Intrinsics;
+using Remix.Runtime;
+using static TorchSharp.torch;
+
+namespace Remix.Models;
+
+/// <summary>
+/// Causal grouped-query attention in float32 on the CPU, forward and backward written out over
+/// 16-float vectors, on the projections' own layout: q [batch, seq, heads, d], k and v
+/// [batch, seq, kv_heads, d], output [batch, seq, heads, d].
+/// </summary>
+/// <remarks>
+/// libtorch's CPU flash-attention kernel is the least efficient part of a training step for small
+/// heads (head_dim 32: about 73 GFLOP/s on what it computes, against ~210 for the step's matmuls),
+/// it computes keys past the causal limit when the query groups of a kv head are stacked, and it
+/// needs the heads transposed in and out. Here each (sequence, kv head) is one work item that owns
+/// its outputs: the keys, scaled and transposed, stay in cache while every query row of the group
+/// is scored against only the keys it may see, four rows at a time so that each key vector loaded
+/// serves four rows. The forward pass keeps the log-sum-exp of each row; the backward pass
+/// recomputes the probabilities from it (as flash attention does), so memory stays linear in the
+/// sequence length. Every item is computed in a fixed order by one thread, so results do not depend
+/// on the number of threads. Used where <see cref="Supports"/> holds (CPUs with AVX-512); elsewhere
+/// the model keeps libtorch's kernel.
+/// </remarks>
+internal static unsafe class CpuCausalAttention
+{
+    const int Lanes = 16; // floats per Vector512
+    const int Rows = 4;   // query rows scored together
+
+    /// <summary>Whether these tensors can take this kernel: float32 on a CPU with AVX-512, contiguous, head_dim a multiple of 16.</summary>
+    public static bool Supports(Tensor q, Tensor k, Tensor v) =>
+        Vector512.IsHardwareAccelerated
+        && q.device_type == TorchSharp.DeviceType.CPU && k.device_type == TorchSharp.DeviceType.CPU && v.device_type == TorchSharp.DeviceType.CPU
+        && q.dtype == ScalarType.Float32 && k.dtype == ScalarType.Float32 && v.dtype == ScalarType.Float32
+        && q.dim() == 4 && k.dim() == 4 && v.dim() == 4
+        && q.shape[3] % Lanes == 0 && k.shape[3] == q.shape[3] && v.shape[3] == q.shape[3]
+        && k.shape[0] == q.shape[0] && k.shape[1] == q.shape[1] && v.shape[0] == q.shape[0] && v.shape[1] == q.shape[1]
+        && k.shape[2] > 0 && q.shape[2] % k.shape[2] == 0 && v.shape[2] == k.shape[2]
+        && q.is_contiguous() && k.is_contiguous() && v.is_contiguous()
+        && q.numel() < int.MaxValue / sizeof(float) && k.numel() < int.MaxValue / sizeof(float);
+
+    /// <summary>softmax(q·kᵀ/√d + causal mask)·v, each query head attending to its group's kv head; differentiable.</summary>
+    public static Tensor Apply(Tensor q, Tensor k, Tensor v)
+    {
+        if (is_grad_enabled() && (q.requires_grad || k.requires_grad || v.requires_grad)) return Function.apply(q, k, v);
+        using var scope = NewDisposeScope();
+        var (output, _) = Forward(q, k, v);
+        return output.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The output and the log-sum-exp of each row's scaled scores, [batch, heads, seq].</summary>
+    static (Tensor Output, Tensor LogSumExp) Forward(Tensor q, Tensor k, Tensor v)
+    {
+        var s = new Dims(q, k);
+        var output = empty_like(q);
+        var logSumExp = empty([s.Batch, s.Heads, s.Seq], ScalarType.Float32, q.device);
+        float* qp = Data(q), kp = Data(k), vp = Data(v), op = Data(output), lp = Data(logSumExp);
+        IntraOpParallel.For(s.Batch * s.KvHeads, item => ForwardItem(s, item, qp, kp, vp, op, lp));
+        return (output, logSumExp);
+    }
+
+    static (Tensor Dq, Tensor Dk, Tensor Dv) Backward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput)
+    {
+        var s = new Dims(q, k);
+        Tensor dq = empty_like(q), dk = empty_like(k), dv = empty_like(v);
+        float* qp = Data(q), kp = Data(k), vp = Data(v), op = Data(output), lp = Data(logSumExp), gp = Data(gradOutput);
+        float* dqp = Data(dq), dkp = Data(dk), dvp = Data(dv);
+        IntraOpParallel.For(s.Batch * s.KvHeads, item => BackwardItem(s, item, qp, kp, vp, op, lp, gp, dqp, dkp, dvp));
+        return (dq, dk, dv);
+    }
+
+    static float* Data(Tensor t) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
+
+    /// <summary>Sizes, and the padded length of a row of keys (whole vectors).</summary>
+    readonly struct Dims(Tensor q, Tensor k)
+    {
+        public readonly int Batch = (int)q.shape[0], Seq = (int)q.shape[1], Heads = (int)q.shape[2], KvHeads = (int)k.shape[2], HeadDim = (int)q.shape[3];
+        public readonly int Padded = (int)((q.shape[1] + Lanes - 1) / Lanes * Lanes);
+        public readonly float Scale = 1f / MathF.Sqrt(q.shape[3]);
+        public int Group => Heads / KvHeads;
+        public long QueryRow(int b, int i, int h) => (((long)b * Seq + i) * Heads + h) * HeadDim;
+        public long KeyRow(int b, int j, int kvHead) => (((long)b * Seq + j) * KvHeads + kvHead) * HeadDim;
+        public long RowStat(int b, int h, int i) => ((long)b * Heads + h) * Seq + i;
+    }
+
+    /// <summary>Attention for all query heads of one kv head of one sequence.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void ForwardItem(Dims s, long item, float* q, float* k, float* v, float* output, float* logSumExp)
+    {
+        int b = (int)(item / s.KvHeads), kvHead = (int)(item % s.KvHeads), d = s.HeadDim, padded = s.Padded;
+        float* keysT = Alloc((long)d * padded), scores = Alloc((long)Rows * padded);
+        float* scaleOut = stackalloc float[Rows];
+        try
+        {
+            Transpose(s, k + s.KeyRow(b, 0, kvHead), keysT, s.Scale);
+            float* values = v + s.KeyRow(b, 0, kvHead);
+            long keyStride = (long)s.KvHeads * d;
+            for (int g = 0; g < s.Group; g++)
+            {
+                int h = kvHead * s.Group + g;
+                for (int i0 = 0; i0 < s.Seq; i0 += Rows)
+                {
+                    int rows = Math.Min(Rows, s.Seq - i0), keys = i0 + rows, vectors = (keys + Lanes - 1) / Lanes;
+                    var qRows = RowPointers(q, s, b, i0, rows, h);
+                    RowsTimesColumns(qRows, keysT, padded, d, vectors, scores);
+                    for (int r = 0; r < Rows; r++)
+                    {
+                        if (r >= rows) continue; // a repeated row: its output is not stored
+                        var (max, sum) = Softmax(scores + r * padded, i0 + r + 1, vectors);
+                        logSumExp[s.RowStat(b, h, i0 + r)] = max + MathF.Log(sum);
+                        scaleOut[r] = 1f / sum;
+                    }
+                    var outRows = RowPointers(output, s, b, i0, rows, h);
+                    WeightedSumOfRows(scores, padded, values, keyStride, keys, d, scaleOut, outRows, rows);
+                }
+            }
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(keysT);
+            NativeMemory.AlignedFree(scores);
+        }
+    }
+
+    /// <summary>Gradients for one kv head of one sequence: dq of its query heads, dk and dv of the kv head.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void BackwardItem(Dims s, long item, float* q, float* k, float* v, float* output, float* logSumExp, float* gradOutput,
+        float* dq, float* dk, float* dv)
+    {
+        int b = (int)(item / s.KvHeads), kvHead = (int)(item % s.KvHeads), d = s.HeadDim, padded = s.Padded;
+        long block = (long)d * padded;
+        float* keysT = Alloc(block), valuesT = Alloc(block), dKeysT = Alloc(block), dValuesT = Alloc(block);
+        float* probs = Alloc((long)Rows * padded), dScores = Alloc((long)Rows * padded);
+        float* scaleOut = stackalloc float[Rows];
+        try
+        {
+            Transpose(s, k + s.KeyRow(b, 0, kvHead), keysT, s.Scale);
+            Transpose(s, v + s.KeyRow(b, 0, kvHead), valuesT, 1f);
+            new Span<float>(dKeysT, (int)block).Clear();
+            new Span<float>(dValuesT, (int)block).Clear();
+            float* keys0 = k + s.KeyRow(b, 0, kvHead);
+            long keyStride = (long)s.KvHeads * d;
+            for (int r = 0; r < Rows; r++) scaleOut[r] = s.Scale;
+            for (int g = 0; g < s.Group; g++)
+            {
+                int h = kvHead * s.Group + g;
+                for (int i0 = 0; i0 < s.Seq; i0 += Rows)
+                {
+                    int rows = Math.Min(Rows, s.Seq - i0), keys = i0 + rows, vectors = (keys + Lanes - 1) / Lanes;
+                    var qRows = RowPointers(q, s, b, i0, rows, h);
+                    var gRows = RowPointers(gradOutput, s, b, i0, rows, h);
+                    var oRows = RowPointers(output, s, b, i0, rows, h);
+                    RowsTimesColumns(qRows, keysT, padded, d, vectors, probs);     // scaled scores
+                    RowsTimesColumns(gRows, valuesT, padded, d, vectors, dScores); // dP = dO·vᵀ
+                    for (int r = 0; r < Rows; r++)
+                    {
+                        float* p = probs + r * padded, ds = dScores + r * padded;
+                        if (r >= rows)
+                        {
+                            new Span<float>(p, vectors * Lanes).Clear();
+                            new Span<float>(ds, vectors * Lanes).Clear();
+                            continue;
+                        }
+                        int visible = i0 + r + 1;
+                        float lse = logSumExp[s.RowStat(b, h, i0 + r)];
+                        float delta = Dot(gRows[r], oRows[r], d); // Σ_j P·dP = dO·O
+                        ProbabilitiesAndScoreGradients(p, ds, visible, vectors, lse, delta);
+                    }
+                    AddOuterProducts(dValuesT, padded, d, gRows, probs, padded, vectors); // dv += Pᵀ·dO
+                    AddOuterProducts(dKeysT, padded, d, qRows, dScores, padded, vectors); // dk += dSᵀ·q (scaled below)
+                    var dqRows = RowPointers(dq, s, b, i0, rows, h);
+                    WeightedSumOfRows(dScores, padded, keys0, keyStride, keys, d, scaleOut, dqRows, rows); // dq = dS·k·scale
+                }
+            }
+            TransposeBack(s, dKeysT, dk + s.KeyRow(b, 0, kvHead), s.Scale);
+            TransposeBack(s, dValuesT, dv + s.KeyRow(b, 0, kvHead), 1f);
+        }
+        finally
+        {
+            NativeMemory.AlignedFree(keysT);
+            NativeMemory.AlignedFree(valuesT);
+            NativeMemory.AlignedFree(dKeysT);
+            NativeMemory.AlignedFree(dValuesT);
+            NativeMemory.AlignedFree(probs);
+            NativeMemory.AlignedFree(dScores);
+        }
+    }
+
+    static float* Alloc(long floats) => (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
+
+    /// <summary>Row pointers of query rows i0..i0+rows-1 of head h; missing rows repeat the last (their results are discarded).</summary>
+    static Rows4 RowPointers(float* t, in Dims s, int b, int i0, int rows, int h) => new(
+        t + s.QueryRow(b, i0, h),
+        t + s.QueryRow(b, i0 + Math.Min(1, rows - 1), h),
+        t + s.QueryRow(b, i0 + Math.Min(2, rows - 1), h),
+        t + s.QueryRow(b, i0 + Math.Min(3, rows - 1), h));
+
+    readonly struct Rows4(float* r0, float* r1, float* r2, float* r3)
+    {
+        public readonly float* R0 = r0, R1 = r1, R2 = r2, R3 = r3;
+        public float* this[int r] => r switch { 0 => R0, 1 => R1, 2 => R2, _ => R3 };
+    }
+
+    /// <summary>[d, padded] ← scale · rows[j, :] for the sequence's keys (or values) of one kv head; padding zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Transpose(in Dims s, float* rows, float* transposed, float scale)
+    {
+        long stride = (long)s.KvHeads * s.HeadDim;
+        for (int x = 0; x < s.HeadDim; x++)
+        {
+            float* column = transposed + (long)x * s.Padded;
+            for (int j = 0; j < s.Seq; j++) column[j] = rows[j * stride + x] * scale;
+            for (int j = s.Seq; j < s.Padded; j++) column[j] = 0;
+        }
+    }
+
+    /// <summary>rows[j, :] ← scale · transposed[:, j].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void TransposeBack(in Dims s, float* transposed, float* rows, float scale)
+    {
+        long stride = (long)s.KvHeads * s.HeadDim;
+        for (int j = 0; j < s.Seq; j++)
+        {
+            float* row = rows + j * stride;
+            for (int x = 0; x < s.HeadDim; x++) row[x] = transposed[(long)x * s.Padded + j] * scale;
+        }
+    }
+
+    /// <summary>out[r, j] = Σ_x a_r[x] · columns[x, j] for four rows a_r and the first <paramref name="vectors"/> vectors of j.</summary>
+    /// <remarks>
+    /// Two vectors of j at a time: each broadcast a_r[x] serves two FMAs, and eight independent sums keep both FMA units
+    /// busy. A last odd vector splits its sums over even and odd x instead.
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void RowsTimesColumns(Rows4 a, float* columns, int padded, int d, int vectors, float* result)
+    {
+        int jv = 0;
+        for (; jv + 2 <= vectors; jv += 2)
+        {
+            float* column = columns + jv * Lanes;
+            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
+            for (int x = 0; x < d; x++, column += padded)
+            {
+                var m = Vector512.Load(column);
+                var n = Vector512.Load(column + Lanes);
+                var a0 = Vector512.Create(a.R0[x]);
+                var a1 = Vector512.Create(a.R1[x]);
+                var a2 = Vector512.Create(a.R2[x]);
+                var a3 = Vector512.Create(a.R3[x]);
+                c0 = Vector512.FusedMultiplyAdd(a0, m, c0);
+                e0 = Vector512.FusedMultiplyAdd(a0, n, e0);
+                c1 = Vector512.FusedMultiplyAdd(a1, m, c1);
+                e1 = Vector512.FusedMultiplyAdd(a1, n, e1);
+                c2 = Vector512.FusedMultiplyAdd(a2, m, c2);
+                e2 = Vector512.FusedMultiplyAdd(a2, n, e2);
+                c3 = Vector512.FusedMultiplyAdd(a3, m, c3);
+                e3 = Vector512.FusedMultiplyAdd(a3, n, e3);
+            }
+            float* target = result + jv * Lanes;
+            c0.Store(target); e0.Store(target + Lanes);
+            c1.Store(target + padded); e1.Store(target + padded + Lanes);
+            c2.Store(target + 2 * padded); e2.Store(target + 2 * padded + Lanes);
+            c3.Store(target + 3 * padded); e3.Store(target + 3 * padded + Lanes);
+        }
+        if (jv < vectors)
+        {
+            float* column = columns + jv * Lanes;
+            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
+            for (int x = 0; x < d; x += 2, column += 2 * padded)
+            {
+                var m = Vector512.Load(column);
+                var n = Vector512.Load(column + padded);
+                c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a.R0[x]), m, c0);
+                c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a.R1[x]), m, c1);
+                c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a.R2[x]), m, c2);
+                c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a.R3[x]), m, c3);
+                e0 = Vector512.FusedMultiplyAdd(Vector512.Create(a.R0[x + 1]), n, e0);
+                e1 = Vector512.FusedMultiplyAdd(Vector512.Create(a.R1[x + 1]), n, e1);
+                e2 = Vector512.FusedMultiplyAdd(Vector512.Create(a.R2[x + 1]), n, e2);
+                e3 = Vector512.FusedMultiplyAdd(Vector512.Create(a.R3[x + 1]), n, e3);
+            }
+            float* target = result + jv * Lanes;
+            (c0 + e0).Store(target);
+            (c1 + e1).Store(target + padded);
+            (c2 + e2).Store(target + 2 * padded);
+            (c3 + e3).Store(target + 3 * padded);
+        }
+    }
+
+    /// <summary>out_r[:] = scale_r · Σ_{j &lt; count} w[r, j] · rows[j, :], for the first <paramref name="validRows"/> of four.</summary>
+    /// <remarks>Even and odd j go to separate sums, as in <see cref="RowsTimesColumns"/>.</remarks>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void WeightedSumOfRows(float* w, int wStride, float* rows, long rowStride, int count, int d, float* scale, Rows4 output, int validRows)
+    {
+        float* w1 = w + wStride, w2 = w + 2 * wStride, w3 = w + 3 * wStride;
+        for (int xv = 0; xv < d; xv += Lanes)
+        {
+            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
+            float* row = rows + xv;
+            int j = 0;
+            for (; j + 1 < count; j += 2, row += 2 * rowStride)
+            {
+                var m = Vector512.Load(row);
+                var n = Vector512.Load(row + rowStride);
+                c0 = Vector512.FusedMultiplyAdd(Vector512.Create(w[j]), m, c0);
+                c1 = Vector512.FusedMultiplyAdd(Vector512.Create(w1[j]), m, c1);
+                c2 = Vector512.FusedMultiplyAdd(Vector512.Create(w2[j]), m, c2);
+                c3 = Vector512.FusedMultiplyAdd(Vector512.Create(w3[j]), m, c3);
+                e0 = Vector512.FusedMultiplyAdd(Vector512.Create(w[j + 1]), n, e0);
+                e1 = Vector512.FusedMultiplyAdd(Vector512.Create(w1[j + 1]), n, e1);
+                e2 = Vector512.FusedMultiplyAdd(Vector512.Create(w2[j + 1]), n, e2);
+                e3 = Vector512.FusedMultiplyAdd(Vector512.Create(w3[j + 1]), n, e3);
+            }
+            if (j < count)
+            {
+                var m = Vector512.Load(row);
+                c0 = Vector512.FusedMultiplyAdd(Vector512.Create(w[j]), m, c0);
+                c1 = Vector512.FusedMultiplyAdd(Vector512.Create(w1[j]), m, c1);
+                c2 = Vector512.FusedMultiplyAdd(Vector512.Create(w2[j]), m, c2);
+                c3 = Vector512.FusedMultiplyAdd(Vector512.Create(w3[j]), m, c3);
+            }
+            ((c0 + e0) * scale[0]).Store(output.R0 + xv);
+            if (validRows > 1) ((c1 + e1) * scale[1]).Store(output.R1 + xv);
+            if (validRows > 2) ((c2 + e2) * scale[2]).Store(output.R2 + xv);
+            if (validRows > 3) ((c3 + e3) * scale[3]).Store(output.R3 + xv);
+        }
+    }
+
+    /// <summary>transposed[x, j] += Σ_r a_r[x] · w[r, j] over the first <paramref name="vectors"/> vectors of j.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void AddOuterProducts(float* transposed, int padded, int d, Rows4 a, float* w, int wStride, int vectors)
+    {
+        for (int jv = 0; jv < vectors; jv++)
+        {
+            var w0 = Vector512.Load(w + jv * Lanes);
+            var w1 = Vector512.Load(w + wStride + jv * Lanes);
+            var w2 = Vector512.Load(w + 2 * wStride + jv * Lanes);
+            var w3 = Vector512.Load(w + 3 * wStride + jv * Lanes);
+            float* target = transposed + jv * Lanes;
+            for (int x = 0; x < d; x++, target += padded)
+            {
+                var low = Vector512.FusedMultiplyAdd(Vector512.Create(a.R1[x]), w1, Vector512.Create(a.R0[x]) * w0);
+                var high = Vector512.FusedMultiplyAdd(Vector512.Create(a.R3[x]), w3, Vector512.Create(a.R2[x]) * w2);
+                (Vector512.Load(target) + (low + high)).Store(target);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Replaces a row of scaled scores by exp(score − max) over its <paramref name="visible"/> keys (zero after
+    /// them, up to <paramref name="vectors"/> whole vectors); returns the max and the sum of the exponentials.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static (float Max, float Sum) Softmax(float* row, int visible, int vectors)
+    {
+        int used = MaskPastVisible(row, visible);
+        var max = Vector512.Create(float.NegativeInfinity);
+        for (int jv = 0; jv < used; jv++) max = Vector512.Max(max, Vector512.Load(row + jv * Lanes));
+        var half = Vector256.Max(max.GetLower(), max.GetUpper());
+        var quarter = Vector128.Max(half.GetLower(), half.GetUpper());
+        float m = MathF.Max(MathF.Max(quarter[0], quarter[1]), MathF.Max(quarter[2], quarter[3]));
+        var shift = Vector512.Create(m);
+        var sum = Vector512<float>.Zero;
+        for (int jv = 0; jv < used; jv++)
+        {
+            var e = Exp(Vector512.Load(row + jv * Lanes) - shift);
+            e.Store(row + jv * Lanes);
+            sum += e;
+        }
+        for (int jv = used; jv < vectors; jv++) Vector512<float>.Zero.Store(row + jv * Lanes);
+        return (m, Vector512.Sum(sum));
+    }
+
+    /// <summary>P = exp(score − lse) over the visible keys (zero after them); dS = P · (dP − delta).</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void ProbabilitiesAndScoreGradients(float* scores, float* dScores, int visible, int vectors, float logSumExp, float delta)
+    {
+        int used = MaskPastVisible(scores, visible);
+        var lse = Vector512.Create(logSumExp);
+        var dlt = Vector512.Create(delta);
+        for (int jv = 0; jv < used; jv++)
+        {
+            var p = Exp(Vector512.Load(scores + jv * Lanes) - lse);
+            p.Store(scores + jv * Lanes);
+            (p * (Vector512.Load(dScores + jv * Lanes) - dlt)).Store(dScores + jv * Lanes);
+        }
+        for (int jv = used; jv < vectors; jv++)
+        {
+            Vector512<float>.Zero.Store(scores + jv * Lanes);
+            Vector512<float>.Zero.Store(dScores + jv * Lanes);
+        }
+    }
+
+    /// <summary>Sets the scores past <paramref name="visible"/> in its last partly visible vector to −∞; returns the vectors with visible keys.</summary>
+    static int MaskPastVisible(float* row, int visible)
+    {
+        int full = visible / Lanes, rest = visible % Lanes;
+        if (rest == 0) return full;
+        var visibleLanes = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(rest)).AsSingle();
+        var last = Vector512.Load(row + full * Lanes);
+        Vector512.ConditionalSelect(visibleLanes, last, Vector512.Create(float.NegativeInfinity)).Store(row + full * Lanes);
+        return full + 1;
+    }
+
+    /// <summary>
+    /// e^x per lane for the x ≤ 0 of a softmax (exact enough for any x ≤ 88): 2^n · p(r) with n = round(x·log₂e),
+    /// r = x − n·ln 2 in two parts, and p the degree-7 Taylor-like minimax polynomial of Cephes' expf (relative error
+    /// about 1e-7); below −87.3 (including −∞) the result is 0.
+    /// </summary>
+    /// <remarks>
+    /// <c>Vector512.Exp</c> computes float lanes in double and took two thirds of the forward pass (about 150 cycles per
+    /// vector, against about 15 here).
+    /// </remarks>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    internal static Vector512<float> Exp(Vector512<float> x)
+    {
+        var underflow = Vector512.LessThan(x, Vector512.Create(-87.33654f));
+        x = Vector512.Max(x, Vector512.Create(-87.33654f));
+        var n = Vector512.Round(x * Vector512.Create(1.44269504f));
+        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), x);
+        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(2.12194440e-4f), r);
+        var p = Vector512.Create(1.9875691500e-4f);
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.3981999507e-3f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(8.3334519073e-3f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(4.1665795894e-2f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.6666665459e-1f));
+        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201e-1f));
+        p = Vector512.FusedMultiplyAdd(p, r * r, r + Vector512<float>.One);
+        var twoToN = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
+        return Vector512.ConditionalSelect(underflow, Vector512<float>.Zero, p * twoToN);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static float Dot(float* a, float* b, int d)
+    {
+        var sum = Vector512<float>.Zero;
+        for (int x = 0; x < d; x += Lanes) sum = Vector512.FusedMultiplyAdd(Vector512.Load(a + x), Vector512.Load(b + x), sum);
+        return Vector512.Sum(sum);
+    }
+
+    /// <summary>The autograd node: saves the inputs, the output and the row log-sum-exps for the backward pass.</summary>
+    sealed class Function : autograd.SingleTensorFunction<Function>
+    {
+        public override string Name => nameof(CpuCausalAttention);
+
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var (q, k, v) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2]);
+            var (output, logSumExp) = Forward(q, k, v);
+            // Kept as data rather than autograd saved variables, freed at the end of backward (see RMSNorm).
+            ctx.save_data(nameof(Saved), new Saved(q.detach().DetachFromDisposeScope(), k.detach().DetachFromDisposeScope(),
+                v.detach().DetachFromDisposeScope(), output.detach().DetachFromDisposeScope(), logSumExp.DetachFromDisposeScope()));
+            return output;
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
+        {
+            var saved = (Saved)ctx.get_data(nameof(Saved));
+            using (saved.Q)
+            using (saved.K)
+            using (saved.V)
+            using (saved.Output)
+            using (saved.LogSumExp)
+            using (var gradOutput = grad.contiguous())
+            {
+                var (dq, dk, dv) = Backward(saved.Q, saved.K, saved.V, saved.Output, saved.LogSumExp, gradOutput);
+                return [dq, dk, dv];
+            }
+        }
+
+        sealed record Saved(Tensor Q, Tensor K, Tensor V, Tensor Output, Tensor LogSumExp);
+    }
+}

@@ -1,0 +1,122 @@
+using System.Runtime.Intrinsics;
+using Remix.Models;
+using static TorchSharp.torch;
+
+namespace Remix.Tests.Models;
+
+public class CpuCausalAttentionTests
+{
+    /// <summary>q [batch, seq, heads, d], k and v [batch, seq, kv_heads, d], float32, needing gradients.</summary>
+    static (Tensor Q, Tensor K, Tensor V, Tensor GradOutput) Inputs(int batch, int seq, int heads, int kvHeads, int d, int seed)
+    {
+        var generator = new Generator((ulong)seed);
+        return (randn([batch, seq, heads, d], generator: generator).requires_grad_(),
+            randn([batch, seq, kvHeads, d], generator: generator).requires_grad_(),
+            randn([batch, seq, kvHeads, d], generator: generator).requires_grad_(),
+            randn([batch, seq, heads, d], generator: generator));
+    }
+
+    /// <summary>The same attention by libtorch in float64, over the usual [batch, heads, seq, d] layout with repeated kv heads.</summary>
+    static Tensor Reference(Tensor q, Tensor k, Tensor v)
+    {
+        int groups = (int)(q.shape[2] / k.shape[2]);
+        var q64 = q.to(ScalarType.Float64).transpose(1, 2);
+        var k64 = LlamaAttention.RepeatKv(k.to(ScalarType.Float64).transpose(1, 2), groups);
+        var v64 = LlamaAttention.RepeatKv(v.to(ScalarType.Float64).transpose(1, 2), groups);
+        return nn.functional.scaled_dot_product_attention(q64, k64, v64, null, 0.0, q.shape[1] > 1).transpose(1, 2);
+    }
+
+    [Theory]
+    [InlineData(2, 37, 4, 2, 16)]  // rows not a multiple of 4, keys not a multiple of 16
+    [InlineData(1, 130, 8, 2, 64)] // groups of 4, head_dim 64
+    [InlineData(3, 20, 2, 2, 32)]  // one query head per kv head
+    [InlineData(2, 1, 2, 1, 16)]   // a single position
+    public void ForwardAndGradients_EqualLibtorchAttention(int batch, int seq, int heads, int kvHeads, int d)
+    {
+        using var scope = NewDisposeScope();
+        var (q, k, v, gradOutput) = Inputs(batch, seq, heads, kvHeads, d, seed: seq);
+        Assert.Equal(Vector512.IsHardwareAccelerated, CpuCausalAttention.Supports(q, k, v)); // the kernel itself runs anywhere (emulated without AVX-512)
+
+        var actual = CpuCausalAttention.Apply(q, k, v);
+        actual.backward([gradOutput]);
+        var (dq, dk, dv) = (q.grad!.clone(), k.grad!.clone(), v.grad!.clone());
+        foreach (var t in new[] { q, k, v }) t.grad!.zero_();
+        var expected = Reference(q, k, v);
+        expected.backward([gradOutput.to(ScalarType.Float64)]);
+
+        Assert.Equal(new long[] { batch, seq, heads, d }, actual.shape);
+        Assert.True((actual.to(ScalarType.Float64) - expected).abs().max().item<double>() < 2e-6);
+        Assert.True((dq - q.grad!).abs().max().item<float>() < 2e-5);
+        Assert.True((dk - k.grad!).abs().max().item<float>() < 2e-5);
+        Assert.True((dv - v.grad!).abs().max().item<float>() < 2e-5);
+    }
+
+    [Fact]
+    public void WithoutGradients_GivesTheSameOutput()
+    {
+        using var scope = NewDisposeScope();
+        var (q, k, v, _) = Inputs(2, 19, 4, 2, 32, seed: 5);
+        var withGradients = CpuCausalAttention.Apply(q, k, v);
+        using (no_grad())
+        {
+            var without = CpuCausalAttention.Apply(q, k, v);
+            Assert.False(without.requires_grad);
+            Assert.True(without.equal(withGradients.detach()).all().item<bool>());
+        }
+    }
+
+    [Fact]
+    public void Results_DoNotDependOnTheThreadCount()
+    {
+        using var scope = NewDisposeScope();
+        int threads = get_num_threads();
+        var runs = new List<Tensor[]>();
+        try
+        {
+            foreach (int count in new[] { 1, 3 })
+            {
+                set_num_threads(count);
+                var (q, k, v, gradOutput) = Inputs(3, 45, 4, 2, 32, seed: 11);
+                var output = CpuCausalAttention.Apply(q, k, v);
+                output.backward([gradOutput]);
+                runs.Add([output.detach(), q.grad!, k.grad!, v.grad!]);
+            }
+        }
+        finally
+        {
+            set_num_threads(threads);
+        }
+        for (int i = 0; i < 4; i++) Assert.True(runs[0][i].equal(runs[1][i]).all().item<bool>(), $"tensor {i} differs");
+    }
+
+    [Fact]
+    public void Exp_IsWithinAFewUlpsOfTheDoubleExponential_AndZeroBelowTheFloatRange()
+    {
+        double worst = 0;
+        for (int i = 0; i < 4096; i++)
+        {
+            float x = -87f + 95f * i / 4095; // -87 .. 8
+            var e = CpuCausalAttention.Exp(Vector512.Create(x));
+            double exact = Math.Exp(x);
+            for (int lane = 0; lane < Vector512<float>.Count; lane++) Assert.Equal(e[0], e[lane]);
+            worst = Math.Max(worst, Math.Abs(e[0] - exact) / exact);
+        }
+        Assert.True(worst < 4e-7, $"relative error {worst}"); // float's own rounding is 6e-8
+        Assert.Equal(1f, CpuCausalAttention.Exp(Vector512<float>.Zero)[0]);
+        Assert.Equal(0f, CpuCausalAttention.Exp(Vector512.Create(float.NegativeInfinity))[0]);
+        Assert.Equal(0f, CpuCausalAttention.Exp(Vector512.Create(-100f))[0]);
+    }
+
+    [Fact]
+    public void Supports_OnlyContiguousFloat32WithWholeVectorHeads()
+    {
+        using var scope = NewDisposeScope();
+        var q = zeros(1, 8, 4, 32);
+        var kv = zeros(1, 8, 2, 32);
+        Assert.Equal(Vector512.IsHardwareAccelerated, CpuCausalAttention.Supports(q, kv, kv));
+        Assert.False(CpuCausalAttention.Supports(q.to(ScalarType.Float64), kv.to(ScalarType.Float64), kv.to(ScalarType.Float64)));
+        Assert.False(CpuCausalAttention.Supports(zeros(1, 8, 4, 24), zeros(1, 8, 2, 24), zeros(1, 8, 2, 24)));
+        Assert.False(CpuCausalAttention.Supports(zeros(1, 4, 8, 32).transpose(1, 2), kv, kv));
+        Assert.False(CpuCausalAttention.Supports(zeros(1, 8, 3, 32), kv, kv)); // 3 heads over 2 kv heads
+    }
+}
