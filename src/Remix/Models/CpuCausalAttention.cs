@@ -2,6 +2,7 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Remix.Runtime;
+using static Remix.Models.CpuKernels;
 using static TorchSharp.torch;
 
 namespace Remix.Models;
@@ -26,20 +27,15 @@ namespace Remix.Models;
 /// </remarks>
 internal static unsafe class CpuCausalAttention
 {
-    const int Lanes = 16; // floats per Vector512
     const int Rows = 4;   // query rows scored together
 
     /// <summary>Whether these tensors can take this kernel: float32 on a CPU with AVX-512, contiguous, head_dim a multiple of 16.</summary>
     public static bool Supports(Tensor q, Tensor k, Tensor v) =>
-        Vector512.IsHardwareAccelerated
-        && q.device_type == TorchSharp.DeviceType.CPU && k.device_type == TorchSharp.DeviceType.CPU && v.device_type == TorchSharp.DeviceType.CPU
-        && q.dtype == ScalarType.Float32 && k.dtype == ScalarType.Float32 && v.dtype == ScalarType.Float32
+        Vector512.IsHardwareAccelerated && IsPlainCpuFloat32(q) && IsPlainCpuFloat32(k) && IsPlainCpuFloat32(v)
         && q.dim() == 4 && k.dim() == 4 && v.dim() == 4
         && q.shape[3] % Lanes == 0 && k.shape[3] == q.shape[3] && v.shape[3] == q.shape[3]
         && k.shape[0] == q.shape[0] && k.shape[1] == q.shape[1] && v.shape[0] == q.shape[0] && v.shape[1] == q.shape[1]
-        && k.shape[2] > 0 && q.shape[2] % k.shape[2] == 0 && v.shape[2] == k.shape[2]
-        && q.is_contiguous() && k.is_contiguous() && v.is_contiguous()
-        && q.numel() < int.MaxValue / sizeof(float) && k.numel() < int.MaxValue / sizeof(float);
+        && k.shape[2] > 0 && q.shape[2] % k.shape[2] == 0 && v.shape[2] == k.shape[2];
 
     /// <summary>softmax(q·kᵀ/√d + causal mask)·v, each query head attending to its group's kv head; differentiable.</summary>
     public static Tensor Apply(Tensor q, Tensor k, Tensor v)
@@ -56,7 +52,7 @@ internal static unsafe class CpuCausalAttention
         var s = new Dims(q, k);
         var output = empty_like(q);
         var logSumExp = empty([s.Batch, s.Heads, s.Seq], ScalarType.Float32, q.device);
-        float* qp = Data(q), kp = Data(k), vp = Data(v), op = Data(output), lp = Data(logSumExp);
+        float* qp = Pointer(q), kp = Pointer(k), vp = Pointer(v), op = Pointer(output), lp = Pointer(logSumExp);
         IntraOpParallel.For(s.Batch * s.KvHeads, item => ForwardItem(s, item, qp, kp, vp, op, lp));
         return (output, logSumExp);
     }
@@ -65,13 +61,11 @@ internal static unsafe class CpuCausalAttention
     {
         var s = new Dims(q, k);
         Tensor dq = empty_like(q), dk = empty_like(k), dv = empty_like(v);
-        float* qp = Data(q), kp = Data(k), vp = Data(v), op = Data(output), lp = Data(logSumExp), gp = Data(gradOutput);
-        float* dqp = Data(dq), dkp = Data(dk), dvp = Data(dv);
+        float* qp = Pointer(q), kp = Pointer(k), vp = Pointer(v), op = Pointer(output), lp = Pointer(logSumExp), gp = Pointer(gradOutput);
+        float* dqp = Pointer(dq), dkp = Pointer(dk), dvp = Pointer(dv);
         IntraOpParallel.For(s.Batch * s.KvHeads, item => BackwardItem(s, item, qp, kp, vp, op, lp, gp, dqp, dkp, dvp));
         return (dq, dk, dv);
     }
-
-    static float* Data(Tensor t) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
 
     /// <summary>Sizes, and the padded length of a row of keys (whole vectors).</summary>
     readonly struct Dims(Tensor q, Tensor k)
@@ -402,34 +396,6 @@ internal static unsafe class CpuCausalAttention
         var last = Vector512.Load(row + full * Lanes);
         Vector512.ConditionalSelect(visibleLanes, last, Vector512.Create(float.NegativeInfinity)).Store(row + full * Lanes);
         return full + 1;
-    }
-
-    /// <summary>
-    /// e^x per lane for the x ≤ 0 of a softmax (exact enough for any x ≤ 88): 2^n · p(r) with n = round(x·log₂e),
-    /// r = x − n·ln 2 in two parts, and p the degree-7 Taylor-like minimax polynomial of Cephes' expf (relative error
-    /// about 1e-7); below −87.3 (including −∞) the result is 0.
-    /// </summary>
-    /// <remarks>
-    /// <c>Vector512.Exp</c> computes float lanes in double and took two thirds of the forward pass (about 150 cycles per
-    /// vector, against about 15 here).
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    internal static Vector512<float> Exp(Vector512<float> x)
-    {
-        var underflow = Vector512.LessThan(x, Vector512.Create(-87.33654f));
-        x = Vector512.Max(x, Vector512.Create(-87.33654f));
-        var n = Vector512.Round(x * Vector512.Create(1.44269504f));
-        var r = Vector512.FusedMultiplyAdd(n, Vector512.Create(-0.693359375f), x);
-        r = Vector512.FusedMultiplyAdd(n, Vector512.Create(2.12194440e-4f), r);
-        var p = Vector512.Create(1.9875691500e-4f);
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.3981999507e-3f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(8.3334519073e-3f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(4.1665795894e-2f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(1.6666665459e-1f));
-        p = Vector512.FusedMultiplyAdd(p, r, Vector512.Create(5.0000001201e-1f));
-        p = Vector512.FusedMultiplyAdd(p, r * r, r + Vector512<float>.One);
-        var twoToN = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
-        return Vector512.ConditionalSelect(underflow, Vector512<float>.Zero, p * twoToN);
     }
 
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]

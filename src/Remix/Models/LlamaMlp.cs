@@ -20,7 +20,7 @@ public sealed class LlamaMlp : nn.Module
     public Tensor Forward(Tensor x)
     {
         using var scope = NewDisposeScope();
-        var hidden = nn.functional.silu(_gate.Forward(x)) * _up.Forward(x);
+        var hidden = SwiGlu.Apply(_gate.Forward(x), _up.Forward(x));
         return _down.Forward(hidden).MoveToOuterDisposeScope();
     }
 }

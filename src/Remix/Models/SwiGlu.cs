@@ -1,0 +1,116 @@
+using System.Runtime.CompilerServices;
+using System.Runtime.Intrinsics;
+using Remix.Runtime;
+using static Remix.Models.CpuKernels;
+using static TorchSharp.torch;
+
+namespace Remix.Models;
+
+/// <summary>
+/// SwiGLU's product silu(gate) ⊙ up, forward and backward each one pass over memory on CPUs with AVX-512
+/// (float32, contiguous); libtorch's silu and multiply elsewhere.
+/// </summary>
+/// <remarks>
+/// libtorch runs it as silu, multiply, and in backward the multiply's two products and silu's gradient: about
+/// five passes over [tokens, intermediate] tensors, 13 ms of a 300 ms training step on the benchmark model.
+/// Here the forward reads gate and up once and writes the product; the backward reads gate, up and the
+/// output gradient once and writes both input gradients. With σ = sigmoid(g): ∂up = ∂h · g·σ,
+/// ∂gate = ∂h · up · σ · (1 + g·(1 − σ)).
+/// </remarks>
+internal static unsafe class SwiGlu
+{
+    const long Chunk = 16 * 1024; // floats per work item: three 64 KB streams stay in L2
+
+    public static bool Supports(Tensor gate, Tensor up) =>
+        Vector512.IsHardwareAccelerated && IsPlainCpuFloat32(gate) && IsPlainCpuFloat32(up) && gate.shape.SequenceEqual(up.shape);
+
+    /// <summary>silu(gate) ⊙ up; differentiable.</summary>
+    public static Tensor Apply(Tensor gate, Tensor up)
+    {
+        if (!Supports(gate, up)) return nn.functional.silu(gate) * up;
+        if (is_grad_enabled() && (gate.requires_grad || up.requires_grad)) return Function.apply(gate, up);
+        return Forward(gate, up);
+    }
+
+    static Tensor Forward(Tensor gate, Tensor up)
+    {
+        var product = empty_like(gate);
+        float* g = Pointer(gate), u = Pointer(up), h = Pointer(product);
+        long n = gate.numel();
+        IntraOpParallel.For((n + Chunk - 1) / Chunk, c => ForwardChunk(g, u, h, c * Chunk, Math.Min(n, (c + 1) * Chunk)));
+        return product;
+    }
+
+    static (Tensor Gate, Tensor Up) Backward(Tensor gate, Tensor up, Tensor gradProduct)
+    {
+        Tensor gradGate = empty_like(gate), gradUp = empty_like(up);
+        float* g = Pointer(gate), u = Pointer(up), dh = Pointer(gradProduct), dg = Pointer(gradGate), du = Pointer(gradUp);
+        long n = gate.numel();
+        IntraOpParallel.For((n + Chunk - 1) / Chunk, c => BackwardChunk(g, u, dh, dg, du, c * Chunk, Math.Min(n, (c + 1) * Chunk)));
+        return (gradGate, gradUp);
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static Vector512<float> Sigmoid(Vector512<float> x) => Vector512<float>.One / (Vector512<float>.One + Exp(-x));
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void ForwardChunk(float* g, float* u, float* h, long start, long end)
+    {
+        long i = start;
+        for (; i + Lanes <= end; i += Lanes)
+        {
+            var gate = Vector512.Load(g + i);
+            (gate * Sigmoid(gate) * Vector512.Load(u + i)).Store(h + i);
+        }
+        for (; i < end; i++) h[i] = g[i] / (1f + MathF.Exp(-g[i])) * u[i];
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void BackwardChunk(float* g, float* u, float* dh, float* dg, float* du, long start, long end)
+    {
+        long i = start;
+        for (; i + Lanes <= end; i += Lanes)
+        {
+            var gate = Vector512.Load(g + i);
+            var grad = Vector512.Load(dh + i);
+            var sigmoid = Sigmoid(gate);
+            var silu = gate * sigmoid;
+            (grad * silu).Store(du + i);
+            (grad * Vector512.Load(u + i) * (sigmoid + silu * (Vector512<float>.One - sigmoid))).Store(dg + i);
+        }
+        for (; i < end; i++)
+        {
+            float sigmoid = 1f / (1f + MathF.Exp(-g[i])), silu = g[i] * sigmoid;
+            du[i] = dh[i] * silu;
+            dg[i] = dh[i] * u[i] * (sigmoid + silu * (1f - sigmoid));
+        }
+    }
+
+    /// <summary>The autograd node: keeps gate and up for the backward pass.</summary>
+    sealed class Function : autograd.SingleTensorFunction<Function>
+    {
+        public override string Name => nameof(SwiGlu);
+
+        public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
+        {
+            var (gate, up) = ((Tensor)vars[0], (Tensor)vars[1]);
+            // Kept as data rather than autograd saved variables, freed at the end of backward (see RMSNorm).
+            ctx.save_data(nameof(Saved), new Saved(gate.detach().DetachFromDisposeScope(), up.detach().DetachFromDisposeScope()));
+            return Forward(gate, up);
+        }
+
+        public override List<Tensor> backward(autograd.AutogradContext ctx, Tensor grad)
+        {
+            var saved = (Saved)ctx.get_data(nameof(Saved));
+            using (saved.Gate)
+            using (saved.Up)
+            using (var gradProduct = grad.contiguous())
+            {
+                var (gradGate, gradUp) = Backward(saved.Gate, saved.Up, gradProduct);
+                return [gradGate, gradUp];
+            }
+        }
+
+        sealed record Saved(Tensor Gate, Tensor Up);
+    }
+}
