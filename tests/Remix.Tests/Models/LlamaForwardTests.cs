@@ -119,4 +119,56 @@ public class LlamaForwardTests
         }
         else Assert.Null(weightGrad);
     }
+
+    [Fact]
+    public void RmsNorm_Float32Kernel_EqualsTheNormInDouble_WithAndWithoutGradients()
+    {
+        using var scope = NewDisposeScope();
+        using var norm = new RMSNorm(48, 1e-5, CPU, ScalarType.Float32); // 3 vectors of 16
+        using (no_grad()) norm.Weight.copy_(linspace(0.5, 2, 48));
+        var x = (randn(3, 37, 48, generator: new Generator(7)) * 3).requires_grad_(true); // 111 rows: 3 whole blocks of 32 and a part
+        var upstream = randn(3, 37, 48, generator: new Generator(8));
+        Assert.Equal(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, RMSNorm.Kernel.Supports(x, norm.Weight));
+
+        var y = norm.Forward(x);
+        autograd.backward([y], [upstream]);
+        Tensor withoutGradients;
+        using (no_grad()) withoutGradients = norm.Forward(x);
+
+        var x64 = x.detach().to(ScalarType.Float64).requires_grad_(true);
+        var w64 = norm.Weight.detach().to(ScalarType.Float64).requires_grad_(true);
+        var reference = w64 * x64 * rsqrt(x64.pow(2).mean([-1L], keepdim: true) + 1e-5);
+        autograd.backward([reference], [upstream.to(ScalarType.Float64)]);
+
+        Assert.True(y.detach().equal(withoutGradients).all().item<bool>());
+        Assert.True((y.to(ScalarType.Float64) - reference).abs().max().item<double>() < 1e-5);
+        Assert.True((x.grad!.to(ScalarType.Float64) - x64.grad!).abs().max().item<double>() < 1e-5);
+        Assert.True((norm.Weight.grad!.to(ScalarType.Float64) - w64.grad!).abs().max().item<double>() < 1e-4);
+    }
+
+    [Fact]
+    public void RmsNorm_Gradients_DoNotDependOnTheThreadCount()
+    {
+        using var scope = NewDisposeScope();
+        int threads = get_num_threads();
+        var grads = new List<Tensor>();
+        try
+        {
+            foreach (int count in new[] { 1, 3 })
+            {
+                set_num_threads(count);
+                using var norm = new RMSNorm(32, 1e-5, CPU, ScalarType.Float32);
+                var x = randn(4, 50, 32, generator: new Generator(3)).requires_grad_(true);
+                autograd.backward([norm.Forward(x)], [randn(4, 50, 32, generator: new Generator(4))]);
+                grads.Add(x.grad!);
+                grads.Add(norm.Weight.grad!.clone());
+            }
+        }
+        finally
+        {
+            set_num_threads(threads);
+        }
+        Assert.True(grads[0].equal(grads[2]).all().item<bool>());
+        Assert.True(grads[1].equal(grads[3]).all().item<bool>());
+    }
 }
