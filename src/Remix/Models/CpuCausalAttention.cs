@@ -8,8 +8,8 @@ using static TorchSharp.torch;
 namespace Remix.Models;
 
 /// <summary>
-/// Causal grouped-query attention in float32 on the CPU, forward and backward written out over
-/// 16-float vectors, on the projections' own layout: q [batch, seq, heads, d], k and v
+/// Rotary positions and causal grouped-query attention in float32 on the CPU, forward and backward
+/// written out over 16-float vectors, on the projections' own layout: q [batch, seq, heads, d], k and v
 /// [batch, seq, kv_heads, d], output [batch, seq, heads, d].
 /// </summary>
 /// <remarks>
@@ -19,7 +19,9 @@ namespace Remix.Models;
 /// needs the heads transposed in and out. Here each (sequence, kv head) is one work item that owns
 /// its outputs: the keys, scaled and transposed, stay in cache while every query row of the group
 /// is scored against only the keys it may see, four rows at a time so that each key vector loaded
-/// serves four rows. The forward pass keeps the log-sum-exp of each row; the backward pass
+/// serves four rows. The rotary embedding of q and k (<see cref="RotaryEmbedding.Apply"/>, the same
+/// products) is applied as the item copies them, so the rotated projections are never written out
+/// and their gradients are rotated back in the same pass. The forward pass keeps the log-sum-exp of each row; the backward pass
 /// recomputes the probabilities from it (as flash attention does), so memory stays linear in the
 /// sequence length. Every item is computed in a fixed order by one thread, so results do not depend
 /// on the number of threads. Used where <see cref="Supports"/> holds (CPUs with AVX-512); elsewhere
@@ -29,42 +31,58 @@ internal static unsafe class CpuCausalAttention
 {
     const int Rows = 4;   // query rows scored together
 
-    /// <summary>Whether these tensors can take this kernel: float32 on a CPU with AVX-512, contiguous, head_dim a multiple of 16.</summary>
-    public static bool Supports(Tensor q, Tensor k, Tensor v) =>
+    /// <summary>
+    /// Whether these tensors can take this kernel: float32 on a CPU with AVX-512, contiguous, head_dim a multiple of 16,
+    /// and rotary tables of [batch, seq, head_dim].
+    /// </summary>
+    public static bool Supports(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin) =>
         Vector512.IsHardwareAccelerated && IsPlainCpuFloat32(q) && IsPlainCpuFloat32(k) && IsPlainCpuFloat32(v)
+        && IsPlainCpuFloat32(cos) && IsPlainCpuFloat32(signedSin)
         && q.dim() == 4 && k.dim() == 4 && v.dim() == 4
         && q.shape[3] % Lanes == 0 && k.shape[3] == q.shape[3] && v.shape[3] == q.shape[3]
         && k.shape[0] == q.shape[0] && k.shape[1] == q.shape[1] && v.shape[0] == q.shape[0] && v.shape[1] == q.shape[1]
-        && k.shape[2] > 0 && q.shape[2] % k.shape[2] == 0 && v.shape[2] == k.shape[2];
+        && k.shape[2] > 0 && q.shape[2] % k.shape[2] == 0 && v.shape[2] == k.shape[2]
+        && cos.shape.SequenceEqual([q.shape[0], q.shape[1], q.shape[3]]) && signedSin.shape.SequenceEqual(cos.shape);
 
-    /// <summary>softmax(q·kᵀ/√d + causal mask)·v, each query head attending to its group's kv head; differentiable.</summary>
-    public static Tensor Apply(Tensor q, Tensor k, Tensor v)
+    /// <summary>
+    /// softmax(rope(q)·rope(k)ᵀ/√d + causal mask)·v, each query head attending to its group's kv head, with rope the
+    /// rotation by the tables of <see cref="RotaryEmbedding.Compute"/>; differentiable in q, k and v.
+    /// </summary>
+    public static Tensor Apply(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin)
     {
-        if (is_grad_enabled() && (q.requires_grad || k.requires_grad || v.requires_grad)) return Function.apply(q, k, v);
+        if (is_grad_enabled() && (q.requires_grad || k.requires_grad || v.requires_grad)) return Function.apply(q, k, v, cos, signedSin);
         using var scope = NewDisposeScope();
-        var (output, _) = Forward(q, k, v);
+        var (output, _) = Forward(q, k, v, cos, signedSin);
         return output.MoveToOuterDisposeScope();
     }
 
     /// <summary>The output and the log-sum-exp of each row's scaled scores, [batch, heads, seq].</summary>
-    static (Tensor Output, Tensor LogSumExp) Forward(Tensor q, Tensor k, Tensor v)
+    static (Tensor Output, Tensor LogSumExp) Forward(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin)
     {
         var s = new Dims(q, k);
         var output = empty_like(q);
         var logSumExp = empty([s.Batch, s.Heads, s.Seq], ScalarType.Float32, q.device);
-        float* qp = Pointer(q), kp = Pointer(k), vp = Pointer(v), op = Pointer(output), lp = Pointer(logSumExp);
-        IntraOpParallel.For(s.Batch * s.KvHeads, item => ForwardItem(s, item, qp, kp, vp, op, lp));
+        var tensors = new Pointers(q, k, v, cos, signedSin, output, logSumExp);
+        IntraOpParallel.For(s.Batch * s.KvHeads, item => ForwardItem(s, item, tensors));
         return (output, logSumExp);
     }
 
-    static (Tensor Dq, Tensor Dk, Tensor Dv) Backward(Tensor q, Tensor k, Tensor v, Tensor output, Tensor logSumExp, Tensor gradOutput)
+    static (Tensor Dq, Tensor Dk, Tensor Dv) Backward(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin, Tensor output,
+        Tensor logSumExp, Tensor gradOutput)
     {
         var s = new Dims(q, k);
         Tensor dq = empty_like(q), dk = empty_like(k), dv = empty_like(v);
-        float* qp = Pointer(q), kp = Pointer(k), vp = Pointer(v), op = Pointer(output), lp = Pointer(logSumExp), gp = Pointer(gradOutput);
-        float* dqp = Pointer(dq), dkp = Pointer(dk), dvp = Pointer(dv);
-        IntraOpParallel.For(s.Batch * s.KvHeads, item => BackwardItem(s, item, qp, kp, vp, op, lp, gp, dqp, dkp, dvp));
+        var tensors = new Pointers(q, k, v, cos, signedSin, output, logSumExp);
+        float* gp = Pointer(gradOutput), dqp = Pointer(dq), dkp = Pointer(dk), dvp = Pointer(dv);
+        IntraOpParallel.For(s.Batch * s.KvHeads, item => BackwardItem(s, item, tensors, gp, dqp, dkp, dvp));
         return (dq, dk, dv);
+    }
+
+    /// <summary>The data of the forward pass's tensors.</summary>
+    readonly struct Pointers(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin, Tensor output, Tensor logSumExp)
+    {
+        public readonly float* Q = Pointer(q), K = Pointer(k), V = Pointer(v), Cos = Pointer(cos), SignedSin = Pointer(signedSin);
+        public readonly float* Output = Pointer(output), LogSumExp = Pointer(logSumExp);
     }
 
     /// <summary>Sizes, and the padded length of a row of keys (whole vectors).</summary>
@@ -77,75 +95,79 @@ internal static unsafe class CpuCausalAttention
         public long QueryRow(int b, int i, int h) => (((long)b * Seq + i) * Heads + h) * HeadDim;
         public long KeyRow(int b, int j, int kvHead) => (((long)b * Seq + j) * KvHeads + kvHead) * HeadDim;
         public long RowStat(int b, int h, int i) => ((long)b * Heads + h) * Seq + i;
+        public long Position(int b, int i) => ((long)b * Seq + i) * HeadDim;
+        public long QueryStride => (long)Heads * HeadDim;
+        public long KeyStride => (long)KvHeads * HeadDim;
     }
 
     /// <summary>Attention for all query heads of one kv head of one sequence.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void ForwardItem(Dims s, long item, float* q, float* k, float* v, float* output, float* logSumExp)
+    static void ForwardItem(Dims s, long item, Pointers t)
     {
         int b = (int)(item / s.KvHeads), kvHead = (int)(item % s.KvHeads), d = s.HeadDim, padded = s.Padded;
-        float* keysT = Alloc((long)d * padded), scores = Alloc((long)Rows * padded);
+        float* keys = Alloc((long)s.Seq * d), keysT = Alloc((long)d * padded), queries = Alloc((long)s.Group * s.Seq * d);
+        float* scores = Alloc((long)Rows * padded);
         float* scaleOut = stackalloc float[Rows];
         try
         {
-            Transpose(s, k + s.KeyRow(b, 0, kvHead), keysT, s.Scale);
-            float* values = v + s.KeyRow(b, 0, kvHead);
-            long keyStride = (long)s.KvHeads * d;
+            RotatedRows(s, t, b, kvHead, keys, queries);
+            Transpose(s, keys, keysT, s.Scale);
+            float* values = t.V + s.KeyRow(b, 0, kvHead);
             for (int g = 0; g < s.Group; g++)
             {
                 int h = kvHead * s.Group + g;
                 for (int i0 = 0; i0 < s.Seq; i0 += Rows)
                 {
-                    int rows = Math.Min(Rows, s.Seq - i0), keys = i0 + rows, vectors = (keys + Lanes - 1) / Lanes;
-                    var qRows = RowPointers(q, s, b, i0, rows, h);
+                    int rows = Math.Min(Rows, s.Seq - i0), visibleKeys = i0 + rows, vectors = (visibleKeys + Lanes - 1) / Lanes;
+                    var qRows = RowPointers(queries + ((long)g * s.Seq + i0) * d, d, rows);
                     RowsTimesColumns(qRows, keysT, padded, d, vectors, scores);
-                    for (int r = 0; r < Rows; r++)
+                    for (int r = 0; r < rows; r++)
                     {
-                        if (r >= rows) continue; // a repeated row: its output is not stored
                         var (max, sum) = Softmax(scores + r * padded, i0 + r + 1, vectors);
-                        logSumExp[s.RowStat(b, h, i0 + r)] = max + MathF.Log(sum);
+                        t.LogSumExp[s.RowStat(b, h, i0 + r)] = max + MathF.Log(sum);
                         scaleOut[r] = 1f / sum;
                     }
-                    var outRows = RowPointers(output, s, b, i0, rows, h);
-                    WeightedSumOfRows(scores, padded, values, keyStride, keys, d, scaleOut, outRows, rows);
+                    var outRows = RowPointers(t.Output + s.QueryRow(b, i0, h), s.QueryStride, rows);
+                    WeightedSumOfRows(scores, padded, values, s.KeyStride, visibleKeys, d, scaleOut, outRows, rows);
                 }
             }
         }
         finally
         {
+            NativeMemory.AlignedFree(keys);
             NativeMemory.AlignedFree(keysT);
+            NativeMemory.AlignedFree(queries);
             NativeMemory.AlignedFree(scores);
         }
     }
 
     /// <summary>Gradients for one kv head of one sequence: dq of its query heads, dk and dv of the kv head.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void BackwardItem(Dims s, long item, float* q, float* k, float* v, float* output, float* logSumExp, float* gradOutput,
-        float* dq, float* dk, float* dv)
+    static void BackwardItem(Dims s, long item, Pointers t, float* gradOutput, float* dq, float* dk, float* dv)
     {
         int b = (int)(item / s.KvHeads), kvHead = (int)(item % s.KvHeads), d = s.HeadDim, padded = s.Padded;
         long block = (long)d * padded;
+        float* keys = Alloc((long)s.Seq * d), queries = Alloc((long)s.Group * s.Seq * d);
         float* keysT = Alloc(block), valuesT = Alloc(block), dKeysT = Alloc(block), dValuesT = Alloc(block);
         float* probs = Alloc((long)Rows * padded), dScores = Alloc((long)Rows * padded);
         float* scaleOut = stackalloc float[Rows];
         try
         {
-            Transpose(s, k + s.KeyRow(b, 0, kvHead), keysT, s.Scale);
-            Transpose(s, v + s.KeyRow(b, 0, kvHead), valuesT, 1f);
+            RotatedRows(s, t, b, kvHead, keys, queries);
+            Transpose(s, keys, keysT, s.Scale);
+            TransposeStrided(s, t.V + s.KeyRow(b, 0, kvHead), valuesT);
             new Span<float>(dKeysT, (int)block).Clear();
             new Span<float>(dValuesT, (int)block).Clear();
-            float* keys0 = k + s.KeyRow(b, 0, kvHead);
-            long keyStride = (long)s.KvHeads * d;
             for (int r = 0; r < Rows; r++) scaleOut[r] = s.Scale;
             for (int g = 0; g < s.Group; g++)
             {
                 int h = kvHead * s.Group + g;
                 for (int i0 = 0; i0 < s.Seq; i0 += Rows)
                 {
-                    int rows = Math.Min(Rows, s.Seq - i0), keys = i0 + rows, vectors = (keys + Lanes - 1) / Lanes;
-                    var qRows = RowPointers(q, s, b, i0, rows, h);
-                    var gRows = RowPointers(gradOutput, s, b, i0, rows, h);
-                    var oRows = RowPointers(output, s, b, i0, rows, h);
+                    int rows = Math.Min(Rows, s.Seq - i0), visibleKeys = i0 + rows, vectors = (visibleKeys + Lanes - 1) / Lanes;
+                    var qRows = RowPointers(queries + ((long)g * s.Seq + i0) * d, d, rows);
+                    var gRows = RowPointers(gradOutput + s.QueryRow(b, i0, h), s.QueryStride, rows);
+                    var oRows = RowPointers(t.Output + s.QueryRow(b, i0, h), s.QueryStride, rows);
                     RowsTimesColumns(qRows, keysT, padded, d, vectors, probs);     // scaled scores
                     RowsTimesColumns(gRows, valuesT, padded, d, vectors, dScores); // dP = dO·vᵀ
                     for (int r = 0; r < Rows; r++)
@@ -158,21 +180,25 @@ internal static unsafe class CpuCausalAttention
                             continue;
                         }
                         int visible = i0 + r + 1;
-                        float lse = logSumExp[s.RowStat(b, h, i0 + r)];
+                        float lse = t.LogSumExp[s.RowStat(b, h, i0 + r)];
                         float delta = Dot(gRows[r], oRows[r], d); // Σ_j P·dP = dO·O
                         ProbabilitiesAndScoreGradients(p, ds, visible, vectors, lse, delta);
                     }
                     AddOuterProducts(dValuesT, padded, d, gRows, probs, padded, vectors); // dv += Pᵀ·dO
-                    AddOuterProducts(dKeysT, padded, d, qRows, dScores, padded, vectors); // dk += dSᵀ·q (scaled below)
-                    var dqRows = RowPointers(dq, s, b, i0, rows, h);
-                    WeightedSumOfRows(dScores, padded, keys0, keyStride, keys, d, scaleOut, dqRows, rows); // dq = dS·k·scale
+                    AddOuterProducts(dKeysT, padded, d, qRows, dScores, padded, vectors); // d(rope k) += dSᵀ·rope(q), scaled below
+                    var dqRows = RowPointers(dq + s.QueryRow(b, i0, h), s.QueryStride, rows);
+                    WeightedSumOfRows(dScores, padded, keys, d, visibleKeys, d, scaleOut, dqRows, rows); // d(rope q) = dS·rope(k)·scale
+                    for (int r = 0; r < rows; r++)
+                        RotateBackInPlace(dqRows[r], t.Cos + s.Position(b, i0 + r), t.SignedSin + s.Position(b, i0 + r), d);
                 }
             }
-            TransposeBack(s, dKeysT, dk + s.KeyRow(b, 0, kvHead), s.Scale);
-            TransposeBack(s, dValuesT, dv + s.KeyRow(b, 0, kvHead), 1f);
+            TransposeBack(s, dKeysT, dk + s.KeyRow(b, 0, kvHead), s.Scale, t.Cos + s.Position(b, 0), t.SignedSin + s.Position(b, 0));
+            TransposeBack(s, dValuesT, dv + s.KeyRow(b, 0, kvHead), 1f, null, null);
         }
         finally
         {
+            NativeMemory.AlignedFree(keys);
+            NativeMemory.AlignedFree(queries);
             NativeMemory.AlignedFree(keysT);
             NativeMemory.AlignedFree(valuesT);
             NativeMemory.AlignedFree(dKeysT);
@@ -184,12 +210,9 @@ internal static unsafe class CpuCausalAttention
 
     static float* Alloc(long floats) => (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
 
-    /// <summary>Row pointers of query rows i0..i0+rows-1 of head h; missing rows repeat the last (their results are discarded).</summary>
-    static Rows4 RowPointers(float* t, in Dims s, int b, int i0, int rows, int h) => new(
-        t + s.QueryRow(b, i0, h),
-        t + s.QueryRow(b, i0 + Math.Min(1, rows - 1), h),
-        t + s.QueryRow(b, i0 + Math.Min(2, rows - 1), h),
-        t + s.QueryRow(b, i0 + Math.Min(3, rows - 1), h));
+    /// <summary>Pointers to four rows <paramref name="stride"/> apart; past <paramref name="rows"/> they repeat the last (their results are discarded).</summary>
+    static Rows4 RowPointers(float* first, long stride, int rows) => new(
+        first, first + Math.Min(1, rows - 1) * stride, first + Math.Min(2, rows - 1) * stride, first + Math.Min(3, rows - 1) * stride);
 
     readonly struct Rows4(float* r0, float* r1, float* r2, float* r3)
     {
@@ -197,28 +220,80 @@ internal static unsafe class CpuCausalAttention
         public float* this[int r] => r switch { 0 => R0, 1 => R1, 2 => R2, _ => R3 };
     }
 
-    /// <summary>[d, padded] ← scale · rows[j, :] for the sequence's keys (or values) of one kv head; padding zero.</summary>
+    /// <summary>
+    /// The kv head's keys and its group's queries, rotated (<see cref="RotaryEmbedding.Apply"/>: out[x] = in[x]·cos[x] +
+    /// in[(x + d/2) mod d]·signedSin[x]) into [seq, d] rows and [group, seq, d] rows.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void RotatedRows(in Dims s, in Pointers t, int b, int kvHead, float* keys, float* queries)
+    {
+        int d = s.HeadDim;
+        for (int i = 0; i < s.Seq; i++)
+        {
+            float* cos = t.Cos + s.Position(b, i), sin = t.SignedSin + s.Position(b, i);
+            Rotate(t.K + s.KeyRow(b, i, kvHead), cos, sin, keys + (long)i * d, d);
+            for (int g = 0; g < s.Group; g++)
+                Rotate(t.Q + s.QueryRow(b, i, kvHead * s.Group + g), cos, sin, queries + ((long)g * s.Seq + i) * d, d);
+        }
+    }
+
+    static void Rotate(float* input, float* cos, float* signedSin, float* output, int d)
+    {
+        int half = d / 2;
+        for (int x = 0; x < half; x++) output[x] = input[x] * cos[x] + input[x + half] * signedSin[x];
+        for (int x = half; x < d; x++) output[x] = input[x] * cos[x] + input[x - half] * signedSin[x];
+    }
+
+    /// <summary>The gradient through <see cref="Rotate"/> (its transpose): in[y] = out[y]·cos[y] + out[ȳ]·signedSin[ȳ], ȳ = (y + d/2) mod d.</summary>
+    static void RotateBackInPlace(float* row, float* cos, float* signedSin, int d)
+    {
+        int half = d / 2;
+        for (int x = 0; x < half; x++)
+        {
+            float low = row[x], high = row[x + half];
+            row[x] = low * cos[x] + high * signedSin[x + half];
+            row[x + half] = high * cos[x + half] + low * signedSin[x];
+        }
+    }
+
+    /// <summary>[d, padded] ← scale · rows[j, :] for [seq, d] rows; padding zero.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Transpose(in Dims s, float* rows, float* transposed, float scale)
     {
-        long stride = (long)s.KvHeads * s.HeadDim;
-        for (int x = 0; x < s.HeadDim; x++)
+        int d = s.HeadDim;
+        for (int x = 0; x < d; x++)
         {
             float* column = transposed + (long)x * s.Padded;
-            for (int j = 0; j < s.Seq; j++) column[j] = rows[j * stride + x] * scale;
+            for (int j = 0; j < s.Seq; j++) column[j] = rows[(long)j * d + x] * scale;
             for (int j = s.Seq; j < s.Padded; j++) column[j] = 0;
         }
     }
 
-    /// <summary>rows[j, :] ← scale · transposed[:, j].</summary>
+    /// <summary>[d, padded] ← the kv head's rows of a [batch, seq, kv_heads, d] tensor; padding zero.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void TransposeBack(in Dims s, float* transposed, float* rows, float scale)
+    static void TransposeStrided(in Dims s, float* rows, float* transposed)
     {
-        long stride = (long)s.KvHeads * s.HeadDim;
+        for (int x = 0; x < s.HeadDim; x++)
+        {
+            float* column = transposed + (long)x * s.Padded;
+            for (int j = 0; j < s.Seq; j++) column[j] = rows[j * s.KeyStride + x];
+            for (int j = s.Seq; j < s.Padded; j++) column[j] = 0;
+        }
+    }
+
+    /// <summary>
+    /// rows[j, :] ← scale · transposed[:, j] for the kv head's rows of a [batch, seq, kv_heads, d] tensor, rotated back
+    /// (<see cref="RotateBackInPlace"/>) by the tables from position 0 when given.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void TransposeBack(in Dims s, float* transposed, float* rows, float scale, float* cos, float* signedSin)
+    {
+        int d = s.HeadDim;
         for (int j = 0; j < s.Seq; j++)
         {
-            float* row = rows + j * stride;
-            for (int x = 0; x < s.HeadDim; x++) row[x] = transposed[(long)x * s.Padded + j] * scale;
+            float* row = rows + j * s.KeyStride;
+            for (int x = 0; x < d; x++) row[x] = transposed[(long)x * s.Padded + j] * scale;
+            if (cos is not null) RotateBackInPlace(row, cos + (long)j * d, signedSin + (long)j * d, d);
         }
     }
 
@@ -413,11 +488,12 @@ internal static unsafe class CpuCausalAttention
 
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
         {
-            var (q, k, v) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2]);
-            var (output, logSumExp) = Forward(q, k, v);
+            var (q, k, v, cos, signedSin) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (Tensor)vars[4]);
+            var (output, logSumExp) = Forward(q, k, v, cos, signedSin);
             // Kept as data rather than autograd saved variables, freed at the end of backward (see RMSNorm).
             ctx.save_data(nameof(Saved), new Saved(q.detach().DetachFromDisposeScope(), k.detach().DetachFromDisposeScope(),
-                v.detach().DetachFromDisposeScope(), output.detach().DetachFromDisposeScope(), logSumExp.DetachFromDisposeScope()));
+                v.detach().DetachFromDisposeScope(), cos.detach().DetachFromDisposeScope(), signedSin.detach().DetachFromDisposeScope(),
+                output.detach().DetachFromDisposeScope(), logSumExp.DetachFromDisposeScope()));
             return output;
         }
 
@@ -427,15 +503,17 @@ internal static unsafe class CpuCausalAttention
             using (saved.Q)
             using (saved.K)
             using (saved.V)
+            using (saved.Cos)
+            using (saved.SignedSin)
             using (saved.Output)
             using (saved.LogSumExp)
             using (var gradOutput = grad.contiguous())
             {
-                var (dq, dk, dv) = Backward(saved.Q, saved.K, saved.V, saved.Output, saved.LogSumExp, gradOutput);
-                return [dq, dk, dv];
+                var (dq, dk, dv) = Backward(saved.Q, saved.K, saved.V, saved.Cos, saved.SignedSin, saved.Output, saved.LogSumExp, gradOutput);
+                return [dq, dk, dv, null!, null!];
             }
         }
 
-        sealed record Saved(Tensor Q, Tensor K, Tensor V, Tensor Output, Tensor LogSumExp);
+        sealed record Saved(Tensor Q, Tensor K, Tensor V, Tensor Cos, Tensor SignedSin, Tensor Output, Tensor LogSumExp);
     }
 }

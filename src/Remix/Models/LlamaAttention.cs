@@ -37,17 +37,19 @@ public sealed class LlamaAttention : nn.Module
     {
         using var scope = NewDisposeScope();
         long batch = x.shape[0], seq = x.shape[1];
-        var q = RotaryEmbedding.Apply(_q.Forward(x).view(batch, seq, _heads, _headDim), cos, signedSin);   // [batch, seq, heads, head_dim]
-        var k = RotaryEmbedding.Apply(_k.Forward(x).view(batch, seq, _kvHeads, _headDim), cos, signedSin); // [batch, seq, kv_heads, head_dim]
+        var q = _q.Forward(x).view(batch, seq, _heads, _headDim);   // [batch, seq, heads, head_dim]
+        var k = _k.Forward(x).view(batch, seq, _kvHeads, _headDim); // [batch, seq, kv_heads, head_dim]
         var v = _v.Forward(x).view(batch, seq, _kvHeads, _headDim);
         Tensor attended; // [batch, seq, heads, head_dim]
-        if (cache is null && mask is null && causal && CpuCausalAttention.Supports(q, k, v))
+        if (cache is null && mask is null && causal && CpuCausalAttention.Supports(q, k, v, cos, signedSin))
         {
-            attended = CpuCausalAttention.Apply(q, k, v);
+            attended = CpuCausalAttention.Apply(q, k, v, cos, signedSin); // rotates q and k itself
         }
         else
         {
-            (q, k, v) = (q.transpose(1, 2), k.transpose(1, 2), v.transpose(1, 2)); // [batch, (kv_)heads, seq, head_dim]
+            q = RotaryEmbedding.Apply(q, cos, signedSin).transpose(1, 2); // [batch, heads, seq, head_dim]
+            k = RotaryEmbedding.Apply(k, cos, signedSin).transpose(1, 2); // [batch, kv_heads, seq, head_dim]
+            v = v.transpose(1, 2);
             if (cache is not null) (k, v) = cache.Append(_layer, k, v);
             attended = GroupedAttention(q, k, v, mask, causal).transpose(1, 2).contiguous();
         }

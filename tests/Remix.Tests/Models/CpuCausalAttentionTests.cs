@@ -6,22 +6,32 @@ namespace Remix.Tests.Models;
 
 public class CpuCausalAttentionTests
 {
-    /// <summary>q [batch, seq, heads, d], k and v [batch, seq, kv_heads, d], float32, needing gradients.</summary>
-    static (Tensor Q, Tensor K, Tensor V, Tensor GradOutput) Inputs(int batch, int seq, int heads, int kvHeads, int d, int seed)
+    /// <summary>
+    /// q [batch, seq, heads, d], k and v [batch, seq, kv_heads, d], float32, needing gradients; rotary tables for positions
+    /// that start at a different offset in each sequence.
+    /// </summary>
+    static (Tensor Q, Tensor K, Tensor V, Tensor Cos, Tensor SignedSin, Tensor GradOutput) Inputs(int batch, int seq, int heads, int kvHeads, int d, int seed)
     {
         var generator = new Generator((ulong)seed);
+        var positions = arange(seq, ScalarType.Int64).unsqueeze(0) + arange(batch, ScalarType.Int64).unsqueeze(1) * 5;
+        var (cos, signedSin) = new RotaryEmbedding(d, 10000, null).Compute(positions, ScalarType.Float32);
         return (randn([batch, seq, heads, d], generator: generator).requires_grad_(),
             randn([batch, seq, kvHeads, d], generator: generator).requires_grad_(),
             randn([batch, seq, kvHeads, d], generator: generator).requires_grad_(),
+            cos, signedSin,
             randn([batch, seq, heads, d], generator: generator));
     }
 
-    /// <summary>The same attention by libtorch in float64, over the usual [batch, heads, seq, d] layout with repeated kv heads.</summary>
-    static Tensor Reference(Tensor q, Tensor k, Tensor v)
+    /// <summary>
+    /// The same by libtorch in float64: the model's rotary embedding, then attention over the usual [batch, heads, seq, d]
+    /// layout with repeated kv heads.
+    /// </summary>
+    static Tensor Reference(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin)
     {
         int groups = (int)(q.shape[2] / k.shape[2]);
-        var q64 = q.to(ScalarType.Float64).transpose(1, 2);
-        var k64 = LlamaAttention.RepeatKv(k.to(ScalarType.Float64).transpose(1, 2), groups);
+        var (cos64, sin64) = (cos.to(ScalarType.Float64), signedSin.to(ScalarType.Float64));
+        var q64 = RotaryEmbedding.Apply(q.to(ScalarType.Float64), cos64, sin64).transpose(1, 2);
+        var k64 = LlamaAttention.RepeatKv(RotaryEmbedding.Apply(k.to(ScalarType.Float64), cos64, sin64).transpose(1, 2), groups);
         var v64 = LlamaAttention.RepeatKv(v.to(ScalarType.Float64).transpose(1, 2), groups);
         return nn.functional.scaled_dot_product_attention(q64, k64, v64, null, 0.0, q.shape[1] > 1).transpose(1, 2);
     }
@@ -31,17 +41,17 @@ public class CpuCausalAttentionTests
     [InlineData(1, 130, 8, 2, 64)] // groups of 4, head_dim 64
     [InlineData(3, 20, 2, 2, 32)]  // one query head per kv head
     [InlineData(2, 1, 2, 1, 16)]   // a single position
-    public void ForwardAndGradients_EqualLibtorchAttention(int batch, int seq, int heads, int kvHeads, int d)
+    public void ForwardAndGradients_EqualRotaryEmbeddingThenLibtorchAttention(int batch, int seq, int heads, int kvHeads, int d)
     {
         using var scope = NewDisposeScope();
-        var (q, k, v, gradOutput) = Inputs(batch, seq, heads, kvHeads, d, seed: seq);
-        Assert.Equal(Vector512.IsHardwareAccelerated, CpuCausalAttention.Supports(q, k, v)); // the kernel itself runs anywhere (emulated without AVX-512)
+        var (q, k, v, cos, signedSin, gradOutput) = Inputs(batch, seq, heads, kvHeads, d, seed: seq);
+        Assert.Equal(Vector512.IsHardwareAccelerated, CpuCausalAttention.Supports(q, k, v, cos, signedSin)); // the kernel itself runs anywhere (emulated without AVX-512)
 
-        var actual = CpuCausalAttention.Apply(q, k, v);
+        var actual = CpuCausalAttention.Apply(q, k, v, cos, signedSin);
         actual.backward([gradOutput]);
         var (dq, dk, dv) = (q.grad!.clone(), k.grad!.clone(), v.grad!.clone());
         foreach (var t in new[] { q, k, v }) t.grad!.zero_();
-        var expected = Reference(q, k, v);
+        var expected = Reference(q, k, v, cos, signedSin);
         expected.backward([gradOutput.to(ScalarType.Float64)]);
 
         Assert.Equal(new long[] { batch, seq, heads, d }, actual.shape);
@@ -55,11 +65,11 @@ public class CpuCausalAttentionTests
     public void WithoutGradients_GivesTheSameOutput()
     {
         using var scope = NewDisposeScope();
-        var (q, k, v, _) = Inputs(2, 19, 4, 2, 32, seed: 5);
-        var withGradients = CpuCausalAttention.Apply(q, k, v);
+        var (q, k, v, cos, signedSin, _) = Inputs(2, 19, 4, 2, 32, seed: 5);
+        var withGradients = CpuCausalAttention.Apply(q, k, v, cos, signedSin);
         using (no_grad())
         {
-            var without = CpuCausalAttention.Apply(q, k, v);
+            var without = CpuCausalAttention.Apply(q, k, v, cos, signedSin);
             Assert.False(without.requires_grad);
             Assert.True(without.equal(withGradients.detach()).all().item<bool>());
         }
@@ -76,8 +86,8 @@ public class CpuCausalAttentionTests
             foreach (int count in new[] { 1, 3 })
             {
                 set_num_threads(count);
-                var (q, k, v, gradOutput) = Inputs(3, 45, 4, 2, 32, seed: 11);
-                var output = CpuCausalAttention.Apply(q, k, v);
+                var (q, k, v, cos, signedSin, gradOutput) = Inputs(3, 45, 4, 2, 32, seed: 11);
+                var output = CpuCausalAttention.Apply(q, k, v, cos, signedSin);
                 output.backward([gradOutput]);
                 runs.Add([output.detach(), q.grad!, k.grad!, v.grad!]);
             }
@@ -95,10 +105,12 @@ public class CpuCausalAttentionTests
         using var scope = NewDisposeScope();
         var q = zeros(1, 8, 4, 32);
         var kv = zeros(1, 8, 2, 32);
-        Assert.Equal(Vector512.IsHardwareAccelerated, CpuCausalAttention.Supports(q, kv, kv));
-        Assert.False(CpuCausalAttention.Supports(q.to(ScalarType.Float64), kv.to(ScalarType.Float64), kv.to(ScalarType.Float64)));
-        Assert.False(CpuCausalAttention.Supports(zeros(1, 8, 4, 24), zeros(1, 8, 2, 24), zeros(1, 8, 2, 24)));
-        Assert.False(CpuCausalAttention.Supports(zeros(1, 4, 8, 32).transpose(1, 2), kv, kv));
-        Assert.False(CpuCausalAttention.Supports(zeros(1, 8, 3, 32), kv, kv)); // 3 heads over 2 kv heads
+        var table = zeros(1, 8, 32);
+        Assert.Equal(Vector512.IsHardwareAccelerated, CpuCausalAttention.Supports(q, kv, kv, table, table));
+        Assert.False(CpuCausalAttention.Supports(q.to(ScalarType.Float64), kv.to(ScalarType.Float64), kv.to(ScalarType.Float64), table, table));
+        Assert.False(CpuCausalAttention.Supports(zeros(1, 8, 4, 24), zeros(1, 8, 2, 24), zeros(1, 8, 2, 24), zeros(1, 8, 24), zeros(1, 8, 24)));
+        Assert.False(CpuCausalAttention.Supports(zeros(1, 4, 8, 32).transpose(1, 2), kv, kv, table, table));
+        Assert.False(CpuCausalAttention.Supports(zeros(1, 8, 3, 32), kv, kv, table, table)); // 3 heads over 2 kv heads
+        Assert.False(CpuCausalAttention.Supports(q, kv, kv, zeros(1, 7, 32), zeros(1, 7, 32))); // tables for another length
     }
 }
