@@ -31,6 +31,19 @@ public class LlamaForwardTests
     }
 
     [Fact]
+    public void Forward_WithSixteenWideHeads_OnTheCpuKernels_EqualsNaiveDoublePrecisionReference()
+    {
+        var config = TestModels.Config(hidden: 32, heads: 2, kvHeads: 1); // head_dim 16: CpuCausalAttention where AVX-512 is there
+        using var model = TestModels.Create(config, seed: 7);
+        var logits = TestModels.Logits(model, Ids);
+        var expected = new NaiveLlama(model).Forward(Ids);
+        for (int t = 0; t < Ids.Length; t++)
+            for (int v = 0; v < config.VocabSize; v++)
+                Assert.True(Math.Abs(expected[t][v] - logits[t * config.VocabSize + v]) < 2e-4,
+                    $"position {t}, token {v}: expected {expected[t][v]}, found {logits[t * config.VocabSize + v]}");
+    }
+
+    [Fact]
     public void ParameterNames_AreTheHuggingFaceNames()
     {
         using var model = TestModels.Create(TestModels.Config("qwen2", tied: false, layers: 1));
