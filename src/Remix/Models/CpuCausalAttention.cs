@@ -20,12 +20,12 @@ namespace Remix.Models;
 /// its outputs: the keys, scaled and transposed, stay in cache while every query row of the group
 /// is scored against only the keys it may see, four rows at a time so that each key vector loaded
 /// serves four rows. The rotary embedding of q and k (<see cref="RotaryEmbedding.Apply"/>, the same
-/// products) is applied as the item copies them, so the rotated projections are never written out
-/// and their gradients are rotated back in the same pass. The forward pass keeps the log-sum-exp of each row; the backward pass
-/// recomputes the probabilities from it (as flash attention does), so memory stays linear in the
-/// sequence length. Every item is computed in a fixed order by one thread, so results do not depend
-/// on the number of threads. Used where <see cref="Supports"/> holds (CPUs with AVX-512); elsewhere
-/// the model keeps libtorch's kernel.
+/// products) is applied as the item copies them, so the rotated projections are never written out,
+/// and their gradients are rotated back as they are written. The forward pass keeps the log-sum-exp
+/// of each row; the backward pass recomputes the probabilities from it (as flash attention does), so
+/// memory stays linear in the sequence length. Every item is computed in a fixed order by one
+/// thread, so results do not depend on the number of threads. Used where <see cref="Supports"/>
+/// holds (CPUs with AVX-512); elsewhere the model keeps libtorch's operations.
 /// </remarks>
 internal static unsafe class CpuCausalAttention
 {

@@ -11,9 +11,10 @@ internal static unsafe class CpuKernels
     /// <summary>floats per <see cref="Vector512{T}"/>.</summary>
     public const int Lanes = 16;
 
-    /// <summary>Whether a tensor is float32, contiguous, on the CPU and small enough for a span over its bytes.</summary>
+    /// <summary>Whether a tensor is float32, contiguous, on the CPU, not empty and small enough for a span over its bytes.</summary>
     public static bool IsPlainCpuFloat32(Tensor t) =>
-        t.device_type == TorchSharp.DeviceType.CPU && t.dtype == ScalarType.Float32 && t.is_contiguous() && t.numel() < int.MaxValue / sizeof(float);
+        t.device_type == TorchSharp.DeviceType.CPU && t.dtype == ScalarType.Float32 && t.is_contiguous()
+        && t.numel() > 0 && t.numel() < int.MaxValue / sizeof(float);
 
     /// <summary>The first float of a contiguous CPU float32 tensor.</summary>
     public static float* Pointer(Tensor t) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
@@ -45,5 +46,4 @@ internal static unsafe class CpuKernels
         var twoToN = Vector512.ShiftLeft(Vector512.ConvertToInt32(n) + Vector512.Create(127), 23).AsSingle();
         return Vector512.ConditionalSelect(underflow, Vector512<float>.Zero, p * twoToN);
     }
-
 }
