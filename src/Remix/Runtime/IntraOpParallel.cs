@@ -40,12 +40,18 @@ public static unsafe class IntraOpParallel
 
     /// <summary>
     /// Calls <paramref name="body"/> once for every index in [0, <paramref name="count"/>), spread over the
-    /// intra-op threads; returns when all have run. An exception thrown by an iteration is rethrown here.
+    /// intra-op threads; returns when all have run. An exception thrown by an iteration is rethrown here, inside an
+    /// <see cref="AggregateException"/>.
     /// </summary>
     public static void For(long count, Action<long> body)
     {
         if (count <= 0) return;
-        if (count == 1) { body(0); return; }
+        if (count == 1)
+        {
+            try { body(0); }
+            catch (Exception e) { throw new AggregateException(e); } // as from several threads
+            return;
+        }
         var openMp = Runtime.Value;
         if (openMp is null)
         {

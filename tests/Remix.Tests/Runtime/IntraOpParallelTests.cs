@@ -17,6 +17,8 @@ public class IntraOpParallelTests
     {
         var error = Assert.Throws<AggregateException>(() => IntraOpParallel.For(8, i => { if (i == 5) throw new InvalidOperationException("five"); }));
         Assert.Equal("five", error.InnerException!.Message);
+        var single = Assert.Throws<AggregateException>(() => IntraOpParallel.For(1, _ => throw new InvalidOperationException("one")));
+        Assert.Equal("one", single.InnerException!.Message);
     }
 
     [Fact]
