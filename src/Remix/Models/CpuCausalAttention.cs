@@ -111,7 +111,7 @@ internal static unsafe class CpuCausalAttention
         try
         {
             RotatedRows(s, t, b, kvHead, keys, queries);
-            Transpose(s, keys, keysT, s.Scale);
+            Transpose(s, keys, d, keysT, s.Scale);
             float* values = t.V + s.KeyRow(b, 0, kvHead);
             for (int g = 0; g < s.Group; g++)
             {
@@ -154,8 +154,8 @@ internal static unsafe class CpuCausalAttention
         try
         {
             RotatedRows(s, t, b, kvHead, keys, queries);
-            Transpose(s, keys, keysT, s.Scale);
-            TransposeStrided(s, t.V + s.KeyRow(b, 0, kvHead), valuesT);
+            Transpose(s, keys, d, keysT, s.Scale);
+            Transpose(s, t.V + s.KeyRow(b, 0, kvHead), s.KeyStride, valuesT, 1f);
             new Span<float>(dKeysT, (int)block).Clear();
             new Span<float>(dValuesT, (int)block).Clear();
             for (int r = 0; r < Rows; r++) scaleOut[r] = s.Scale;
@@ -256,27 +256,14 @@ internal static unsafe class CpuCausalAttention
         }
     }
 
-    /// <summary>[d, padded] ← scale · rows[j, :] for [seq, d] rows; padding zero.</summary>
+    /// <summary>[d, padded] ← scale · rows[j, :] for the sequence's rows, <paramref name="stride"/> floats apart; padding zero.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Transpose(in Dims s, float* rows, float* transposed, float scale)
-    {
-        int d = s.HeadDim;
-        for (int x = 0; x < d; x++)
-        {
-            float* column = transposed + (long)x * s.Padded;
-            for (int j = 0; j < s.Seq; j++) column[j] = rows[(long)j * d + x] * scale;
-            for (int j = s.Seq; j < s.Padded; j++) column[j] = 0;
-        }
-    }
-
-    /// <summary>[d, padded] ← the kv head's rows of a [batch, seq, kv_heads, d] tensor; padding zero.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void TransposeStrided(in Dims s, float* rows, float* transposed)
+    static void Transpose(in Dims s, float* rows, long stride, float* transposed, float scale)
     {
         for (int x = 0; x < s.HeadDim; x++)
         {
             float* column = transposed + (long)x * s.Padded;
-            for (int j = 0; j < s.Seq; j++) column[j] = rows[j * s.KeyStride + x];
+            for (int j = 0; j < s.Seq; j++) column[j] = rows[j * stride + x] * scale;
             for (int j = s.Seq; j < s.Padded; j++) column[j] = 0;
         }
     }

@@ -130,10 +130,9 @@ public sealed class RMSNorm : nn.Module
             var reciprocals = empty([rows], ScalarType.Float32, x.device);
             float* xp = Pointer(x), wp = Pointer(weight), yp = Pointer(output), rp = Pointer(reciprocals);
             float epsilon = (float)eps;
-            IntraOpParallel.For((rows + RowsPerItem - 1) / RowsPerItem, item =>
+            IntraOpParallel.ForBlocks(rows, RowsPerItem, (_, start, end) =>
             {
-                for (long row = item * RowsPerItem; row < Math.Min(rows, (item + 1) * RowsPerItem); row++)
-                    rp[row] = ForwardRow(xp + row * d, wp, yp + row * d, d, epsilon);
+                for (long row = start; row < end; row++) rp[row] = ForwardRow(xp + row * d, wp, yp + row * d, d, epsilon);
             });
             return (output, reciprocals);
         }
@@ -145,12 +144,11 @@ public sealed class RMSNorm : nn.Module
             var inputGrad = empty_like(x);
             var partials = empty([items, d], ScalarType.Float32, x.device); // ∂w of each block of rows
             float* xp = Pointer(x), rp = Pointer(reciprocals), wp = Pointer(weight), gp = Pointer(grad), dxp = Pointer(inputGrad), pp = Pointer(partials);
-            IntraOpParallel.For(items, item =>
+            IntraOpParallel.ForBlocks(rows, RowsPerItem, (item, start, end) =>
             {
                 float* partial = pp + item * d;
                 new Span<float>(partial, d).Clear();
-                for (long row = item * RowsPerItem; row < Math.Min(rows, (item + 1) * RowsPerItem); row++)
-                    BackwardRow(xp + row * d, gp + row * d, wp, rp[row], dxp + row * d, partial, d);
+                for (long row = start; row < end; row++) BackwardRow(xp + row * d, gp + row * d, wp, rp[row], dxp + row * d, partial, d);
             });
             return (inputGrad, partials.sum([0L]));
         }

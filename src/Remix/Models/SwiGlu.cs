@@ -37,7 +37,7 @@ internal static unsafe class SwiGlu
         var product = empty_like(gate);
         float* g = Pointer(gate), u = Pointer(up), h = Pointer(product);
         long n = gate.numel();
-        IntraOpParallel.For((n + Chunk - 1) / Chunk, c => ForwardChunk(g, u, h, c * Chunk, Math.Min(n, (c + 1) * Chunk)));
+        IntraOpParallel.ForBlocks(n, Chunk, (_, start, end) => ForwardChunk(g, u, h, start, end));
         return product;
     }
 
@@ -46,7 +46,7 @@ internal static unsafe class SwiGlu
         Tensor gradGate = empty_like(gate), gradUp = empty_like(up);
         float* g = Pointer(gate), u = Pointer(up), dh = Pointer(gradProduct), dg = Pointer(gradGate), du = Pointer(gradUp);
         long n = gate.numel();
-        IntraOpParallel.For((n + Chunk - 1) / Chunk, c => BackwardChunk(g, u, dh, dg, du, c * Chunk, Math.Min(n, (c + 1) * Chunk)));
+        IntraOpParallel.ForBlocks(n, Chunk, (_, start, end) => BackwardChunk(g, u, dh, dg, du, start, end));
         return (gradGate, gradUp);
     }
 

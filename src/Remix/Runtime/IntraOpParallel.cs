@@ -71,6 +71,13 @@ public static unsafe class IntraOpParallel
         if (loop.Failure is { } failure) throw new AggregateException(failure);
     }
 
+    /// <summary>
+    /// Splits [0, <paramref name="count"/>) into blocks of <paramref name="blockSize"/> (the last may be shorter) and
+    /// calls <paramref name="body"/>(block, start, end) once for each, as <see cref="For"/> does.
+    /// </summary>
+    public static void ForBlocks(long count, long blockSize, Action<long, long, long> body) =>
+        For((count + blockSize - 1) / blockSize, block => body(block, block * blockSize, Math.Min(count, (block + 1) * blockSize)));
+
     /// <summary>Each OpenMP thread takes the next unclaimed index until none is left.</summary>
     [UnmanagedCallersOnly]
     static void RunIterations(IntPtr state)

@@ -13,6 +13,22 @@ public class IntraOpParallelTests
     }
 
     [Fact]
+    public void ForBlocks_CoversTheRangeOnce_WithAShorterLastBlock()
+    {
+        var counts = new int[1000];
+        var blocks = new System.Collections.Concurrent.ConcurrentBag<(long Block, long Start, long End)>();
+        IntraOpParallel.ForBlocks(counts.Length, 64, (block, start, end) =>
+        {
+            blocks.Add((block, start, end));
+            for (long i = start; i < end; i++) Interlocked.Increment(ref counts[i]);
+        });
+        Assert.All(counts, c => Assert.Equal(1, c));
+        Assert.Equal(16, blocks.Count);
+        Assert.Contains((15L, 960L, 1000L), blocks);
+        Assert.All(blocks, b => Assert.Equal(b.Block * 64, b.Start));
+    }
+
+    [Fact]
     public void For_RethrowsAnIterationsException()
     {
         var error = Assert.Throws<AggregateException>(() => IntraOpParallel.For(8, i => { if (i == 5) throw new InvalidOperationException("five"); }));
