@@ -26,7 +26,8 @@ public sealed class CommonOptions
         return LoadedModel.Load(directory, parse.GetValue(Device)!, parse.GetValue(DType)!);
     }
 
-    void ApplyThreads(ParseResult parse)
+    /// <summary>Applies --threads (for commands that take it alone, without a model to load).</summary>
+    public void ApplyThreads(ParseResult parse)
     {
         if (parse.GetValue(Threads) is { } threads)
         {

@@ -13,7 +13,8 @@ public static class DemoCommand
         var output = new Option<string>("--out") { Description = "Where the runs go", DefaultValueFactory = _ => Path.Combine("runs", "demo") };
         var quick = new Option<bool>("--quick") { Description = "A smaller version (fewer facts and epochs), about a minute" };
         var seeds = new Option<int?>("--seeds") { Description = "Seeds per condition (default: the size's own)" };
-        var command = new Command("demo", "Run the default experiment on models/remix-tiny: how much of D_A each method forgets") { output, quick, seeds };
+        var keepCheckpoints = new Option<bool>("--keep-checkpoints") { Description = "Keep every stage's checkpoints and optimizer state once it has finished (default: only final/ stays)" };
+        var command = new Command("demo", "Run the default experiment on models/remix-tiny: how much of D_A each method forgets") { output, quick, seeds, keepCheckpoints };
         command.SetAction(parse =>
         {
             var size = parse.GetValue(quick) ? DemoExperiment.Size.Quick : DemoExperiment.Size.Full;
@@ -22,13 +23,20 @@ public static class DemoCommand
             var root = Path.Combine(parse.GetValue(output)!, parse.GetValue(quick) ? "quick" : "full");
             var o = parse.InvocationConfiguration.Output;
             var clock = Stopwatch.StartNew();
-            using var ctrlC = new CtrlC();
+            using var interruption = new Interruption();
             var conditions = DemoExperiment.Conditions(size);
-            // Seed by seed, so that an interrupted demo has whole seeds to report; stage 1 is shared between conditions.
-            foreach (var seed in conditions[0].Seeds)
-                foreach (var spec in conditions)
-                    new ExperimentRunner(spec) { Progress = ProgressReporter.ForConsole(1000), SharedStages = Path.Combine(root, "shared-stages") }
-                        .Run(ExperimentRunner.SeedDirectory(Path.Combine(root, spec.Name), seed), seed, ctrlC.Token);
+            try
+            {
+                // Seed by seed, so that an interrupted demo has whole seeds to report; stage 1 is shared between conditions.
+                foreach (var seed in conditions[0].Seeds)
+                    foreach (var spec in conditions)
+                        new ExperimentRunner(spec) { Progress = ProgressReporter.ForConsole(1000), SharedStages = Path.Combine(root, "shared-stages"), KeepCheckpoints = parse.GetValue(keepCheckpoints) }
+                            .Run(ExperimentRunner.SeedDirectory(Path.Combine(root, spec.Name), seed), seed, interruption.Token);
+            }
+            catch (OperationCanceledException e) when (interruption.Requested)
+            {
+                return interruption.Stopped(parse.InvocationConfiguration.Error, $"{e.Message}; run the same command again to resume");
+            }
             var report = Remix.Reporting.ExperimentReport.Build([root], root, [.. conditions.Select(c => c.Name)]);
             o.WriteLine($"D_A: country capitals ({size.Facts}); D_B: chemical symbols ({size.Facts}), or GSM8K-format arithmetic ({size.NonFactoid}, scored by ROUGE-L) for naive-nonfactoid-B; "
                 + $"model models/remix-tiny; {size.Seeds} seed(s), mean (min–max)");

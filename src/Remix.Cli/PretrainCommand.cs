@@ -67,14 +67,19 @@ public static class PretrainCommand
             var progress = ProgressReporter.ForConsole();
             progress.Message($"pretraining {model.ParameterCount():N0} parameters on {blocks.Count:N0} blocks x {block} tokens ({(long)blocks.Count * block:N0} tokens per epoch)");
             var trainer = new Trainer(model, tokenizer, config.EosTokenIds, options) { Progress = progress };
-            using var ctrlC = new CtrlC();
-            var result = trainer.Train(new TrainingRun { PreEncoded = blocks, OutDir = parse.GetValue(output)!, Resume = parse.GetValue(resume), TokenizerSource = tokDir }, ctrlC.Token);
+            var outDir = parse.GetValue(output)!;
+            if (parse.GetValue(resume) && !TrainingCheckpoint.CanResume(outDir))
+                parse.InvocationConfiguration.Error.WriteLine($"remix: nothing to resume in {outDir} (no checkpoint): starting from scratch");
+            using var interruption = new Interruption();
+            var result = trainer.Train(new TrainingRun { PreEncoded = blocks, OutDir = outDir, Resume = parse.GetValue(resume), TokenizerSource = tokDir }, interruption.Token);
+            if (result.Interrupted)
+                return interruption.Stopped(parse.InvocationConfiguration.Error, $"at step {result.Steps}; checkpoint saved in {TrainingCheckpoint.Directory(outDir, result.Steps)}; continue with --resume");
             var o = parse.InvocationConfiguration.Output;
             o.WriteLine($"parameters: {model.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)}");
             o.WriteLine($"steps: {result.Steps}, tokens seen: {result.TokensSeen.ToString("N0", CultureInfo.InvariantCulture)}");
             o.WriteLine($"final loss: {result.LastLoss.ToString("F4", CultureInfo.InvariantCulture)}");
             if (result.FinalModelDirectory is not null) o.WriteLine($"final model: {result.FinalModelDirectory}");
-            return result.Interrupted ? 130 : 0;
+            return 0;
         });
         return command;
     }

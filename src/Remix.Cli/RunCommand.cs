@@ -13,7 +13,9 @@ public static class RunCommand
         var output = new Option<string?>("--out") { Description = "Where the runs go (default: runs/NAME); one seed-N folder per seed" };
         var validate = new Option<bool>("--validate") { Description = "Only read and check the spec" };
         var shared = new Option<string?>("--shared-stages") { Description = "Keep finished stage trainings here and reuse them in runs that begin the same way (other specs, same seed); files are keyed by path, so empty it after editing a model or data file in place" };
-        var command = new Command("run", "Run a multi-stage continual-learning experiment and report the accuracy matrix") { config, output, validate, shared };
+        var keepCheckpoints = new Option<bool>("--keep-checkpoints") { Description = "Keep every stage's checkpoints and optimizer state once it has finished (default: only final/ stays)" };
+        var threads = new CommonOptions();
+        var command = new Command("run", "Run a multi-stage continual-learning experiment and report the accuracy matrix") { config, output, validate, shared, keepCheckpoints, threads.Threads };
         command.SetAction(parse =>
         {
             bool validateOnly = parse.GetValue(validate);
@@ -28,15 +30,23 @@ public static class RunCommand
                 o.WriteLine("valid");
                 return 0;
             }
+            threads.ApplyThreads(parse);
             var root = parse.GetValue(output) ?? Path.Combine("runs", spec.Name);
-            var runner = new ExperimentRunner(spec) { Progress = ProgressReporter.ForConsole(), SharedStages = parse.GetValue(shared) };
-            using var ctrlC = new CtrlC();
-            foreach (var seed in spec.Seeds)
+            var runner = new ExperimentRunner(spec) { Progress = ProgressReporter.ForConsole(), SharedStages = parse.GetValue(shared), KeepCheckpoints = parse.GetValue(keepCheckpoints) };
+            using var interruption = new Interruption();
+            try
             {
-                var dir = ExperimentRunner.SeedDirectory(root, seed);
-                runner.Run(dir, seed, ctrlC.Token);
-                o.WriteLine(File.ReadAllText(Path.Combine(dir, "results.md")));
-                o.WriteLine($"results: {Path.Combine(dir, "results.json")}");
+                foreach (var seed in spec.Seeds)
+                {
+                    var dir = ExperimentRunner.SeedDirectory(root, seed);
+                    runner.Run(dir, seed, interruption.Token);
+                    o.WriteLine(File.ReadAllText(Path.Combine(dir, "results.md")));
+                    o.WriteLine($"results: {Path.Combine(dir, "results.json")}");
+                }
+            }
+            catch (OperationCanceledException e) when (interruption.Requested)
+            {
+                return interruption.Stopped(parse.InvocationConfiguration.Error, $"{e.Message}; run the same command again to resume");
             }
             return 0;
         });

@@ -40,7 +40,8 @@ public static class TrainCommands
         var groupByLength = new Option<bool>("--group-by-length") { Description = "Batch examples of similar length together" };
         var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 0 };
         var saveEvery = new Option<int>("--save-every") { DefaultValueFactory = _ => 0, Description = "Checkpoint every N steps (also on Ctrl+C)" };
-        var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint in --out" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint (a finished run is left as it is)" };
+        var keepCheckpoints = new Option<bool>("--keep-checkpoints") { Description = "Keep the checkpoints and optimizer state once training has finished (default: only final/ stays)" };
         var l2 = new Option<double>("--l2") { Description = "L2 to the starting weights: STRENGTH x 1/2 sum (w - w0)^2" };
         var ewc = new Option<string?>("--ewc") { Description = "EWC: STRENGTH:FILE, the diagonal Fisher estimated on FILE (the previous stage's data) at the starting weights" };
         var kl = new Option<double>("--kl") { Description = "KL(starting model || current model) on the answer tokens, times STRENGTH" };
@@ -51,7 +52,7 @@ public static class TrainCommands
         var command = new Command("train", "Fine-tune a model on data (with REMIX mixing or replay), with checkpoints and resume")
         {
             model, data, output, mix, replay, words, randomWords, eval, epochs, lr, batch, accum, warmup, decay, betas, eps, clip, schedule,
-            seed, stop, maxLength, fixedOrder, groupByLength, evalEvery, saveEvery, resume, l2, ewc, kl, lora, loraTargets, loraMerge,
+            seed, stop, maxLength, fixedOrder, groupByLength, evalEvery, saveEvery, resume, keepCheckpoints, l2, ewc, kl, lora, loraTargets, loraMerge,
         };
         common.AddTo(command);
         command.SetAction(parse =>
@@ -66,6 +67,7 @@ public static class TrainCommands
                 GradientAccumulation = parse.GetValue(accum), Epochs = parse.GetValue(epochs), MaxLength = parse.GetValue(maxLength),
                 Seed = parse.GetValue(seed), FixedOrder = parse.GetValue(fixedOrder), GroupByLength = parse.GetValue(groupByLength),
                 Stop = StopRule.Parse(parse.GetValue(stop)!), EvalEvery = parse.GetValue(evalEvery), SaveEvery = parse.GetValue(saveEvery),
+                KeepCheckpoints = parse.GetValue(keepCheckpoints),
                 Schedule = parse.GetValue(schedule)!.ToLowerInvariant() switch
                 {
                     "cosine" => ScheduleKind.Cosine,
@@ -100,12 +102,17 @@ public static class TrainCommands
             var regularizers = Regularizers(parse.GetValue(l2), parse.GetValue(ewc), parse.GetValue(kl), loaded, dir, options.MaxLength);
             using var disposeRegularizers = new CompositeDisposable(regularizers);
             var trainer = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options) { Progress = progress, Regularizers = regularizers };
-            using var ctrlC = new CtrlC();
+            var outDir = parse.GetValue(output)!;
+            if (parse.GetValue(resume) && !TrainingCheckpoint.CanResume(outDir))
+                parse.InvocationConfiguration.Error.WriteLine($"remix: nothing to resume in {outDir} (no checkpoint): starting from scratch");
+            using var interruption = new Interruption();
             var result = trainer.Train(new TrainingRun
             {
                 Examples = examples, MemorizedSet = [.. primary.Where(e => e.Kind == ExampleKind.Factoid)], EvalSets = evalSets,
-                OutDir = parse.GetValue(output)!, Resume = parse.GetValue(resume), TokenizerSource = dir,
-            }, ctrlC.Token);
+                OutDir = outDir, Resume = parse.GetValue(resume), TokenizerSource = dir,
+            }, interruption.Token);
+            if (result.Interrupted)
+                return interruption.Stopped(parse.InvocationConfiguration.Error, $"at step {result.Steps}; checkpoint saved in {TrainingCheckpoint.Directory(outDir, result.Steps)}; continue with --resume");
             if (parse.GetValue(loraMerge) && result.FinalModelDirectory is { } finalDir && Lora.HasAdapters(loaded.Model))
                 Lora.MergeAndSave(loaded.Model, finalDir, dir);
             var o = parse.InvocationConfiguration.Output;
@@ -113,8 +120,9 @@ public static class TrainCommands
             o.WriteLine($"stop: {result.StopReason}");
             if (result.DroppedTooLong > 0) o.WriteLine($"dropped (longer than --max-length): {result.DroppedTooLong}");
             foreach (var e in result.Evaluations) o.WriteLine($"{e.Name}: accuracy {e.Accuracy:F4}, rouge_l {e.RougeL:F4}");
+            if (result.AlreadyFinished) o.WriteLine("already finished: nothing trained or evaluated");
             if (result.FinalModelDirectory is not null) o.WriteLine($"final model: {result.FinalModelDirectory}");
-            return result.Interrupted ? 130 : 0;
+            return 0;
         });
         return command;
     }

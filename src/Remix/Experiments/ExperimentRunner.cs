@@ -32,6 +32,9 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     /// </summary>
     public string? SharedStages { get; init; }
 
+    /// <summary>Keep every stage's checkpoints (with optimizer state) after it finishes, whatever its recipe says.</summary>
+    public bool KeepCheckpoints { get; init; }
+
     public const string DoneMarker = "DONE";
 
     /// <summary>The run folder of one seed under an experiment's output folder.</summary>
@@ -65,6 +68,8 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             var evalPath = Path.Combine(stageDir, "evaluation.json");
             if (!File.Exists(evalPath))
             {
+                // A signal that came during the previous stage's evaluation stops the run here, before any training.
+                if (cancellation.IsCancellationRequested) throw new OperationCanceledException($"before stage {stage.Name} (the stages before it are done)");
                 var shared = SharedStages is null ? null : Path.Combine(SharedStages, StageKey(i, seed));
                 if (shared is not null && File.Exists(Path.Combine(shared, "final", "config.json")))
                 {
@@ -76,9 +81,9 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
                     // The trained model is evaluated as it is in memory, not loaded again from final/, and the sets the
                     // trainer has just evaluated on these final weights are not evaluated again.
                     int index = i;
-                    TrainStage(stage, i, sets, previous, stageDir, seed, cancellation,
-                        (trained, result) => EvaluateStage(trained, sets, stageDir, evalPath, stage.Lora is null ? FinalEvaluations(result, index) : null));
-                    if (cancellation.IsCancellationRequested) throw new OperationCanceledException($"interrupted in stage {stage.Name}; run again to resume");
+                    var trained = TrainStage(stage, i, sets, previous, stageDir, seed, cancellation,
+                        (model, result) => EvaluateStage(model, sets, stageDir, evalPath, stage.Lora is null ? FinalEvaluations(result, index) : null));
+                    if (trained.Interrupted) throw Interrupted($"stage {stage.Name}", trained);
                     if (shared is not null) AtomicDirectory.Write(shared, tmp => CopyTraining(stageDir, tmp));
                 }
                 if (!File.Exists(evalPath)) EvaluateStage(Path.Combine(stageDir, "final"), sets, stageDir, evalPath);
@@ -99,7 +104,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         sb.AppendLine(CultureInfo.InvariantCulture, $"{Path.GetFullPath(spec.BaseModel)} {spec.Device} {spec.DType} seed {seed}");
         foreach (var s in spec.Stages.Take(index + 1))
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"{s.Name} {Files(s.Data)} {s.Limit} mix [{string.Join("; ", s.Mix.Select(m => m with { File = m.File is null ? null : Path.GetFullPath(m.File) }))}] {s.Replay} {s.Regularizer} lora [{s.Lora?.Rank} {s.Lora?.Alpha} {string.Join(',', s.Lora?.Targets ?? [])}] {s.Recipe}");
+                $"{s.Name} {Files(s.Data)} {s.Limit} mix [{string.Join("; ", s.Mix.Select(m => m with { File = m.File is null ? null : Path.GetFullPath(m.File) }))}] {s.Replay} {s.Regularizer} lora [{s.Lora?.Rank} {s.Lora?.Alpha} {string.Join(',', s.Lora?.Targets ?? [])}] {s.Recipe with { SaveEvery = 0, KeepCheckpoints = false }}");
         return $"{index + 1}-{spec.Stages[index].Name}-{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())))[..16]}";
     }
 
@@ -171,8 +176,8 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         if (!File.Exists(evalPath))
         {
             // The trainer's own evaluation is of all the data at once, not of each stage's set: nothing to reuse.
-            TrainStage(joint, 0, [all, .. sets], spec.BaseModel, stageDir, seed, cancellation, (trained, _) => EvaluateStage(trained, sets, stageDir, evalPath, null));
-            if (cancellation.IsCancellationRequested) throw new OperationCanceledException("interrupted in the joint stage; run again to resume");
+            var trained = TrainStage(joint, 0, [all, .. sets], spec.BaseModel, stageDir, seed, cancellation, (model, _) => EvaluateStage(model, sets, stageDir, evalPath, null));
+            if (trained.Interrupted) throw Interrupted("the joint stage", trained);
         }
         ReadEvaluation(evalPath, [.. Enumerable.Range(0, sets.Count)], scoredBy, matrix, scores, perFact);
         var results = Results(matrix, scores, perFact, seed, scoredBy);
@@ -180,14 +185,18 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         return WriteResults(runDir, matrix, results, scoredBy);
     }
 
+    static OperationCanceledException Interrupted(string where, TrainingResult result) =>
+        new($"in {where} at step {result.Steps}; checkpoint saved");
+
     /// <summary>
-    /// Trains one stage from <paramref name="previous"/>; unless interrupted, hands the trained model (LoRA merged) and
-    /// how the training ended to <paramref name="afterTraining"/>.
+    /// Trains one stage from <paramref name="previous"/>; unless interrupted (or found finished by an earlier run, whose
+    /// final model the caller evaluates from disk), hands the trained model (LoRA merged) and how the training ended to
+    /// <paramref name="afterTraining"/>.
     /// </summary>
-    void TrainStage(StageSpec stage, int index, List<List<Example>> sets, string previous, string stageDir, int seed, CancellationToken cancellation,
+    TrainingResult TrainStage(StageSpec stage, int index, List<List<Example>> sets, string previous, string stageDir, int seed, CancellationToken cancellation,
         Action<LoadedModel, TrainingResult> afterTraining)
     {
-        var options = stage.Recipe with { Seed = stage.Recipe.Seed + seed };
+        var options = stage.Recipe with { Seed = stage.Recipe.Seed + seed, KeepCheckpoints = stage.Recipe.KeepCheckpoints || KeepCheckpoints };
         var examples = TrainingSet(stage, index, sets, options.Seed);
 
         using var loaded = LoadedModel.Load(previous, spec.Device, spec.DType);
@@ -203,11 +212,13 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
                 Examples = examples, MemorizedSet = sets[index], OutDir = stageDir, TokenizerSource = previous,
                 // Earlier stages' sets during this stage (the forgetting curve), when the recipe asks for it.
                 EvalSets = options.EvalEvery > 0 ? [.. Enumerable.Range(0, index).Select(j => (spec.Stages[j].Name, (IReadOnlyList<Example>)sets[j]))] : [],
-                Resume = TrainingCheckpoint.Latest(stageDir) is not null,
+                Resume = true, // a stage folder is the runner's own: whatever it holds was left by an earlier run of this stage
             }, cancellation);
-            if (!result.Interrupted && stage.Lora is not null)
+            if (result.Interrupted || result.AlreadyFinished) return result;
+            if (stage.Lora is not null)
                 Lora.MergeAndSave(loaded.Model, result.FinalModelDirectory!, previous); // the next stage starts from full weights
-            if (!result.Interrupted) afterTraining(loaded, result);
+            afterTraining(loaded, result);
+            return result;
         }
         finally
         {

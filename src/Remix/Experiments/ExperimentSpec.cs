@@ -191,6 +191,8 @@ public sealed record ExperimentSpec
             MaxLength = f.OptionalInt("max_length", 2) ?? defaults.MaxLength,
             Stop = f.OptionalString("stop") is { } stop ? StopRule.Parse(stop) : defaults.Stop,
             EvalEvery = f.OptionalInt("eval_every", 0) ?? defaults.EvalEvery,
+            SaveEvery = f.OptionalInt("save_every", 0) ?? defaults.SaveEvery,
+            KeepCheckpoints = f.OptionalBool("keep_checkpoints") ?? defaults.KeepCheckpoints,
             FixedOrder = f.OptionalBool("fixed_order") ?? defaults.FixedOrder,
         }).Validated();
     }

@@ -7,7 +7,8 @@ namespace Remix.Training;
 /// Appends one JSON object per line to <c>metrics.jsonl</c> (flushed each time, so a killed run keeps
 /// what it logged) and mirrors every number as a TensorBoard scalar under <c>tensorboard/</c>.
 /// A run that resumes from step N first drops the lines after N (steps it is about to redo) from the
-/// file; TensorBoard's event files are only appended to.
+/// file. TensorBoard gets one event file: a rerun or a resume replaces the folder's event files with a
+/// new one holding the kept lines again, so no step is shown twice and no earlier run lingers beside it.
 /// </summary>
 public sealed class MetricsLog : IDisposable
 {
@@ -23,8 +24,22 @@ public sealed class MetricsLog : IDisposable
         Path = System.IO.Path.Combine(outDir, "metrics.jsonl");
         if (keepThroughStep >= 0 && File.Exists(Path)) KeepThrough(Path, keepThroughStep);
         var mode = keepThroughStep < 0 ? FileMode.Create : FileMode.Append;
+        var kept = mode == FileMode.Append && File.Exists(Path) ? Read(Path) : [];
         _writer = new StreamWriter(new FileStream(Path, mode, FileAccess.Write, FileShare.Read), new System.Text.UTF8Encoding(false)) { NewLine = "\n", AutoFlush = true };
-        if (tensorboard) _tensorboard = TorchSharp.torch.utils.tensorboard.SummaryWriter(System.IO.Path.Combine(outDir, "tensorboard"));
+        if (!tensorboard) return;
+        var events = System.IO.Path.Combine(outDir, "tensorboard");
+        if (Directory.Exists(events))
+            foreach (var old in Directory.EnumerateFiles(events, "events.out.tfevents.*")) File.Delete(old);
+        _tensorboard = TorchSharp.torch.utils.tensorboard.SummaryWriter(events);
+        foreach (var line in kept)
+            WriteScalars(line["step"]!.GetValue<int>(), line["kind"]!.GetValue<string>(), line
+                .Where(kv => kv.Key is not ("step" or "kind") && kv.Value?.GetValueKind() == JsonValueKind.Number)
+                .Select(kv => (kv.Key, kv.Value!.GetValue<double>())));
+    }
+
+    void WriteScalars(int step, string prefix, IEnumerable<(string Key, double Value)> values)
+    {
+        foreach (var (key, value) in values) _tensorboard!.add_scalar($"{prefix}/{key}", (float)value, step);
     }
 
     public string Path { get; }
@@ -33,12 +48,9 @@ public sealed class MetricsLog : IDisposable
     public void Log(int step, string prefix, IReadOnlyDictionary<string, object> values)
     {
         var o = new JsonObject { ["step"] = step, ["kind"] = prefix };
-        foreach (var (key, value) in values)
-        {
-            o[key] = JsonValue.Create(value);
-            if (_tensorboard is not null && value is double or float or int or long)
-                _tensorboard.add_scalar($"{prefix}/{key}", Convert.ToSingle(value), step);
-        }
+        foreach (var (key, value) in values) o[key] = JsonValue.Create(value);
+        if (_tensorboard is not null)
+            WriteScalars(step, prefix, values.Where(kv => kv.Value is double or float or int or long).Select(kv => (kv.Key, Convert.ToDouble(kv.Value))));
         _writer.WriteLine(o.ToJsonString());
     }
 

@@ -51,12 +51,23 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         var trainable = Lora.TrainableParameters(model);
         using var optimizer = new AdamW(trainable, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay);
         var state = new TrainerState { Fingerprint = fingerprint };
-        var latest = TrainingCheckpoint.Latest(run.OutDir);
+        var finalDir = Path.Combine(run.OutDir, "final");
+        if (TrainingCheckpoint.Finished(run.OutDir) is { } done)
+        {
+            if (!run.Resume) throw new InvalidInputException(run.OutDir, "already holds a finished training (final/); choose another --out");
+            if (done.Fingerprint != fingerprint)
+                throw new InvalidInputException(Path.Combine(run.OutDir, TrainerState.FileName), "was written for other data or another recipe; resume with the same --data and options");
+            Progress?.Message($"already finished: {done.Step} steps, {done.StopReason}; final model in {finalDir}");
+            return new TrainingResult(done.Step, done.Epoch, done.StopReason ?? "finished", false, double.NaN, done.TokensSeen, encoding.DroppedTooLong.Count, [], null, finalDir)
+                { AlreadyFinished = true };
+        }
+        // The final weights are written before the closing evaluation; a run stopped in between resumes from them.
+        var latest = TrainingCheckpoint.HasFinalWeights(run.OutDir) ? finalDir : TrainingCheckpoint.Latest(run.OutDir);
         if (latest is not null && !run.Resume)
             throw new InvalidInputException(run.OutDir, "already holds checkpoints; pass --resume to continue that run or choose another --out");
         if (latest is not null)
         {
-            state = TrainingCheckpoint.Load(latest, model, optimizer);
+            state = TrainingCheckpoint.Load(latest, model, latest == finalDir ? null : optimizer);
             if (state.Fingerprint != fingerprint)
                 throw new InvalidInputException(latest, "was written for other data or another recipe; resume with the same --data and options");
             Progress?.Message($"resumed from {latest} (step {state.Step}, epoch {state.Epoch + 1})");
@@ -120,7 +131,6 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
                 if (cancellation.IsCancellationRequested)
                 {
                     TrainingCheckpoint.Save(run.OutDir, model, optimizer, state, run.TokenizerSource);
-                    Progress?.Message($"interrupted at step {state.Step}; checkpoint saved, continue with --resume");
                     interrupted = true;
                     break;
                 }
@@ -139,9 +149,8 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
 
         stopReason ??= $"epoch cap ({o.Epochs})";
         state = state with { Finished = true, StopReason = stopReason };
-        var finalDir = Path.Combine(run.OutDir, "final");
-        SaveFinal(finalDir, run.TokenizerSource);
-        TrainingCheckpoint.Save(run.OutDir, model, optimizer, state, run.TokenizerSource);
+        if (latest != finalDir) SaveFinal(finalDir, state, run.TokenizerSource);
+        if (o.KeepCheckpoints) TrainingCheckpoint.Save(run.OutDir, model, optimizer, state, run.TokenizerSource);
         // The final evaluation; when the last step was an evaluation step, that evaluation is the final one.
         var evaluations = lastEvaluation is { } last && last.Step == state.Step ? last.Results : EvaluateSets(run.EvalSets, evaluator, metrics, state.Step);
         foreach (var evaluation in evaluations)
@@ -150,6 +159,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         {
             ["stop_reason"] = stopReason, ["epochs"] = state.Epoch + (state.BatchInEpoch > 0 ? 1 : 0), ["seconds"] = Math.Round(clock.Elapsed.TotalSeconds, 1),
         });
+        TrainingCheckpoint.MarkFinished(run.OutDir, state, keepCheckpoints: o.KeepCheckpoints);
         Progress?.Message($"done: {state.Step} steps, {stopReason}; final model in {finalDir}");
         var memorizedFinal = lastMemorized is { } m && m.Step == state.Step ? m.Result : null;
         return new TrainingResult(state.Step, state.Epoch, stopReason, false, lastLoss, state.TokensSeen, encoding.DroppedTooLong.Count, evaluations, memorizedFinal, finalDir);
@@ -225,17 +235,19 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
     static Dictionary<string, object> Scores(EvaluationResult result) =>
         new(result.Scores().Select(kv => KeyValuePair.Create(kv.Key, (object)kv.Value)).Append(KeyValuePair.Create("correct", (object)result.Correct)));
 
-    void SaveFinal(string finalDir, string? tokenizerSource) => IO.AtomicDirectory.Write(finalDir, tmp =>
+    /// <summary>The final model, with the state that produced it, so that a run stopped during its closing evaluation resumes from it.</summary>
+    void SaveFinal(string finalDir, TrainerState state, string? tokenizerSource) => IO.AtomicDirectory.Write(finalDir, tmp =>
     {
         HfCheckpoint.Save(model, tmp, tokenizerSource);
         if (Lora.HasAdapters(model)) Lora.SaveAdapter(model, tmp);
+        state.Save(Path.Combine(tmp, TrainerState.FileName));
     });
 
     /// <summary>A hash of the encoded data and the recipe that shapes the run, checked on resume.</summary>
     string Fingerprint(IReadOnlyList<EncodedExample> examples, IEnumerable<string> trainableNames)
     {
         using var sha = IncrementalHash.CreateHash(HashAlgorithmName.SHA256);
-        var recipe = Options with { EvalEvery = 0, SaveEvery = 0, CollectEvery = 1 };
+        var recipe = Options with { EvalEvery = 0, SaveEvery = 0, CollectEvery = 1, KeepCheckpoints = false };
         sha.AppendData(Encoding.UTF8.GetBytes(JsonSerializer.Serialize(recipe) + recipe.Stop
             + string.Concat(Regularizers.Select(r => $"{r.Name}:{r.Strength};")) + string.Join(',', trainableNames)));
         foreach (var e in examples)

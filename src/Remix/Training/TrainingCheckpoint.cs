@@ -39,12 +39,40 @@ public static class TrainingCheckpoint
             .FirstOrDefault();
     }
 
-    /// <summary>Restores model weights and optimizer moments; returns the saved state.</summary>
-    public static TrainerState Load(string checkpointDir, LlamaForCausalLM model, AdamW optimizer)
+    /// <summary>
+    /// Restores model weights and, when <paramref name="optimizer"/> is given, its moments; returns the saved state.
+    /// Also reads a run's <c>final/</c> folder, which holds the final weights and state but no optimizer.
+    /// </summary>
+    public static TrainerState Load(string checkpointDir, LlamaForCausalLM model, AdamW? optimizer)
     {
         HfCheckpoint.LoadWeightsInto(model, checkpointDir);
         if (File.Exists(Path.Combine(checkpointDir, Lora.AdapterWeightsFile))) Lora.LoadAdapter(model, checkpointDir);
-        optimizer.Load(Path.Combine(checkpointDir, OptimizerFileName));
+        optimizer?.Load(Path.Combine(checkpointDir, OptimizerFileName));
         return TrainerState.Load(Path.Combine(checkpointDir, TrainerState.FileName));
+    }
+
+    /// <summary>Whether <c>OUT/final/</c> holds the final weights with the state that produced them (a run stopped during its closing evaluation).</summary>
+    public static bool HasFinalWeights(string outDir) => File.Exists(Path.Combine(outDir, "final", TrainerState.FileName));
+
+    /// <summary>The state of a finished training (<c>OUT/trainer_state.json</c>, written last), or null.</summary>
+    public static TrainerState? Finished(string outDir)
+    {
+        var path = Path.Combine(outDir, TrainerState.FileName);
+        return File.Exists(path) && TrainerState.Load(path) is { Finished: true } state ? state : null;
+    }
+
+    /// <summary>Whether a run directory holds anything a resume continues from: checkpoints, final weights or a finished training.</summary>
+    public static bool CanResume(string outDir) => Latest(outDir) is not null || HasFinalWeights(outDir) || Finished(outDir) is not null;
+
+    /// <summary>
+    /// Marks a training finished (<c>OUT/trainer_state.json</c>) once its final model and evaluations are written, then
+    /// drops its checkpoints, optimizer state included, unless <paramref name="keepCheckpoints"/>: at 8B parameters they
+    /// are over 100 GB a stage, and nothing resumes from them any more.
+    /// </summary>
+    public static void MarkFinished(string outDir, TrainerState state, bool keepCheckpoints)
+    {
+        state.Save(Path.Combine(outDir, TrainerState.FileName));
+        var root = Path.Combine(outDir, "checkpoints");
+        if (!keepCheckpoints && System.IO.Directory.Exists(root)) System.IO.Directory.Delete(root, recursive: true);
     }
 }

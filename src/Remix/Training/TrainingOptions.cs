@@ -29,6 +29,8 @@ public sealed record TrainingOptions
     public int EvalEvery { get; init; }
     /// <summary>Write a checkpoint every N optimizer steps (0: only on interruption).</summary>
     public int SaveEvery { get; init; }
+    /// <summary>Keep the checkpoints (with optimizer state) once the training has finished; by default only <c>final/</c> stays.</summary>
+    public bool KeepCheckpoints { get; init; }
     /// <summary>
     /// Collect garbage every N steps: TorchSharp's custom autograd nodes (the RMSNorm backward) and any
     /// tensor left to a finalizer hold native memory until the .NET GC runs. Every step keeps the resident

@@ -20,7 +20,10 @@ public sealed record TrainingRun
     /// <summary>The run directory: metrics.jsonl, tensorboard/, checkpoints/, final/.</summary>
     public required string OutDir { get; init; }
 
-    /// <summary>Continue from the latest checkpoint in <see cref="OutDir"/>.</summary>
+    /// <summary>
+    /// Continue what <see cref="OutDir"/> holds: the latest checkpoint, or the final weights of a run stopped during its
+    /// closing evaluation; a finished training is left as it is. Without it, a directory holding any of these is refused.
+    /// </summary>
     public bool Resume { get; init; }
 
     /// <summary>Where the tokenizer and generation files to copy into checkpoints come from.</summary>
@@ -42,4 +45,11 @@ public sealed record TrainingResult(
     int DroppedTooLong,
     IReadOnlyList<Evaluation.EvaluationResult> Evaluations,
     Evaluation.EvaluationResult? MemorizedEvaluation,
-    string? FinalModelDirectory);
+    string? FinalModelDirectory)
+{
+    /// <summary>
+    /// The run directory held a finished training of the same data and recipe, so nothing was trained or evaluated:
+    /// the model in memory is not the final one (read <see cref="FinalModelDirectory"/>) and <see cref="Evaluations"/> is empty.
+    /// </summary>
+    public bool AlreadyFinished { get; init; }
+}

@@ -106,6 +106,76 @@ public class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void AFinishedRun_KeepsOnlyItsFinalModel_UnlessAskedToKeepCheckpoints()
+    {
+        var options = Quick with { SaveEvery = 4 };
+        var dropped = Run(options, _dir.File("dropped"));
+        Assert.False(Directory.Exists(Path.Combine(_dir.File("dropped"), "checkpoints")));
+        Assert.True(File.Exists(Path.Combine(dropped.FinalModelDirectory!, "model.safetensors")));
+        Assert.Equal(9, TrainingCheckpoint.Finished(_dir.File("dropped"))!.Step);
+
+        var kept = Run(options with { KeepCheckpoints = true }, _dir.File("kept"));
+        var steps = Directory.GetDirectories(Path.Combine(_dir.File("kept"), "checkpoints")).Select(Path.GetFileName).Order().ToList();
+        Assert.Equal(["step-4", "step-8", "step-9"], steps);
+        Assert.True(File.Exists(Path.Combine(_dir.File("kept"), "checkpoints", "step-9", TrainingCheckpoint.OptimizerFileName)));
+        // Keeping checkpoints changes nothing that is trained.
+        Assert.Equal(WeightsOf(dropped.FinalModelDirectory!), WeightsOf(kept.FinalModelDirectory!));
+    }
+
+    [Fact]
+    public void AFinishedRun_IsRefusedWithoutResume_LeftAsItIsWithIt_AndNotServedForAnotherRecipe()
+    {
+        var done = Run(Quick, _dir.File("done"));
+        var weights = WeightsOf(done.FinalModelDirectory!);
+        var e = Assert.Throws<InvalidInputException>(() => Run(Quick, _dir.File("done")));
+        Assert.Contains("already holds a finished training", e.Message);
+
+        var again = Run(Quick, _dir.File("done"), resume: true);
+        Assert.True(again.AlreadyFinished);
+        Assert.Equal(9, again.Steps);
+        Assert.Equal(done.StopReason, again.StopReason);
+        Assert.Equal(weights, WeightsOf(again.FinalModelDirectory!));
+
+        var other = Assert.Throws<InvalidInputException>(() => Run(Quick with { LearningRate = 1e-2 }, _dir.File("done"), resume: true));
+        Assert.Contains("was written for other data or another recipe", other.Message);
+    }
+
+    [Fact]
+    public void ARunStoppedDuringItsClosingEvaluation_ResumesFromItsFinalWeights()
+    {
+        var eval = new List<(string, IReadOnlyList<Example>)> { ("facts", Facts) };
+        var straight = Run(Quick, _dir.File("straight"), eval: eval);
+        // What a kill after final/ was written and before the run was marked finished leaves: final/ and no checkpoints.
+        var stopped = _dir.File("stopped");
+        Run(Quick, stopped, eval: eval);
+        File.Delete(Path.Combine(stopped, TrainerState.FileName));
+        File.Delete(Path.Combine(stopped, "facts.predictions.jsonl"));
+
+        var resumed = Run(Quick, stopped, resume: true, eval: eval);
+        Assert.False(resumed.AlreadyFinished);
+        Assert.Equal(9, resumed.Steps);
+        Assert.Equal(straight.Evaluations[0].GoldLogProb, resumed.Evaluations[0].GoldLogProb, 1e-12);
+        Assert.True(File.Exists(Path.Combine(stopped, "facts.predictions.jsonl")));
+        Assert.Equal(WeightsOf(straight.FinalModelDirectory!), WeightsOf(resumed.FinalModelDirectory!));
+        Assert.NotNull(TrainingCheckpoint.Finished(stopped));
+    }
+
+    [Fact]
+    public void AResumedRun_HasOneTensorBoardEventFile()
+    {
+        var options = Quick with { SaveEvery = 4 };
+        var killed = _dir.File("killed");
+        Assert.Throws<InvalidOperationException>(() => Run(options, killed, afterStep: s => { if (s == 6) throw new InvalidOperationException("killed"); }));
+        Run(options, killed, resume: true);
+        var events = Directory.GetFiles(Path.Combine(killed, "tensorboard"), "events.out.tfevents.*");
+        Assert.Single(events);
+        // The one file holds the whole run: steps 1-4 kept from the first process, replayed, and 5-9 from the second.
+        var straight = _dir.File("straight");
+        Run(options, straight);
+        Assert.InRange(new FileInfo(events[0]).Length, 0.9 * new FileInfo(Directory.GetFiles(Path.Combine(straight, "tensorboard"))[0]).Length, long.MaxValue);
+    }
+
+    [Fact]
     public void GradientAccumulation_EqualsOneLargerBatch()
     {
         var big = Run(Quick with { BatchSize = 4, Epochs = 1, FixedOrder = true }, _dir.File("big"));

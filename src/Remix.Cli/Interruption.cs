@@ -1,0 +1,60 @@
+using System.Runtime.InteropServices;
+
+namespace Remix.Cli;
+
+/// <summary>
+/// Turns Ctrl+C (SIGINT), SIGTERM and SIGUSR1 — what a terminal, Slurm and Kubernetes send before they stop or preempt a
+/// job — into a cancellation request for the duration of a long command: training saves a checkpoint and stops, and the
+/// command ends with one line and exit code 128 + the signal's number. A second signal ends the process at once.
+/// </summary>
+public sealed class Interruption : IDisposable
+{
+    readonly CancellationTokenSource _source = new();
+    readonly List<PosixSignalRegistration> _registrations = [];
+    string? _signal;
+    int _number;
+
+    public Interruption()
+    {
+        foreach (var (signal, name, number) in Signals())
+            _registrations.Add(PosixSignalRegistration.Create(signal, context =>
+            {
+                // The first signal asks for a clean stop; a second one gets the default action (the process ends).
+                if (Interlocked.CompareExchange(ref _signal, name, null) is not null) return;
+                _number = number;
+                context.Cancel = true;
+                _source.Cancel();
+            }));
+    }
+
+    /// <summary>Cancelled once a signal has arrived.</summary>
+    public CancellationToken Token => _source.Token;
+
+    /// <summary>Whether a signal has arrived.</summary>
+    public bool Requested => _signal is not null;
+
+    /// <summary>
+    /// Writes the one line that ends an interrupted command (<paramref name="where"/>: where it stopped and how to
+    /// continue) and returns the exit code: 130 for Ctrl+C, 143 for SIGTERM, 128 + 10 (Linux) for SIGUSR1.
+    /// </summary>
+    public int Stopped(TextWriter error, string where)
+    {
+        error.WriteLine($"remix: interrupted by {_signal ?? "a cancellation"} {where}");
+        return 128 + (_number > 0 ? _number : 2);
+    }
+
+    static IEnumerable<(PosixSignal Signal, string Name, int Number)> Signals()
+    {
+        yield return (PosixSignal.SIGINT, "SIGINT", 2);
+        yield return (PosixSignal.SIGTERM, "SIGTERM", 15);
+        // PosixSignal names only the portable signals; others are given by their raw number on this platform.
+        if (OperatingSystem.IsLinux()) yield return ((PosixSignal)10, "SIGUSR1", 10);
+        else if (OperatingSystem.IsMacOS() || OperatingSystem.IsFreeBSD()) yield return ((PosixSignal)30, "SIGUSR1", 30);
+    }
+
+    public void Dispose()
+    {
+        foreach (var registration in _registrations) registration.Dispose();
+        _source.Dispose();
+    }
+}
