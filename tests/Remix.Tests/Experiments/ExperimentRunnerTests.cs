@@ -215,6 +215,27 @@ public class ExperimentRunnerTests
     }
 
     [Fact]
+    public void SaveEveryAndKeepCheckpoints_FromASpec_ReachTheTrainer()
+    {
+        using var dir = new TempDir();
+        BaseModelAndTwoSets(dir);
+        var spec = ExperimentSpec.Load(Write(dir.File("spec.yaml"), """
+            name: kept
+            base_model: base
+            recipe: {lr: 0.01, epochs: 2, batch_size: 4, save_every: 1}
+            stages:
+              - {name: A, data: a.jsonl, recipe: {keep_checkpoints: true}}
+              - {name: B, data: b.jsonl}
+            """));
+        Assert.Equal((1, true, false), (spec.Stages[0].Recipe.SaveEvery, spec.Stages[0].Recipe.KeepCheckpoints, spec.Stages[1].Recipe.KeepCheckpoints));
+        new ExperimentRunner(spec).Run(dir.File("run"), 0);
+        var kept = Path.Combine(dir.File("run"), "stage-1-A", "checkpoints");
+        int steps = Remix.Training.TrainingCheckpoint.Finished(Path.Combine(dir.File("run"), "stage-1-A"))!.Step;
+        Assert.Equal(steps, Directory.GetDirectories(kept, "step-*").Length); // one per step, the last included
+        Assert.False(Directory.Exists(Path.Combine(dir.File("run"), "stage-2-B", "checkpoints")));
+    }
+
+    [Fact]
     public void PaperExample_ValidatesHere_ListingWhatIsMissing()
     {
         var path = Remix.Data.Bundled.BundledPaths.Find("examples/paper-llama3-8b.yaml");
