@@ -236,6 +236,19 @@ public class ExperimentRunnerTests
     }
 
     [Fact]
+    public void TheReadmesSpecExample_Validates()
+    {
+        using var dir = new TempDir();
+        var readme = File.ReadAllText(Remix.Data.Bundled.BundledPaths.Find("README.md"));
+        var block = System.Text.RegularExpressions.Regex.Match(readme, "`remix run --config spec.yaml`.*?```yaml\n(.*?)```", System.Text.RegularExpressions.RegexOptions.Singleline);
+        Assert.True(block.Success, "README.md has no spec example after `remix run --config spec.yaml`");
+        var r = Support.Cli.Run("run", "--config", Write(dir.File("spec.yaml"), block.Groups[1].Value), "--validate");
+        Assert.True(r.Code == 0, r.Err);
+        var spec = ExperimentSpec.Load(dir.File("spec.yaml"));
+        Assert.True(spec.Stages[0].Recipe.EvalEvery > 0, "the example's forgetting curve needs eval_every");
+    }
+
+    [Fact]
     public void PaperExample_ValidatesHere_ListingWhatIsMissing()
     {
         var path = Remix.Data.Bundled.BundledPaths.Find("examples/paper-llama3-8b.yaml");
