@@ -36,6 +36,28 @@ public class TrainCliTests
     }
 
     [Fact]
+    public void TrainResume_WithNothingToResume_SaysItStartsFromScratch_AndAFinishedRunIsNotTrainedAgain()
+    {
+        using var dir = new TempDir();
+        Assert.Equal(0, Run("model", "init", "--out", dir.File("m"), "--hidden-size", "32").Code);
+        ExampleJsonl.Write(dir.File("facts.jsonl"), KvrGenerator.Generate(4, 1));
+        string[] train = ["train", "--model", dir.File("m"), "--data", dir.File("facts.jsonl"), "--out", dir.File("run"), "--epochs", "2", "--batch-size", "4"];
+        var first = Run([.. train, "--resume"]);
+        Assert.True(first.Code == 0, first.Err);
+        Assert.Contains($"remix: nothing to resume in {dir.File("run")} (no checkpoint): starting from scratch", first.Err);
+        var weights = File.ReadAllBytes(Path.Combine(dir.File("run"), "final", "model.safetensors"));
+
+        var again = Run(train);
+        Assert.Equal(1, again.Code);
+        Assert.Equal($"remix: {dir.File("run")}: already holds a finished training (final/); choose another --out{Environment.NewLine}", again.Err);
+        var resumed = Run([.. train, "--resume"]);
+        Assert.True(resumed.Code == 0, resumed.Err);
+        Assert.Contains("already finished: nothing trained or evaluated", resumed.Out);
+        Assert.DoesNotContain("nothing to resume", resumed.Err);
+        Assert.Equal(weights, File.ReadAllBytes(Path.Combine(dir.File("run"), "final", "model.safetensors")));
+    }
+
+    [Fact]
     public void Train_WithL2EwcAndKl_LogsAPenalty()
     {
         using var dir = new TempDir();
