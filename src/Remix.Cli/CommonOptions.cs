@@ -11,19 +11,29 @@ public sealed class CommonOptions
     public Option<string> Device { get; } = new("--device") { Description = "cpu, cuda or cuda:N", DefaultValueFactory = _ => "cpu" };
     public Option<string> DType { get; } = new("--dtype") { Description = "auto (float32 on CPU, the checkpoint's on GPU), float32, bfloat16 or float16", DefaultValueFactory = _ => "auto" };
     public Option<int?> Threads { get; } = new("--threads") { Description = "CPU threads for TorchSharp (default: all cores)" };
+    public Option<bool> NoAdapter { get; } = new("--no-adapter") { Description = "Load the base weights alone, without merging the folder's LoRA adapter (adapter_model.safetensors)" };
 
-    public void AddTo(Command command)
+    /// <summary>Adds the options; <paramref name="loadsModel"/> false leaves out --no-adapter, for commands that load no checkpoint.</summary>
+    public void AddTo(Command command, bool loadsModel = true)
     {
         command.Options.Add(Device);
         command.Options.Add(DType);
         command.Options.Add(Threads);
+        if (loadsModel) command.Options.Add(NoAdapter);
     }
 
-    /// <summary>Applies --threads and loads a checkpoint on --device in --dtype.</summary>
-    public LoadedModel Load(ParseResult parse, string directory)
+    /// <summary>
+    /// Applies --threads and loads a checkpoint on --device in --dtype, merging its LoRA adapter unless --no-adapter;
+    /// a merged adapter is named in one line on stderr (stdout stays the command's), with <paramref name="consequence"/>
+    /// (such as "training starts from the merged model") when given.
+    /// </summary>
+    public LoadedModel Load(ParseResult parse, string directory, string? consequence = null)
     {
         ApplyThreads(parse);
-        return LoadedModel.Load(directory, parse.GetValue(Device)!, parse.GetValue(DType)!);
+        var loaded = LoadedModel.Load(directory, parse.GetValue(Device)!, parse.GetValue(DType)!, applyAdapter: !parse.GetValue(NoAdapter));
+        if (loaded.Adapter is { } adapter)
+            parse.InvocationConfiguration.Error.WriteLine($"remix: applied {adapter}{(consequence is null ? "" : "; " + consequence)}; --no-adapter loads the base alone");
+        return loaded;
     }
 
     /// <summary>Applies --threads (for commands that take it alone, without a model to load).</summary>

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Remix.Models;
+using Remix.Training;
 
 namespace Remix.Cli;
 
@@ -34,6 +35,8 @@ public static class ModelCommands
             o.WriteLine($"rope:               theta {c.RopeTheta.ToString(CultureInfo.InvariantCulture)}{(c.RopeScaling is { } s ? $", {s.Type} scaling x{s.Factor.ToString(CultureInfo.InvariantCulture)}" : "")}");
             o.WriteLine($"tied embeddings:    {(c.TieWordEmbeddings ? "yes" : "no")}");
             o.WriteLine($"weight files:       {string.Join(", ", summary.WeightFiles)}");
+            if (Lora.HoldsAdapter(parse.GetValue(dir)!) && PeftAdapterConfig.Load(parse.GetValue(dir)!) is { } adapter)
+                o.WriteLine($"LoRA adapter:       rank {adapter.Rank}, alpha {adapter.Alpha.ToString(CultureInfo.InvariantCulture)}{(adapter.RankStabilized ? " (rsLoRA)" : "")} on {adapter.TargetsText}, merged into the weights when loaded (--no-adapter: the base alone)");
             return 0;
         });
         return command;

@@ -35,7 +35,7 @@ public static class PretrainCommand
         {
             corpus, tokenizerDir, output, hidden, layers, heads, kvHeads, intermediate, seqLen, epochs, lr, batch, warmup, decay, seed, maxBlocks, saveEvery, resume,
         };
-        common.AddTo(command);
+        common.AddTo(command, loadsModel: false);
         command.SetAction(parse =>
         {
             var tokDir = parse.GetValue(tokenizerDir)!;

@@ -87,7 +87,7 @@ public static class TrainCommands
             var evalSets = (parse.GetValue(eval) ?? []).Select(f => (Path.GetFileNameWithoutExtension(f), (IReadOnlyList<Example>)DatasetReader.Read(f).Examples)).ToList();
 
             var dir = parse.GetValue(model)!;
-            using var loaded = common.Load(parse, dir);
+            using var loaded = common.Load(parse, dir, "training starts from the merged model");
             var progress = ProgressReporter.ForConsole();
             progress.Message($"training on {primary.Count} examples + {examples.Count - primary.Count} mixed in ({string.Join(", ", shares.Select(s => $"{s.Source.Name} x{s.Ratio}"))}), stop rule {options.Stop}");
             if (parse.GetValue(lora) is { } loraSpec)

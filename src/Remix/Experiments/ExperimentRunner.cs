@@ -200,6 +200,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         var examples = TrainingSet(stage, index, sets, options.Seed);
 
         using var loaded = LoadedModel.Load(previous, spec.Device, spec.DType);
+        if (loaded.Adapter is { } applied) Progress?.Message($"stage {stage.Name}: applied {applied}; training starts from the merged model");
         var regularizers = new List<Regularizer>();
         try
         {

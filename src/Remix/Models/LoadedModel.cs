@@ -1,17 +1,22 @@
 using Remix.Tokenization;
+using Remix.Training;
 using static TorchSharp.torch;
 
 namespace Remix.Models;
 
-/// <summary>A checkpoint directory loaded for use: the model, its tokenizer and the tokens that end generation.</summary>
+/// <summary>
+/// A checkpoint directory loaded for use: the model (with the directory's LoRA adapter merged into it, when it holds
+/// one), its tokenizer and the tokens that end generation.
+/// </summary>
 public sealed class LoadedModel : IDisposable
 {
-    LoadedModel(string directory, LlamaForCausalLM model, HfTokenizer tokenizer, IReadOnlyList<int> stopTokenIds)
+    LoadedModel(string directory, LlamaForCausalLM model, HfTokenizer tokenizer, IReadOnlyList<int> stopTokenIds, AppliedAdapter? adapter)
     {
         Directory = directory;
         Model = model;
         Tokenizer = tokenizer;
         StopTokenIds = stopTokenIds;
+        Adapter = adapter;
     }
 
     public string Directory { get; }
@@ -19,31 +24,65 @@ public sealed class LoadedModel : IDisposable
     public HfTokenizer Tokenizer { get; }
     public IReadOnlyList<int> StopTokenIds { get; }
 
+    /// <summary>The PEFT LoRA adapter merged into <see cref="Model"/> on loading, or null (none in the directory, or not applied).</summary>
+    public AppliedAdapter? Adapter { get; }
+
     /// <summary>
     /// Loads with a device name (<c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>) and a dtype name (<c>auto</c>: float32 on
     /// CPU, the checkpoint's own on a GPU; or float32, bfloat16, float16), as the CLI and experiment specs give them.
     /// </summary>
-    public static LoadedModel Load(string directory, string device, string dtype)
+    public static LoadedModel Load(string directory, string device, string dtype, bool applyAdapter = true)
     {
         var (target, type) = Runtime.Devices.Resolve(device, dtype, HfCheckpoint.LoadConfig(directory).TorchDtype);
-        return Load(directory, target, type);
+        return Load(directory, target, type, applyAdapter);
     }
 
-    /// <summary>Loads model and tokenizer from a Hugging Face-layout directory.</summary>
-    public static LoadedModel Load(string directory, Device? device = null, ScalarType dtype = ScalarType.Float32)
+    /// <summary>
+    /// Loads model and tokenizer from a Hugging Face-layout directory. A PEFT LoRA adapter there
+    /// (<c>adapter_model.safetensors</c> + <c>adapter_config.json</c>, as <c>remix train --lora</c> writes) is merged into
+    /// the weights unless <paramref name="applyAdapter"/> is false, which loads the base weights alone.
+    /// </summary>
+    public static LoadedModel Load(string directory, Device? device = null, ScalarType dtype = ScalarType.Float32, bool applyAdapter = true)
     {
         var tokenizer = HfTokenizer.Load(directory);
         try
         {
-            var model = HfCheckpoint.Load(directory, device, dtype);
-            if (tokenizer.VocabularySize > model.Config.VocabSize)
-                throw new InvalidInputException(directory, $"tokenizer.json has {tokenizer.VocabularySize} tokens but config.json's vocab_size is {model.Config.VocabSize}");
-            var stops = HfCheckpoint.StopTokenIds(directory, model.Config, tokenizer.EosTokenId);
-            return new LoadedModel(directory, model, tokenizer, stops);
+            var (model, adapter) = LoadModel(directory, device, dtype, applyAdapter);
+            try
+            {
+                if (tokenizer.VocabularySize > model.Config.VocabSize)
+                    throw new InvalidInputException(directory, $"tokenizer.json has {tokenizer.VocabularySize} tokens but config.json's vocab_size is {model.Config.VocabSize}");
+                var stops = HfCheckpoint.StopTokenIds(directory, model.Config, tokenizer.EosTokenId);
+                return new LoadedModel(directory, model, tokenizer, stops, adapter);
+            }
+            catch
+            {
+                model.Dispose();
+                throw;
+            }
         }
         catch
         {
             tokenizer.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The model of a checkpoint directory as <see cref="Load(string, Device?, ScalarType, bool)"/> loads it, without the
+    /// tokenizer: the weights, with the directory's LoRA adapter merged when <paramref name="applyAdapter"/> is true.
+    /// </summary>
+    public static (LlamaForCausalLM Model, AppliedAdapter? Adapter) LoadModel(string directory, Device? device = null,
+        ScalarType dtype = ScalarType.Float32, bool applyAdapter = true)
+    {
+        var model = HfCheckpoint.Load(directory, device, dtype);
+        try
+        {
+            return (model, applyAdapter ? Lora.MergeAdapter(model, directory) : null);
+        }
+        catch
+        {
+            model.Dispose();
             throw;
         }
     }

@@ -4,9 +4,9 @@ using static TorchSharp.torch;
 namespace Remix.Models;
 
 /// <summary>
-/// A LoRA update of one projection: Δy = (alpha / rank) · x Aᵀ Bᵀ with A [rank, in] and B [out, rank].
-/// A starts uniform in ±1/√in and B at zero (as PEFT initialises them), so the adapted model starts
-/// equal to the base model.
+/// A LoRA update of one projection: Δy = (alpha / rank) · x Aᵀ Bᵀ with A [rank, in] and B [out, rank]
+/// (alpha / √rank with rsLoRA). A starts uniform in ±1/√in and B at zero (as PEFT initialises them), so the
+/// adapted model starts equal to the base model.
 /// </summary>
 public sealed class LoraAdapter : IDisposable
 {
@@ -21,9 +21,24 @@ public sealed class LoraAdapter : IDisposable
         B = new Parameter(zeros([outFeatures, rank], dtype, device));
     }
 
+    /// <summary>An adapter with trained weights <paramref name="a"/> [rank, in] and <paramref name="b"/> [out, rank], which it takes over.</summary>
+    public LoraAdapter(Tensor a, Tensor b, double alpha)
+    {
+        if (a.dim() != 2 || b.dim() != 2 || b.shape[1] != a.shape[0])
+            throw new ArgumentException($"expected A [rank, in] and B [out, rank], found [{string.Join(", ", a.shape)}] and [{string.Join(", ", b.shape)}]");
+        Rank = (int)a.shape[0];
+        Alpha = alpha;
+        A = new Parameter(a);
+        B = new Parameter(b);
+    }
+
     public int Rank { get; }
     public double Alpha { get; }
-    public double Scaling => Alpha / Rank;
+
+    /// <summary>rsLoRA (PEFT's <c>use_rslora</c>): the update is scaled by alpha / √rank instead of alpha / rank.</summary>
+    public bool RankStabilized { get; init; }
+
+    public double Scaling => RankStabilized ? Alpha / Math.Sqrt(Rank) : Alpha / Rank;
 
     /// <summary>[rank, in]</summary>
     public Parameter A { get; }
@@ -37,8 +52,12 @@ public sealed class LoraAdapter : IDisposable
         return (nn.functional.linear(nn.functional.linear(x, A), B) * Scaling).MoveToOuterDisposeScope();
     }
 
-    /// <summary>The dense update scaling · B A ([out, in]) that merging adds to the weight.</summary>
-    public Tensor Delta() => B.matmul(A) * Scaling;
+    /// <summary>The dense update scaling · B A ([out, in]) that merging adds to the weight, in float32 whatever the adapter's dtype.</summary>
+    public Tensor Delta()
+    {
+        using var scope = NewDisposeScope();
+        return B.to(ScalarType.Float32).matmul(A.to(ScalarType.Float32)).mul_(Scaling).MoveToOuterDisposeScope();
+    }
 
     public void Dispose()
     {

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.RegularExpressions;
 using Remix.IO;
 using Remix.Models;
 using Remix.Models.SafeTensors;
@@ -15,7 +16,7 @@ namespace Remix.Training;
 /// PEFT does), train only them, then merge them into the weights or save them as a PEFT adapter
 /// (<c>adapter_model.safetensors</c> + <c>adapter_config.json</c>).
 /// </summary>
-public static class Lora
+public static partial class Lora
 {
     public const string AdapterWeightsFile = "adapter_model.safetensors";
     public const string AdapterConfigFile = "adapter_config.json";
@@ -28,16 +29,23 @@ public static class Lora
     public static int Attach(LlamaForCausalLM model, int rank, double alpha, IReadOnlyCollection<string>? targets = null, long seed = 0)
     {
         targets ??= ["q_proj", "v_proj"];
+        int attached = Attach(model, rank, alpha, false, name => targets.Contains(name[(name.LastIndexOf('.') + 1)..]), seed);
+        if (attached == 0) throw new InvalidInputException("--lora-targets", $"no projection named {string.Join(", ", targets)} in the model");
+        return attached;
+    }
+
+    static int Attach(LlamaForCausalLM model, int rank, double alpha, bool rankStabilized, Func<string, bool> targeted, long seed)
+    {
         var generator = new Generator((ulong)seed, CPU);
         int attached = 0;
         foreach (var (name, linear) in Projections(model))
         {
-            if (!targets.Contains(name[(name.LastIndexOf('.') + 1)..]) || linear.Adapter is not null) continue;
-            linear.Adapter = new LoraAdapter(linear.Weight.shape[1], linear.Weight.shape[0], rank, alpha, generator, model.Device, model.DType);
+            if (!targeted(name) || linear.Adapter is not null) continue;
+            linear.Adapter = new LoraAdapter(linear.Weight.shape[1], linear.Weight.shape[0], rank, alpha, generator, model.Device, model.DType) { RankStabilized = rankStabilized };
             attached++;
         }
-        if (attached == 0) throw new InvalidInputException("--lora-targets", $"no projection named {string.Join(", ", targets)} in the model");
-        foreach (var p in model.parameters()) p.requires_grad = false;
+        if (attached > 0)
+            foreach (var p in model.parameters()) p.requires_grad = false;
         return attached;
     }
 
@@ -54,14 +62,17 @@ public static class Lora
         })];
     }
 
-    /// <summary>Folds every adapter into its weight (W += scaling · B A), removes the adapters and unfreezes the model.</summary>
+    /// <summary>
+    /// Folds every adapter into its weight (W += scaling · B A, the update computed in float32 and added to the weight
+    /// in its dtype, as PEFT merges), removes the adapters and unfreezes the model.
+    /// </summary>
     public static void Merge(LlamaForCausalLM model)
     {
         using var noGrad = no_grad();
         foreach (var (_, linear) in Projections(model))
         {
             if (linear.Adapter is not { } adapter) continue;
-            using (var delta = adapter.Delta()) linear.Weight.add_(delta.to(linear.Weight.dtype));
+            using (var delta = adapter.Delta()) linear.Weight.add_(delta);
             linear.Adapter = null;
             adapter.Dispose();
         }
@@ -87,7 +98,7 @@ public static class Lora
         SafeTensorsWriter.Write(Path.Combine(directory, AdapterWeightsFile), [.. TrainableParameters(model).Select(p => ($"base_model.model.{p.Name}", (Tensor)p.Parameter))]);
         var config = new JsonObject
         {
-            ["peft_type"] = "LORA", ["task_type"] = "CAUSAL_LM", ["r"] = first.Rank, ["lora_alpha"] = first.Alpha,
+            ["peft_type"] = "LORA", ["task_type"] = "CAUSAL_LM", ["r"] = first.Rank, ["lora_alpha"] = first.Alpha, ["use_rslora"] = first.RankStabilized,
             ["lora_dropout"] = 0.0, ["bias"] = "none", ["fan_in_fan_out"] = false, ["inference_mode"] = true,
             ["target_modules"] = new JsonArray([.. adapters.Select(a => a.Name[(a.Name.LastIndexOf('.') + 1)..]).Distinct().Order().Select(n => (JsonNode)n)]),
             ["base_model_name_or_path"] = baseModel,
@@ -95,28 +106,115 @@ public static class Lora
         AtomicFile.WriteAllText(Path.Combine(directory, AdapterConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
-    /// <summary>Attaches and fills adapters from a PEFT adapter directory.</summary>
+    /// <summary>Whether <paramref name="directory"/> holds a PEFT adapter (its weights or its config).</summary>
+    public static bool HoldsAdapter(string directory) =>
+        File.Exists(Path.Combine(directory, AdapterWeightsFile)) || File.Exists(Path.Combine(directory, AdapterConfigFile));
+
+    /// <summary>
+    /// Attaches and fills trainable adapters from a PEFT adapter directory (a resumed LoRA training). Adapters
+    /// already attached must have the adapter's rank, alpha and projections.
+    /// </summary>
     public static void LoadAdapter(LlamaForCausalLM model, string directory)
     {
-        var configPath = Path.Combine(directory, AdapterConfigFile);
-        using var doc = JsonFields.ParseFile(configPath);
-        var f = new JsonFields(doc.RootElement, configPath);
-        int rank = f.RequiredInt("r", 1);
-        double alpha = f.OptionalDouble("lora_alpha", positive: true) ?? throw f.Error("lora_alpha", "a positive number", null);
-        var targets = f.OptionalStringList("target_modules", "a list of module names") ?? throw f.Error("target_modules", "a list of module names", null);
-        if (!HasAdapters(model)) Attach(model, rank, alpha, targets);
-        else if (Projections(model).Select(p => p.Linear.Adapter).OfType<LoraAdapter>().FirstOrDefault(a => a.Rank != rank || a.Alpha != alpha) is { } other)
+        var config = PeftAdapterConfig.Load(directory);
+        var projections = Projections(model).ToList();
+        config.CheckEveryTargetMatches([.. projections.Select(p => p.Name)]);
+        if (!HasAdapters(model)) Attach(model, config.Rank, config.Alpha, config.RankStabilized, config.Targets, seed: 0);
+        else if (projections.Select(p => p.Linear.Adapter).OfType<LoraAdapter>().FirstOrDefault(a => a.Rank != config.Rank || a.Alpha != config.Alpha || a.RankStabilized != config.RankStabilized) is { } other)
             // Resuming with other adapter settings would go on training at another scale (alpha/rank) without a word.
-            throw new InvalidInputException(configPath, $"written for adapters of rank {rank.ToString(CultureInfo.InvariantCulture)} and alpha {alpha.ToString(CultureInfo.InvariantCulture)}, but the model has rank {other.Rank.ToString(CultureInfo.InvariantCulture)} and alpha {other.Alpha.ToString(CultureInfo.InvariantCulture)}; use the same --lora");
-        using var file = SafeTensorsFile.Open(Path.Combine(directory, AdapterWeightsFile));
+            throw new InvalidInputException(config.File, $"written for adapters of {Describe(config.Rank, config.Alpha, config.RankStabilized)}, but the model has {Describe(other.Rank, other.Alpha, other.RankStabilized)}; use the same --lora");
+        var adapted = projections.Where(p => p.Linear.Adapter is not null).ToList();
+        if (adapted.Select(p => p.Name).FirstOrDefault(n => !config.Targets(n)) is { } extra)
+            throw new InvalidInputException(config.File, $"field 'target_modules': written for adapters on {config.TargetsText}, but the model also has one on {extra}; use the same --lora-targets");
+        if (projections.Where(p => p.Linear.Adapter is null).Select(p => p.Name).FirstOrDefault(config.Targets) is { } missing)
+            throw new InvalidInputException(config.File, $"field 'target_modules': written for adapters on {config.TargetsText}, but the model has none on {missing}; use the same --lora-targets");
+        using var file = OpenAdapterWeights(directory);
+        var keys = AdapterTensorKeys(file, config, adapted, projections);
         using var noGrad = no_grad();
-        foreach (var (name, p) in TrainableParameters(model))
+        foreach (var (name, linear) in adapted)
         {
-            var key = $"base_model.model.{name}";
-            if (!file.Contains(key)) throw new InvalidInputException(file.Path, $"the adapter lacks tensor '{key}'");
-            using var value = file.Read(key, p.dtype, p.device);
-            if (!value.shape.SequenceEqual(p.shape)) throw new InvalidInputException(file.Path, $"tensor '{key}': expected shape [{string.Join(", ", p.shape)}], found [{string.Join(", ", value.shape)}]");
-            p.copy_(value);
+            using (var a = file.Read(keys[name].A, linear.Adapter!.A.dtype, linear.Adapter.A.device)) linear.Adapter.A.copy_(a);
+            using (var b = file.Read(keys[name].B, linear.Adapter.B.dtype, linear.Adapter.B.device)) linear.Adapter.B.copy_(b);
         }
     }
+
+    /// <summary>
+    /// Merges the PEFT adapter of <paramref name="directory"/> into <paramref name="model"/> (W' = W + scaling · B A, see
+    /// <see cref="Merge"/>) when the directory holds one: what loading a LoRA training's output for use does.
+    /// Returns what was applied, or null when the directory holds no adapter.
+    /// </summary>
+    public static AppliedAdapter? MergeAdapter(LlamaForCausalLM model, string directory)
+    {
+        if (!HoldsAdapter(directory)) return null;
+        if (HasAdapters(model)) throw new InvalidOperationException("the model already has LoRA adapters attached; merge them before merging another adapter");
+        var config = PeftAdapterConfig.Load(directory);
+        var projections = Projections(model).ToList();
+        config.CheckEveryTargetMatches([.. projections.Select(p => p.Name)]);
+        var targeted = projections.Where(p => config.Targets(p.Name)).ToList();
+        using var file = OpenAdapterWeights(directory);
+        var keys = AdapterTensorKeys(file, config, targeted, projections);
+        using (no_grad())
+            foreach (var (name, linear) in targeted)
+            {
+                // float32 whatever the model's dtype: the update is computed in float32 (see Merge).
+                var device = linear.Weight.device;
+                linear.Adapter = new LoraAdapter(file.Read(keys[name].A, ScalarType.Float32, device), file.Read(keys[name].B, ScalarType.Float32, device), config.Alpha)
+                    { RankStabilized = config.RankStabilized };
+            }
+        Merge(model);
+        return new AppliedAdapter(config, targeted.Count);
+    }
+
+    static SafeTensorsFile OpenAdapterWeights(string directory)
+    {
+        var path = Path.Combine(directory, AdapterWeightsFile);
+        if (!File.Exists(path) && File.Exists(Path.Combine(directory, "adapter_model.bin")))
+            throw new InvalidInputException(Path.Combine(directory, "adapter_model.bin"), $"Remix reads adapters from {AdapterWeightsFile}, not pickled files; save the adapter with safe_serialization=True");
+        return SafeTensorsFile.Open(path);
+    }
+
+    /// <summary>
+    /// The keys of the lora_A and lora_B tensors of each of <paramref name="adapted"/> in the adapter file, named as PEFT
+    /// names them (<c>base_model.model.MODULE.lora_A.weight</c>, or <c>.lora_A.default.weight</c>). Refuses a file that
+    /// lacks one of a pair, holds a tensor for anything else, or has a shape that does not fit the projection.
+    /// </summary>
+    static Dictionary<string, (string A, string B)> AdapterTensorKeys(SafeTensorsFile file, PeftAdapterConfig config,
+        IReadOnlyList<(string Name, Linear Linear)> adapted, IReadOnlyList<(string Name, Linear Linear)> projections)
+    {
+        var adaptedNames = adapted.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
+        var found = new Dictionary<(string Module, string Part), string>();
+        foreach (var tensor in file.Tensors)
+        {
+            if (AdapterTensorName().Match(tensor.Name) is not { Success: true } m)
+                throw new InvalidInputException(file.Path, $"unexpected tensor '{tensor.Name}': expected only base_model.model.MODULE.lora_A.weight and .lora_B.weight tensors of a LoRA adapter");
+            var (module, part) = (m.Groups["module"].Value, m.Groups["part"].Value);
+            if (!adaptedNames.Contains(module))
+                throw new InvalidInputException(file.Path, projections.Any(p => p.Name == module)
+                    ? $"tensor '{tensor.Name}': expected tensors only for the projections that adapter_config.json's target_modules ({config.TargetsText}) names, found one for {module}"
+                    : $"tensor '{tensor.Name}': expected a projection of the model, found '{module}', which the model has no projection named");
+            if (!found.TryAdd((module, part), tensor.Name))
+                throw new InvalidInputException(file.Path, $"tensor '{tensor.Name}': expected one {part} weight of {module}, found also '{found[(module, part)]}'");
+        }
+        var keys = new Dictionary<string, (string A, string B)>();
+        foreach (var (name, linear) in adapted)
+        {
+            string Key(string part, long[] shape)
+            {
+                if (!found.TryGetValue((name, part), out var key))
+                    throw new InvalidInputException(file.Path, $"the adapter lacks tensor 'base_model.model.{name}.{part}.weight', which adapter_config.json's target_modules ({config.TargetsText}) implies");
+                var actual = file.Info(key).Shape;
+                if (!actual.SequenceEqual(shape))
+                    throw new InvalidInputException(file.Path, $"tensor '{key}': expected shape [{string.Join(", ", shape)}] from the projection and adapter_config.json's r, found [{string.Join(", ", actual)}]");
+                return key;
+            }
+            keys[name] = (Key("lora_A", [config.Rank, linear.Weight.shape[1]]), Key("lora_B", [linear.Weight.shape[0], config.Rank]));
+        }
+        return keys;
+    }
+
+    [GeneratedRegex(@"\Abase_model\.model\.(?<module>.+)\.(?<part>lora_A|lora_B)(?:\.default)?\.weight\z", RegexOptions.CultureInvariant)]
+    private static partial Regex AdapterTensorName();
+
+    static string Describe(int rank, double alpha, bool rankStabilized) =>
+        $"rank {rank.ToString(CultureInfo.InvariantCulture)} and alpha {alpha.ToString(CultureInfo.InvariantCulture)}{(rankStabilized ? " (rsLoRA)" : "")}";
 }

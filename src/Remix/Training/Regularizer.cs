@@ -28,7 +28,8 @@ public abstract class Regularizer : IDisposable
     /// <summary>
     /// Builds the named regularizer toward the current (starting) weights of <paramref name="loaded"/>:
     /// <c>l2</c>; <c>ewc</c> with the Fisher of <paramref name="previousData"/>; <c>kl</c> against a frozen copy of
-    /// <paramref name="startingCheckpoint"/>, loaded on the model's device and dtype.
+    /// <paramref name="startingCheckpoint"/>, loaded on the model's device and dtype and, like <paramref name="loaded"/>
+    /// (the same checkpoint), with its LoRA adapter merged when <paramref name="loaded"/> had one merged.
     /// </summary>
     public static Regularizer Create(string type, double strength, LoadedModel loaded, string startingCheckpoint,
         IEnumerable<Data.Example> previousData, int maxLength) => type switch
@@ -36,7 +37,7 @@ public abstract class Regularizer : IDisposable
         "l2" => new L2Regularizer(loaded.Model) { Strength = strength },
         "ewc" => new EwcRegularizer(loaded.Model, new ExampleEncoder(loaded.Tokenizer, maxLength: maxLength)
             .EncodeAll(previousData.Where(e => e.Turns.Count > 0)).Examples) { Strength = strength },
-        "kl" => new KlRegularizer(HfCheckpoint.Load(startingCheckpoint, loaded.Model.Device, loaded.Model.DType)) { Strength = strength },
+        "kl" => new KlRegularizer(LoadedModel.LoadModel(startingCheckpoint, loaded.Model.Device, loaded.Model.DType, applyAdapter: loaded.Adapter is not null).Model) { Strength = strength },
         _ => throw new InvalidInputException("regularizer", $"expected l2, ewc or kl, found \"{type}\""),
     };
 

@@ -53,6 +53,7 @@ public class LoraTests
         using var reloaded = HfCheckpoint.Load(dir.File("base"));
         Lora.LoadAdapter(reloaded, result.FinalModelDirectory!);
         Assert.Equal(adapted, TestModels.Logits(reloaded, Ids));
+        Assert.True(Lora.HasAdapters(reloaded), "a resumed training needs its adapters trainable, not merged");
 
         // Adapters already attached with another alpha (a resume with other --lora settings) are refused, not silently rescaled.
         using var other = HfCheckpoint.Load(dir.File("base"));
@@ -69,7 +70,8 @@ public class LoraTests
 
     [Theory]
     [InlineData("[\"q_proj\", 3]")]
-    [InlineData("\"all-linear\"")]
+    [InlineData("[]")]
+    [InlineData("\"(q_proj\"")]
     public void AdapterConfig_WithTargetsThatAreNotAListOfNames_IsRefusedInOneLine(string targets)
     {
         using var dir = new TempDir();
