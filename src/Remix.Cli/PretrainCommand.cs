@@ -10,7 +10,7 @@ namespace Remix.Cli;
 /// <summary><c>remix pretrain</c>: a Llama-family model from scratch on packed corpus text.</summary>
 public static class PretrainCommand
 {
-    public static Command Build()
+    public static Command Build(IReadOnlyList<string> commandLine)
     {
         var corpus = new Option<string>("--corpus") { Description = "Text corpus (JSONL text/content, Parquet, plain text, ...)", Required = true };
         var tokenizerDir = new Option<string>("--tokenizer") { Description = "Directory with tokenizer.json (from remix tokenizer train)", Required = true };
@@ -68,7 +68,10 @@ public static class PretrainCommand
             progress.Message($"pretraining {model.ParameterCount():N0} parameters on {blocks.Count:N0} blocks x {block} tokens ({(long)blocks.Count * block:N0} tokens per epoch)");
             var trainer = new Trainer(model, tokenizer, config.EosTokenIds, options) { Progress = progress };
             using var ctrlC = new CtrlC();
-            var result = trainer.Train(new TrainingRun { PreEncoded = blocks, OutDir = parse.GetValue(output)!, Resume = parse.GetValue(resume), TokenizerSource = tokDir }, ctrlC.Token);
+            var result = trainer.Train(new TrainingRun
+            {
+                PreEncoded = blocks, OutDir = parse.GetValue(output)!, Resume = parse.GetValue(resume), TokenizerSource = tokDir, CommandLine = commandLine,
+            }, ctrlC.Token);
             var o = parse.InvocationConfiguration.Output;
             o.WriteLine($"parameters: {model.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)}");
             o.WriteLine($"steps: {result.Steps}, tokens seen: {result.TokensSeen.ToString("N0", CultureInfo.InvariantCulture)}");

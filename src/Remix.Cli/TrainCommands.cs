@@ -13,7 +13,7 @@ namespace Remix.Cli;
 /// <summary><c>remix train</c> and <c>remix eval</c>.</summary>
 public static class TrainCommands
 {
-    public static Command Train()
+    public static Command Train(IReadOnlyList<string> commandLine)
     {
         var model = new Option<string>("--model") { Description = "Base checkpoint (Hugging Face layout)", Required = true };
         var data = new Option<string>("--data") { Description = "Training data: FILE[,FILE...] in any supported format", Required = true };
@@ -104,7 +104,7 @@ public static class TrainCommands
             var result = trainer.Train(new TrainingRun
             {
                 Examples = examples, MemorizedSet = [.. primary.Where(e => e.Kind == ExampleKind.Factoid)], EvalSets = evalSets,
-                OutDir = parse.GetValue(output)!, Resume = parse.GetValue(resume), TokenizerSource = dir,
+                OutDir = parse.GetValue(output)!, Resume = parse.GetValue(resume), TokenizerSource = dir, CommandLine = commandLine,
             }, ctrlC.Token);
             if (parse.GetValue(loraMerge) && result.FinalModelDirectory is { } finalDir && Lora.HasAdapters(loaded.Model))
                 Lora.MergeAndSave(loaded.Model, finalDir, dir);
