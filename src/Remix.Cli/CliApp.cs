@@ -28,6 +28,7 @@ public static class CliApp
         root.Subcommands.Add(DemoCommand.Build(commandLine));
         root.Subcommands.Add(ReportCommand.Build());
         root.Subcommands.Add(AnalyzeCommands.Build());
+        root.Subcommands.Add(InfoCommand.Build());
         return root;
     }
 

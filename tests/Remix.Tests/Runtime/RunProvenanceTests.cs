@@ -151,4 +151,16 @@ public class RunProvenanceTests
         Assert.DoesNotContain('\n', e.Message);
         Assert.Equal(content, File.ReadAllText(dir.File(RunProvenance.FileName))); // left as it was
     }
+
+    [Fact]
+    public void InfoCommand_PrintsWhatASessionRecordsOfThisMachine()
+    {
+        var info = Support.Cli.Run("info");
+        Assert.True(info.Code == 0, info.Err);
+        var printed = JsonNode.Parse(info.Out)!.AsObject();
+        var described = RunProvenance.Describe();
+        Assert.Equal(described.Select(kv => kv.Key), printed.Select(kv => kv.Key));
+        Assert.Equal(described["simd"]!.ToJsonString(), printed["simd"]!.ToJsonString());
+        Assert.Equal((string)described["git_commit"]!, (string)printed["git_commit"]!);
+    }
 }
