@@ -26,6 +26,7 @@ namespace Remix.Runtime;
 /// </remarks>
 public sealed class RunProvenance : IDisposable
 {
+    /// <summary>The file's name in a run folder.</summary>
     public const string FileName = "provenance.json";
 
     /// <summary>Environment variables that change which instructions .NET or libtorch use, or their threads; recorded when set.</summary>
@@ -40,13 +41,14 @@ public sealed class RunProvenance : IDisposable
     readonly string _path;
     readonly JsonObject _document;
     readonly JsonObject _session;
-    readonly long _started = Stopwatch.GetTimestamp();
+    readonly long _started;
     readonly CancellationToken _cancellation;
     bool _completed, _ended;
 
-    RunProvenance(string path, JsonObject document, JsonObject session, CancellationToken cancellation)
+    RunProvenance(string path, JsonObject document, JsonObject session, long started, CancellationToken cancellation)
     {
         _path = path;
+        _started = started;
         _document = document;
         _session = session;
         _cancellation = cancellation;
@@ -59,6 +61,7 @@ public sealed class RunProvenance : IDisposable
     /// </summary>
     public static RunProvenance Begin(string runDirectory, string device, string dtype, IReadOnlyList<string>? commandLine = null, CancellationToken cancellation = default)
     {
+        long started = Stopwatch.GetTimestamp();
         var path = Path.Combine(runDirectory, FileName);
         var session = new JsonObject
         {
@@ -73,7 +76,7 @@ public sealed class RunProvenance : IDisposable
         };
         foreach (var (key, value) in Describe()) session[key] = value?.DeepClone();
         var sessions = new JsonArray([.. ReadSessions(runDirectory).Select(s => (JsonNode?)s), session]);
-        var provenance = new RunProvenance(path, new JsonObject { ["sessions"] = sessions }, session, cancellation);
+        var provenance = new RunProvenance(path, new JsonObject { ["sessions"] = sessions }, session, started, cancellation);
         provenance.Write();
         return provenance;
     }
