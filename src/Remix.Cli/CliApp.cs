@@ -12,21 +12,23 @@ public static class CliApp
         Recursive = true,
     };
 
-    public static RootCommand Build()
+    /// <summary>The command tree; <paramref name="commandLine"/> (<c>remix</c> and its arguments) is recorded in the provenance.json of the runs it starts.</summary>
+    public static RootCommand Build(IReadOnlyList<string> commandLine)
     {
         var root = new RootCommand("Remix: continual memorization of factoids in language models (REMIX and baselines).");
         root.Options.Add(Verbose);
         root.Subcommands.Add(GenerateCommand.Build());
         root.Subcommands.Add(ModelCommands.Build());
         root.Subcommands.Add(DataCommands.Build());
-        root.Subcommands.Add(TrainCommands.Train());
+        root.Subcommands.Add(TrainCommands.Train(commandLine));
         root.Subcommands.Add(TrainCommands.Eval());
         root.Subcommands.Add(TokenizerCommands.Build());
-        root.Subcommands.Add(PretrainCommand.Build());
-        root.Subcommands.Add(RunCommand.Build());
-        root.Subcommands.Add(DemoCommand.Build());
+        root.Subcommands.Add(PretrainCommand.Build(commandLine));
+        root.Subcommands.Add(RunCommand.Build(commandLine));
+        root.Subcommands.Add(DemoCommand.Build(commandLine));
         root.Subcommands.Add(ReportCommand.Build());
         root.Subcommands.Add(AnalyzeCommands.Build());
+        root.Subcommands.Add(InfoCommand.Build());
         return root;
     }
 
@@ -35,7 +37,7 @@ public static class CliApp
     {
         stdout ??= Console.Out;
         stderr ??= Console.Error;
-        var parse = Build().Parse(args);
+        var parse = Build(["remix", .. args]).Parse(args);
         if (parse.Errors.Count > 0)
         {
             foreach (var error in parse.Errors) stderr.WriteLine($"remix: {error.Message}");

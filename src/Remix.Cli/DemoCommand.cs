@@ -8,7 +8,7 @@ namespace Remix.Cli;
 /// <summary><c>remix demo</c>: the embedded default experiment, fully offline, with one row per condition.</summary>
 public static class DemoCommand
 {
-    public static Command Build()
+    public static Command Build(IReadOnlyList<string> commandLine)
     {
         var output = new Option<string>("--out") { Description = "Where the runs go", DefaultValueFactory = _ => Path.Combine("runs", "demo") };
         var quick = new Option<bool>("--quick") { Description = "A smaller version (fewer facts and epochs), about a minute" };
@@ -30,7 +30,7 @@ public static class DemoCommand
                 // Seed by seed, so that an interrupted demo has whole seeds to report; stage 1 is shared between conditions.
                 foreach (var seed in conditions[0].Seeds)
                     foreach (var spec in conditions)
-                        new ExperimentRunner(spec) { Progress = ProgressReporter.ForConsole(1000), SharedStages = Path.Combine(root, "shared-stages"), KeepCheckpoints = parse.GetValue(keepCheckpoints) }
+                        new ExperimentRunner(spec) { Progress = ProgressReporter.ForConsole(1000), SharedStages = Path.Combine(root, "shared-stages"), KeepCheckpoints = parse.GetValue(keepCheckpoints), CommandLine = commandLine }
                             .Run(ExperimentRunner.SeedDirectory(Path.Combine(root, spec.Name), seed), seed, interruption.Token);
             }
             catch (OperationCanceledException e) when (interruption.Requested)

@@ -10,7 +10,7 @@ namespace Remix.Cli;
 /// <summary><c>remix pretrain</c>: a Llama-family model from scratch on packed corpus text.</summary>
 public static class PretrainCommand
 {
-    public static Command Build()
+    public static Command Build(IReadOnlyList<string> commandLine)
     {
         var corpus = new Option<string>("--corpus") { Description = "Text corpus (JSONL text/content, Parquet, plain text, ...)", Required = true };
         var tokenizerDir = new Option<string>("--tokenizer") { Description = "Directory with tokenizer.json (from remix tokenizer train)", Required = true };
@@ -71,7 +71,7 @@ public static class PretrainCommand
             if (parse.GetValue(resume) && !TrainingCheckpoint.CanResume(outDir))
                 parse.InvocationConfiguration.Error.WriteLine($"remix: nothing to resume in {outDir} (no checkpoint): starting from scratch");
             using var interruption = new Interruption();
-            var result = trainer.Train(new TrainingRun { PreEncoded = blocks, OutDir = outDir, Resume = parse.GetValue(resume), TokenizerSource = tokDir }, interruption.Token);
+            var result = trainer.Train(new TrainingRun { PreEncoded = blocks, OutDir = outDir, Resume = parse.GetValue(resume), TokenizerSource = tokDir, CommandLine = commandLine }, interruption.Token);
             if (result.Interrupted)
                 return interruption.Stopped(parse.InvocationConfiguration.Error, $"at step {result.Steps}; checkpoint saved in {TrainingCheckpoint.Directory(outDir, result.Steps)}; continue with --resume");
             var o = parse.InvocationConfiguration.Output;

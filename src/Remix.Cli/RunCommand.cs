@@ -7,7 +7,7 @@ namespace Remix.Cli;
 /// <summary><c>remix run --config FILE</c>: a multi-stage experiment from a YAML spec, one run directory per seed.</summary>
 public static class RunCommand
 {
-    public static Command Build()
+    public static Command Build(IReadOnlyList<string> commandLine)
     {
         var config = new Option<string>("--config") { Description = "Experiment spec (YAML)", Required = true };
         var output = new Option<string?>("--out") { Description = "Where the runs go (default: runs/NAME); one seed-N folder per seed" };
@@ -32,7 +32,7 @@ public static class RunCommand
             }
             threads.ApplyThreads(parse);
             var root = parse.GetValue(output) ?? Path.Combine("runs", spec.Name);
-            var runner = new ExperimentRunner(spec) { Progress = ProgressReporter.ForConsole(), SharedStages = parse.GetValue(shared), KeepCheckpoints = parse.GetValue(keepCheckpoints) };
+            var runner = new ExperimentRunner(spec) { Progress = ProgressReporter.ForConsole(), SharedStages = parse.GetValue(shared), KeepCheckpoints = parse.GetValue(keepCheckpoints), CommandLine = commandLine };
             using var interruption = new Interruption();
             try
             {

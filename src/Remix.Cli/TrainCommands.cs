@@ -13,7 +13,7 @@ namespace Remix.Cli;
 /// <summary><c>remix train</c> and <c>remix eval</c>.</summary>
 public static class TrainCommands
 {
-    public static Command Train()
+    public static Command Train(IReadOnlyList<string> commandLine)
     {
         var model = new Option<string>("--model") { Description = "Base checkpoint (Hugging Face layout)", Required = true };
         var data = new Option<string>("--data") { Description = "Training data: FILE[,FILE...] in any supported format", Required = true };
@@ -109,7 +109,7 @@ public static class TrainCommands
             var result = trainer.Train(new TrainingRun
             {
                 Examples = examples, MemorizedSet = [.. primary.Where(e => e.Kind == ExampleKind.Factoid)], EvalSets = evalSets,
-                OutDir = outDir, Resume = parse.GetValue(resume), TokenizerSource = dir,
+                OutDir = outDir, Resume = parse.GetValue(resume), TokenizerSource = dir, CommandLine = commandLine,
             }, interruption.Token);
             if (result.Interrupted)
                 return interruption.Stopped(parse.InvocationConfiguration.Error, $"at step {result.Steps}; checkpoint saved in {TrainingCheckpoint.Directory(outDir, result.Steps)}; continue with --resume");

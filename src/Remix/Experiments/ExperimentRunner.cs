@@ -35,6 +35,9 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     /// <summary>Keep every stage's checkpoints (with optimizer state) after it finishes, whatever its recipe says.</summary>
     public bool KeepCheckpoints { get; init; }
 
+    /// <summary>The command line recorded in provenance.json of the run folder and its stages; by default this process's arguments.</summary>
+    public IReadOnlyList<string>? CommandLine { get; init; }
+
     public const string DoneMarker = "DONE";
 
     /// <summary>The run folder of one seed under an experiment's output folder.</summary>
@@ -49,6 +52,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         if (File.Exists(Path.Combine(runDir, DoneMarker)) && File.Exists(resultsPath))
             return JsonNode.Parse(File.ReadAllText(resultsPath))!.AsObject();
         Directory.CreateDirectory(runDir);
+        using var provenance = Runtime.RunProvenance.Begin(runDir, spec.Device, spec.DType, CommandLine, cancellation);
         AtomicFile.WriteAllText(Path.Combine(runDir, "config.json"), spec.Json);
 
         var sets = spec.Stages.Select(s => s.Data.SelectMany(f => DatasetReader.Read(f).Examples)
@@ -59,7 +63,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         var perFact = new Dictionary<string, List<bool>>[spec.Stages.Count];
         for (int j = 0; j < sets.Count; j++) perFact[j] = sets[j].ToDictionary(e => e.Id, _ => new List<bool>());
         string previous = spec.BaseModel;
-        if (spec.Joint) return RunJoint(runDir, seed, sets, scoredBy, matrix, scores, perFact, cancellation);
+        if (spec.Joint) return provenance.Complete(RunJoint(runDir, seed, sets, scoredBy, matrix, scores, perFact, cancellation));
 
         for (int i = 0; i < spec.Stages.Count; i++)
         {
@@ -93,7 +97,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             previous = Path.Combine(stageDir, "final");
         }
 
-        return WriteResults(runDir, matrix, Results(matrix, scores, perFact, seed, scoredBy), scoredBy);
+        return provenance.Complete(WriteResults(runDir, matrix, Results(matrix, scores, perFact, seed, scoredBy), scoredBy));
     }
 
     /// <summary>A hash of everything that makes the training of stage <paramref name="index"/> what it is for this seed.</summary>
@@ -210,7 +214,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             var trainer = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options) { Progress = Progress, Regularizers = regularizers };
             var result = trainer.Train(new TrainingRun
             {
-                Examples = examples, MemorizedSet = sets[index], OutDir = stageDir, TokenizerSource = previous,
+                Examples = examples, MemorizedSet = sets[index], OutDir = stageDir, TokenizerSource = previous, CommandLine = CommandLine,
                 // Earlier stages' sets during this stage (the forgetting curve), when the recipe asks for it.
                 EvalSets = options.EvalEvery > 0 ? [.. Enumerable.Range(0, index).Select(j => (spec.Stages[j].Name, (IReadOnlyList<Example>)sets[j]))] : [],
                 Resume = true, // a stage folder is the runner's own: whatever it holds was left by an earlier run of this stage

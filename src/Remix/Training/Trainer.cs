@@ -73,6 +73,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
             Progress?.Message($"resumed from {latest} (step {state.Step}, epoch {state.Epoch + 1})");
         }
 
+        using var provenance = Runtime.RunProvenance.Begin(run.OutDir, model.Device.ToString(), DTypes.HfName(model.DType), run.CommandLine, cancellation);
         using var metrics = new MetricsLog(run.OutDir, latest is null ? -1 : state.Step);
         if (state.Step == 0)
             metrics.Log(0, "run", new Dictionary<string, object>
@@ -162,6 +163,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         TrainingCheckpoint.MarkFinished(run.OutDir, state, keepCheckpoints: o.KeepCheckpoints);
         Progress?.Message($"done: {state.Step} steps, {stopReason}; final model in {finalDir}");
         var memorizedFinal = lastMemorized is { } m && m.Step == state.Step ? m.Result : null;
+        provenance.Complete();
         return new TrainingResult(state.Step, state.Epoch, stopReason, false, lastLoss, state.TokensSeen, encoding.DroppedTooLong.Count, evaluations, memorizedFinal, finalDir);
     }
 

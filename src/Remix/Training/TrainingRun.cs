@@ -28,6 +28,9 @@ public sealed record TrainingRun
 
     /// <summary>Where the tokenizer and generation files to copy into checkpoints come from.</summary>
     public string? TokenizerSource { get; init; }
+
+    /// <summary>The command line recorded in the run's provenance.json; by default this process's arguments.</summary>
+    public IReadOnlyList<string>? CommandLine { get; init; }
 }
 
 /// <summary>

@@ -68,7 +68,7 @@ public class LogitLensTests
         Assert.Equal([0.0, 0.0, 1.0, 1.0, 1.0], Enumerable.Range(0, result.Points).Select(result.DecodableFraction));
         Assert.Equal((2.0, 0.0, 0), result.EarliestTop1);
         // Before layer 2 nothing is written, so the lens sees the same residual (the embedding) at points 0 and 1.
-        Assert.All(result.Facts, f => Assert.Equal(f.Probability[0], f.Probability[1], 12));
+        Assert.All(result.Facts, f => Assert.Equal(f.Probability[0], f.Probability[1], tolerance: 1e-12));
     }
 
     [Fact]
@@ -91,7 +91,7 @@ public class LogitLensTests
             var last = logits.AsSpan((first - 1) * vocab, vocab).ToArray().Select(v => (double)v).ToArray();
             double max = last.Max(), sum = last.Sum(v => Math.Exp(v - max));
             int gold = encoded.Labels[first];
-            Assert.Equal(Math.Exp(last[gold] - max) / sum, result.Facts[i].Probability[^1], 5);
+            Assert.Equal(Math.Exp(last[gold] - max) / sum, result.Facts[i].Probability[^1], tolerance: 1e-7);
             Assert.Equal(last.Count(v => v > last[gold]), result.Facts[i].Rank[^1]);
         }
     }
@@ -107,8 +107,8 @@ public class LogitLensTests
         ]);
         Assert.Equal((1.5, 0.5, 1), result.EarliestTop1);
         Assert.Equal((1.0, 0.0, 2), result.EarliestAboveThreshold);
-        Assert.Equal(2.0 / 3, result.DecodableFraction(2), 12);
-        Assert.Equal(1.0 / 3, result.MeanProbability(1), 12);
+        Assert.Equal(2.0 / 3, result.DecodableFraction(2), tolerance: 1e-12);
+        Assert.Equal(1.0 / 3, result.MeanProbability(1), tolerance: 1e-12);
     }
 
     [Fact]

@@ -29,6 +29,8 @@ public class PretrainCliTests
             "--hidden-size", "32", "--layers", "1", "--heads", "2", "--kv-heads", "1", "--seq-len", "32", "--batch-size", "4", "--epochs", "2");
         Assert.True(pre.Code == 0, pre.Err);
         Assert.Contains("final loss:", pre.Out);
+        var session = Assert.Single(Remix.Runtime.RunProvenance.ReadSessions(dir.File("run")));
+        Assert.Equal(["remix", "pretrain", "--corpus"], session["command_line"]!.AsArray().Take(3).Select(n => (string)n!));
         var final = Path.Combine(dir.File("run"), "final");
         var config = HfCheckpoint.LoadConfig(final);
         Assert.Equal(300, config.VocabSize);

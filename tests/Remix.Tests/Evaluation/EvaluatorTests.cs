@@ -51,10 +51,10 @@ public class EvaluatorTests
         for (int i = 0; i < facts.Count; i++)
         {
             var (accuracy, logProb) = ByHand(loaded.Model, encoder.Encode(facts[i]), 259);
-            Assert.Equal(accuracy, result.Predictions[i].TokenAccuracy, 9);
-            Assert.Equal(logProb, result.Predictions[i].GoldLogProb, 4);
+            Assert.Equal(accuracy, result.Predictions[i].TokenAccuracy, tolerance: 1e-12);
+            Assert.Equal(logProb, result.Predictions[i].GoldLogProb, tolerance: 1e-5);
         }
-        Assert.Equal(result.Predictions.Average(p => p.GoldLogProb), result.GoldLogProb, 12);
+        Assert.Equal(result.Predictions.Average(p => p.GoldLogProb), result.GoldLogProb, tolerance: 1e-12);
         Assert.True(result.GoldLogProb < 0);
     }
 

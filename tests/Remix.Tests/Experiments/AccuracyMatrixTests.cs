@@ -18,8 +18,8 @@ public class AccuracyMatrixTests
     public void Forgetting_IsBestEarlierMinusFinal()
     {
         var r = ThreeStages();
-        Assert.Equal(0.7, r.Forgetting(0), 12);
-        Assert.Equal(0.4, r.Forgetting(1), 12);
+        Assert.Equal(0.7, r.Forgetting(0), tolerance: 1e-12);
+        Assert.Equal(0.4, r.Forgetting(1), tolerance: 1e-12);
         Assert.Equal(0, r.Forgetting(2));
     }
 
@@ -27,10 +27,10 @@ public class AccuracyMatrixTests
     public void RetentionAndBackwardTransfer_FollowTheirDefinitions()
     {
         var r = ThreeStages();
-        Assert.Equal(0.3, r.Retention(0), 12);
-        Assert.Equal(0.5 / 0.9, r.Retention(1), 12);
-        Assert.Equal(((0.3 - 1.0) + (0.5 - 0.9)) / 2, r.BackwardTransfer(), 12);
-        Assert.Equal((0.3 + 0.5 + 1.0) / 3, r.FinalAverage(), 12);
+        Assert.Equal(0.3, r.Retention(0), tolerance: 1e-12);
+        Assert.Equal(0.5 / 0.9, r.Retention(1), tolerance: 1e-12);
+        Assert.Equal(((0.3 - 1.0) + (0.5 - 0.9)) / 2, r.BackwardTransfer(), tolerance: 1e-12);
+        Assert.Equal((0.3 + 0.5 + 1.0) / 3, r.FinalAverage(), tolerance: 1e-12);
     }
 
     [Fact]

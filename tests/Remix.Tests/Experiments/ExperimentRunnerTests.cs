@@ -194,7 +194,7 @@ public class ExperimentRunnerTests
         Assert.Equal(0, Cell("accuracy_matrix", 1, 1)); // no gold answers: exact match cannot score
         Assert.Equal(Cell("rouge_l_matrix", 1, 1), Cell("score_matrix", 1, 1));
         Assert.Equal(Cell("accuracy_matrix", 1, 0), Cell("score_matrix", 1, 0));
-        Assert.Equal((Cell("score_matrix", 1, 0) + Cell("score_matrix", 1, 1)) / 2, (double)results["final_average"]!, 12);
+        Assert.Equal((Cell("score_matrix", 1, 0) + Cell("score_matrix", 1, 1)) / 2, (double)results["final_average"]!, tolerance: 1e-12);
         Assert.Contains("| after \\ on | A | B (ROUGE-L) |", File.ReadAllText(Path.Combine(dir.File("run"), "results.md")));
     }
 
