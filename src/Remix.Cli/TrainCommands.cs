@@ -176,21 +176,29 @@ public static class TrainCommands
     {
         var model = new Option<string>("--model") { Description = "Checkpoint to evaluate", Required = true };
         var data = new Option<string>("--data") { Description = "Dataset file", Required = true };
-        var output = new Option<string?>("--out") { Description = "Predictions JSONL (default: DATA-NAME.predictions.jsonl here)" };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
-        var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 512, Description = "Cap on generated tokens (default: longest gold answer + 8, at most this)" };
+        var output = new Option<string?>("--out")
+        {
+            Description = "Predictions JSONL (default: MODEL/eval/DATA-NAME.predictions.jsonl, replacing an earlier evaluation's)",
+        };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32, Description = "Questions answered together" };
+        var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 512, Description = "Cap on generated tokens (the longest gold answer + 8, at most this)" };
+        var force = new ForceOption("--out file");
         var common = new CommonOptions();
         var command = new Command("eval", "Greedy evaluation: prints accuracy and ROUGE-L, writes per-example predictions") { model, data, output, batch, maxNew };
+        force.AddTo(command);
         common.AddTo(command);
         command.SetAction(parse =>
         {
-            var file = parse.GetValue(data)!;
+            var file = BundledPaths.Resolve(parse.GetValue(data)!);
+            var dir = BundledPaths.Resolve(parse.GetValue(model)!);
+            // An explicit --out is the user's file; the default one beside the model is Remix's own, replaced by the next evaluation.
+            var path = parse.GetValue(output) ?? DefaultPredictionsPath(dir, file);
+            if (parse.GetValue(output) is not null) force.Check(parse, path);
+            bool replacing = File.Exists(path);
             var examples = DatasetReader.Read(file).Examples;
-            var dir = parse.GetValue(model)!;
             using var loaded = common.Load(parse, dir);
             var result = new Evaluator(loaded) { BatchSize = parse.GetValue(batch), MaxNewTokens = parse.GetValue(maxNew) }
                 .Evaluate(Path.GetFileNameWithoutExtension(file), examples);
-            var path = parse.GetValue(output) ?? $"{Path.GetFileNameWithoutExtension(file)}.predictions.jsonl";
             Evaluator.WritePredictions(path, result.Predictions);
             var o = parse.InvocationConfiguration.Output;
             o.WriteLine($"accuracy: {result.Accuracy.ToString("F4", CultureInfo.InvariantCulture)}");
@@ -198,9 +206,13 @@ public static class TrainCommands
             o.WriteLine($"answer_token_accuracy: {result.TokenAccuracy.ToString("F4", CultureInfo.InvariantCulture)}");
             o.WriteLine($"gold_logprob: {result.GoldLogProb.ToString("F4", CultureInfo.InvariantCulture)}");
             o.WriteLine($"examples: {result.Predictions.Count} ({result.Correct} correct)");
-            o.WriteLine($"predictions: {path}");
+            o.WriteLine($"predictions: {path}{(replacing ? " (replacing the earlier file)" : "")}");
             return 0;
         });
         return command;
     }
+
+    /// <summary>Where <c>remix eval</c> puts the predictions of <paramref name="dataFile"/> when not told: beside the model, in its eval/ folder.</summary>
+    public static string DefaultPredictionsPath(string modelDir, string dataFile) =>
+        Path.Combine(modelDir, "eval", $"{Path.GetFileNameWithoutExtension(dataFile)}.predictions.jsonl");
 }
