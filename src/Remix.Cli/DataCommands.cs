@@ -29,7 +29,7 @@ public static class DataCommands
     {
         var file = new Argument<string>("FILE") { Description = "Dataset file (or MATH directory)" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
-        var model = new Option<string?>("--model") { Description = "Checkpoint whose tokenizer gives token-length statistics" };
+        var model = new Option<string?>("--model") { Description = "Checkpoint whose tokenizer gives token-length statistics (default: none, no statistics)" };
         var read = new DatasetOptions();
         var command = new Command("inspect", "Detect a dataset's format, count its examples and skipped rows, show a sample") { file, json, model };
         read.AddTo(command);
