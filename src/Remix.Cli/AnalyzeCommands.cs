@@ -48,7 +48,7 @@ public static class AnalyzeCommands
                 throw new InvalidInputException("--name", "expected distinct names, found " + string.Join(", ", labels));
             double t = parse.GetValue(threshold);
             if (t is <= 0 or > 1) throw new InvalidInputException("--threshold", $"expected a probability in (0, 1], found {t}");
-            var file = parse.GetValue(data)!;
+            var file = BundledPaths.Resolve(parse.GetValue(data)!);
             var examples = DatasetReader.Read(file, read.Resolve(parse)).Examples.Where(e => e.Kind != ExampleKind.Document)
                 .Take(parse.GetValue(limit) ?? int.MaxValue).ToList();
             var results = new List<LensResult>();

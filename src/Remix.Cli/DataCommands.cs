@@ -35,8 +35,8 @@ public static class DataCommands
         read.AddTo(command);
         command.SetAction(parse =>
         {
-            var result = DatasetReader.Read(parse.GetValue(file)!, read.Resolve(parse));
-            var lengths = parse.GetValue(model) is { } dir ? TokenLengths(dir, result.Examples) : null;
+            var result = DatasetReader.Read(BundledPaths.Resolve(parse.GetValue(file)!), read.Resolve(parse));
+            var lengths = parse.GetValue(model) is { } dir ? TokenLengths(BundledPaths.Resolve(dir), result.Examples) : null;
             var o = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json)) o.WriteLine(InspectJson(result, lengths).ToJsonString(Remix.IO.JsonOptions.Relaxed));
             else PrintInspect(o, result, lengths);

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Remix.Data;
+using Remix.Data.Bundled;
 using Remix.Data.Formats;
 
 namespace Remix.Cli;
@@ -22,6 +23,6 @@ sealed class DatasetOptions
     {
         Format = p.GetValue(Format),
         SkipBad = p.GetValue(SkipBad),
-        TemplatesPath = p.GetValue(Templates),
+        TemplatesPath = p.GetValue(Templates) is { } templates ? BundledPaths.Resolve(templates) : null,
     };
 }

@@ -23,7 +23,7 @@ public static class ModelCommands
         var command = new Command("info", "Print parameter count, layers, heads, dtype and vocabulary size") { dir };
         command.SetAction(parse =>
         {
-            var summary = ModelSummary.Read(parse.GetValue(dir)!);
+            var summary = ModelSummary.Read(BundledPaths.Resolve(parse.GetValue(dir)!));
             var c = summary.Config;
             var o = parse.InvocationConfiguration.Output;
             o.WriteLine($"architecture:       {c.Architecture} ({c.ModelType})");

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Remix.Data;
+using Remix.Data.Bundled;
 using Remix.Models;
 using Remix.Tokenization;
 using Remix.Training;
@@ -38,7 +39,7 @@ public static class PretrainCommand
         common.AddTo(command);
         command.SetAction(parse =>
         {
-            var tokDir = parse.GetValue(tokenizerDir)!;
+            var tokDir = BundledPaths.Resolve(parse.GetValue(tokenizerDir)!);
             using var tokenizer = HfTokenizer.Load(tokDir);
             int h = parse.GetValue(hidden), nh = parse.GetValue(heads), kv = parse.GetValue(kvHeads), block = parse.GetValue(seqLen);
             if (h < 2 || nh < 1 || kv < 1 || h % nh != 0 || nh % kv != 0 || (h / nh) % 2 != 0)
@@ -55,7 +56,7 @@ public static class PretrainCommand
             using var model = new LlamaForCausalLM(config, device, dtype);
             model.InitializeWeights(parse.GetValue(seed));
 
-            var documents = DatasetReader.Read(parse.GetValue(corpus)!).Examples.Select(e => e.Text ?? string.Join("\n", e.Turns.Select(t => t.Content)));
+            var documents = DatasetReader.Read(BundledPaths.Resolve(parse.GetValue(corpus)!)).Examples.Select(e => e.Text ?? string.Join("\n", e.Turns.Select(t => t.Content)));
             var blocks = PackedCorpus.Pack(documents, tokenizer, block);
             if (parse.GetValue(maxBlocks) is { } max) blocks = blocks.Take(max).ToList();
             if (blocks.Count == 0) throw new InvalidInputException(parse.GetValue(corpus)!, $"the corpus gives no complete block of {block} tokens");

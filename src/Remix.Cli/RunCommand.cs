@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Remix.Data.Bundled;
 using Remix.Experiments;
 using Remix.Training;
 
@@ -17,7 +18,7 @@ public static class RunCommand
         command.SetAction(parse =>
         {
             bool validateOnly = parse.GetValue(validate);
-            var spec = ExperimentSpec.Load(parse.GetValue(config)!, requireFiles: !validateOnly);
+            var spec = ExperimentSpec.Load(BundledPaths.Resolve(parse.GetValue(config)!), requireFiles: !validateOnly);
             var o = parse.InvocationConfiguration.Output;
             if (validateOnly)
             {

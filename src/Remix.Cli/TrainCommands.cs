@@ -76,15 +76,15 @@ public static class TrainCommands
             }.Validated();
 
             var primary = parse.GetValue(data)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .SelectMany(f => DatasetReader.Read(f).Examples).Where(e => e.Kind != ExampleKind.Document).ToList();
+                .SelectMany(f => DatasetReader.Read(BundledPaths.Resolve(f)).Examples).Where(e => e.Kind != ExampleKind.Document).ToList();
             if (primary.Count == 0) throw new InvalidInputException("--data", "no trainable examples (generic corpora go in --mix generic:FILE:RATIO)");
             var shares = new List<MixingShare>();
             foreach (var spec in parse.GetValue(mix) ?? []) shares.Add(ParseMix(spec, parse.GetValue(words), parse.GetValue(randomWords)!));
             foreach (var spec in parse.GetValue(replay) ?? []) shares.Add(ParseReplay(spec));
             var examples = DataMixer.Mix(primary, shares, options.Seed);
-            var evalSets = (parse.GetValue(eval) ?? []).Select(f => (Path.GetFileNameWithoutExtension(f), (IReadOnlyList<Example>)DatasetReader.Read(f).Examples)).ToList();
+            var evalSets = (parse.GetValue(eval) ?? []).Select(f => (Path.GetFileNameWithoutExtension(f), (IReadOnlyList<Example>)DatasetReader.Read(BundledPaths.Resolve(f)).Examples)).ToList();
 
-            var dir = parse.GetValue(model)!;
+            var dir = BundledPaths.Resolve(parse.GetValue(model)!);
             using var loaded = common.Load(parse, dir);
             var progress = ProgressReporter.ForConsole();
             progress.Message($"training on {primary.Count} examples + {examples.Count - primary.Count} mixed in ({string.Join(", ", shares.Select(s => $"{s.Source.Name} x{s.Ratio}"))}), stop rule {options.Stop}");
@@ -129,7 +129,7 @@ public static class TrainCommands
             int colon = ewc.IndexOf(':');
             if (colon <= 0 || !double.TryParse(ewc[..colon], NumberStyles.Float, CultureInfo.InvariantCulture, out var strength) || strength < 0)
                 throw new InvalidInputException("--ewc", $"expected STRENGTH:FILE such as 100:d_a.jsonl, found \"{ewc}\"");
-            list.Add(Regularizer.Create("ewc", strength, loaded, dir, DatasetReader.Read(ewc[(colon + 1)..]).Examples, maxLength));
+            list.Add(Regularizer.Create("ewc", strength, loaded, dir, DatasetReader.Read(BundledPaths.Resolve(ewc[(colon + 1)..])).Examples, maxLength));
         }
         if (kl > 0) list.Add(Regularizer.Create("kl", kl, loaded, dir, [], maxLength));
         return list;
@@ -154,11 +154,11 @@ public static class TrainCommands
                 var split = randomWords.Split('+');
                 if (split.Length != 2 || !int.TryParse(split[0], out int p) || !int.TryParse(split[1], out int t) || p < 0 || t < 1)
                     throw new InvalidInputException("--random-words", $"expected PROMPT+TARGET word counts such as 10+10, found \"{randomWords}\"");
-                var words = RandomWordSource.LoadWordList(wordsFile ?? BundledPaths.Find(BundledPaths.WordList));
+                var words = RandomWordSource.LoadWordList(wordsFile is null ? BundledPaths.Find(BundledPaths.WordList) : BundledPaths.Resolve(wordsFile));
                 return new MixingShare(new RandomWordSource(words, p, t), Ratio(ratio));
             case ["generic", .. var fileParts, var ratio] when fileParts.Length > 0:
                 var file = string.Join(':', fileParts);
-                return new MixingShare(new GenericPassageSource(DatasetReader.Read(file).Examples), Ratio(ratio));
+                return new MixingShare(new GenericPassageSource(DatasetReader.Read(BundledPaths.Resolve(file)).Examples), Ratio(ratio));
             default:
                 throw new InvalidInputException("--mix", $"expected random:RATIO or generic:FILE:RATIO, found \"{spec}\"");
         }
@@ -169,7 +169,7 @@ public static class TrainCommands
         int colon = spec.LastIndexOf(':');
         if (colon <= 0 || !double.TryParse(spec[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var fraction) || fraction < 0)
             throw new InvalidInputException("--replay", $"expected FILE:FRACTION such as d_a.jsonl:0.1, found \"{spec}\"");
-        return MixingShare.Replay(DatasetReader.Read(spec[..colon]).Examples, fraction);
+        return MixingShare.Replay(DatasetReader.Read(BundledPaths.Resolve(spec[..colon])).Examples, fraction);
     }
 
     public static Command Eval()

@@ -47,4 +47,16 @@ public class BundledPathsTests
         var absolute = Path.Combine(dir.Path, "models", "tiny");
         Assert.Equal(absolute, BundledPaths.Resolve(absolute, searchFrom: [deep]));
     }
+
+    [Fact]
+    public void Cli_ABundledModelNamedRelatively_IsFoundFromAFolderWhereItIsNot()
+    {
+        // The test host runs in its build output folder inside the checkout, where models/remix-tiny is not.
+        Assert.False(Directory.Exists("models/remix-tiny"));
+        var r = Support.Cli.Run("model", "info", "models/remix-tiny");
+        Assert.True(r.Code == 0, r.Err);
+        Assert.Contains("layers:             4", r.Out);
+        var inspect = Support.Cli.Run("data", "inspect", "data/facts/country-capital.jsonl", "--json");
+        Assert.True(inspect.Code == 0, inspect.Err);
+    }
 }
