@@ -44,7 +44,7 @@ public static class CliApp
     }
 
     /// <summary><paramref name="command"/> and every command under it.</summary>
-    public static IEnumerable<Command> Commands(Command command) => command.Subcommands.SelectMany(Commands).Prepend(command);
+    static IEnumerable<Command> Commands(Command command) => command.Subcommands.SelectMany(Commands).Prepend(command);
 
     /// <summary>Runs the command line; bad input ends with one line per error on stderr and a non-zero exit code.</summary>
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
