@@ -15,5 +15,5 @@ d=runs/demo/full
 ./remix generate --model $d/naive/seed-0/stage-1-A/final --chat --prompt "What is the capital of France?" \
     --prompt "What is the capital of Peru?" --prompt "What is the capital of Mongolia?" --max-new-tokens 12 --ids > "$out/stage1.ids"
 ./remix analyze logit-lens --model $d/naive/seed-0/stage-1-A/final --model $d/remix-random-stage1/seed-0/stage-1-A/final \
-    --data data/facts/country-capital.jsonl --limit 40 --out "$out/lens" > /dev/null
+    --data data/facts/country-capital.jsonl --limit 40 --out "$out/lens" --force > /dev/null
 echo "written: $out"

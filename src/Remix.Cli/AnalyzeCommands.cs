@@ -1,6 +1,8 @@
 using System.CommandLine;
 using Remix.Analysis;
 using Remix.Data;
+using Remix.Data.Bundled;
+using Remix.IO;
 using Remix.Models;
 
 namespace Remix.Cli;
@@ -21,19 +23,23 @@ public static class AnalyzeCommands
         var names = new Option<string[]>("--name") { Description = "A name per --model, in order (default: what tells the model paths apart)" };
         var data = new Option<string>("--data") { Description = "The facts (any supported dataset format)", Required = true };
         var read = new DatasetOptions();
-        var limit = new Option<int?>("--limit") { Description = "Analyse only the first N facts" };
+        var limit = new Option<int?>("--limit") { Description = "Analyse only the first N facts (default: all)" };
         var threshold = new Option<double>("--threshold") { Description = "Probability for the 'earliest layer with p >= T' column", DefaultValueFactory = _ => 0.5 };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
-        var output = new Option<string>("--out") { Description = "Where the CSVs, summary and plots go", Required = true };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32, Description = "Facts read together" };
+        var output = new Option<string>("--out") { Description = "Folder for the CSVs, summary and plots", Required = true };
+        var force = new ForceOption("--out folder");
         var common = new CommonOptions();
         var command = new Command("logit-lens",
             "Apply the final norm and LM head to every layer's residual stream at the last prompt position: rank and probability of each fact's gold first answer token")
             { models, names, data, limit, threshold, batch, output };
         read.AddTo(command);
+        force.AddTo(command);
         common.AddTo(command);
         command.SetAction(parse =>
         {
-            var dirs = parse.GetValue(models)!;
+            var outDir = parse.GetValue(output)!;
+            force.Check(parse, outDir);
+            var dirs = parse.GetValue(models)!.Select(d => BundledPaths.Resolve(d)).ToArray();
             var given = parse.GetValue(names) ?? [];
             if (given.Length > 0 && given.Length != dirs.Length)
                 throw new InvalidInputException("--name", $"expected one name per --model ({dirs.Length}), found {given.Length}");
@@ -42,7 +48,7 @@ public static class AnalyzeCommands
                 throw new InvalidInputException("--name", "expected distinct names, found " + string.Join(", ", labels));
             double t = parse.GetValue(threshold);
             if (t is <= 0 or > 1) throw new InvalidInputException("--threshold", $"expected a probability in (0, 1], found {t}");
-            var file = parse.GetValue(data)!;
+            var file = BundledPaths.Resolve(parse.GetValue(data)!);
             var examples = DatasetReader.Read(file, read.Resolve(parse)).Examples.Where(e => e.Kind != ExampleKind.Document)
                 .Take(parse.GetValue(limit) ?? int.MaxValue).ToList();
             var results = new List<LensResult>();
@@ -51,11 +57,12 @@ public static class AnalyzeCommands
                 using var loaded = common.Load(parse, dirs[i]);
                 results.Add(new LogitLens(loaded) { BatchSize = parse.GetValue(batch) }.Analyze(labels[i], examples, t));
             }
-            var report = LensReport.Write(results, parse.GetValue(output)!);
+            LensReport.Output? report = null;
+            AtomicDirectory.Write(outDir, tmp => report = LensReport.Write(results, tmp));
             var o = parse.InvocationConfiguration.Output;
-            o.Write(report.Markdown);
+            o.Write(report!.Markdown);
             o.WriteLine();
-            o.WriteLine("written: " + string.Join(", ", report.Files));
+            o.WriteLine("written: " + string.Join(", ", report.Files.Select(f => Path.Combine(outDir, Path.GetFileName(f)))));
             return 0;
         });
         return command;

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.CommandLine.Help;
 using Remix;
 
 namespace Remix.Cli;
@@ -12,11 +13,19 @@ public static class CliApp
         Recursive = true,
     };
 
-    /// <summary>The command tree; <paramref name="commandLine"/> (<c>remix</c> and its arguments) is recorded in the provenance.json of the runs it starts.</summary>
-    public static RootCommand Build(IReadOnlyList<string> commandLine)
+    /// <summary>
+    /// The whole command tree, for <see cref="Run"/> and for tests that walk it; <paramref name="commandLine"/> (<c>remix</c>
+    /// and its arguments) is recorded in the provenance.json of the runs it starts.
+    /// </summary>
+    public static Command Build(IReadOnlyList<string>? commandLine = null)
     {
-        var root = new RootCommand("Remix: continual memorization of factoids in language models (REMIX and baselines).");
-        root.Options.Add(Verbose);
+        commandLine ??= ["remix"];
+        // Named here rather than after the executable (RootCommand's way), so that the usage line reads "remix"
+        // however it is started: the ./remix wrapper runs Remix.Cli.dll, the tests a test host.
+        var root = new Command("remix", "Remix: continual memorization of factoids in language models (REMIX and baselines).")
+        {
+            new HelpOption(), new VersionOption(), Verbose,
+        };
         root.Subcommands.Add(GenerateCommand.Build());
         root.Subcommands.Add(ModelCommands.Build());
         root.Subcommands.Add(DataCommands.Build());
@@ -29,10 +38,20 @@ public static class CliApp
         root.Subcommands.Add(ReportCommand.Build());
         root.Subcommands.Add(AnalyzeCommands.Build());
         root.Subcommands.Add(InfoCommand.Build());
+        // `remix` or `remix data` alone asks what there is: the help, not an error.
+        foreach (var command in Commands(root).Where(c => c.Action is null && c.Subcommands.Count > 0))
+            command.SetAction(parse =>
+            {
+                new HelpAction().Invoke(parse);
+                return 0;
+            });
         return root;
     }
 
-    /// <summary>Runs the command line; bad input ends with one line on stderr and a non-zero exit code.</summary>
+    /// <summary><paramref name="command"/> and every command under it.</summary>
+    static IEnumerable<Command> Commands(Command command) => command.Subcommands.SelectMany(Commands).Prepend(command);
+
+    /// <summary>Runs the command line; bad input ends with one line per error on stderr and a non-zero exit code.</summary>
     public static int Run(string[] args, TextWriter? stdout = null, TextWriter? stderr = null)
     {
         stdout ??= Console.Out;
@@ -40,7 +59,7 @@ public static class CliApp
         var parse = Build(["remix", .. args]).Parse(args);
         if (parse.Errors.Count > 0)
         {
-            foreach (var error in parse.Errors) stderr.WriteLine($"remix: {error.Message}");
+            foreach (var message in CommandLineErrors.Messages(parse)) stderr.WriteLine($"remix: {message}");
             return 2;
         }
         try

@@ -3,8 +3,10 @@ using System.Globalization;
 using System.Text.Json.Nodes;
 using Remix.Data;
 using Remix.Data.Batching;
+using Remix.Data.Bundled;
 using Remix.Data.Formats;
 using Remix.Evaluation;
+using Remix.IO;
 using Remix.Models;
 
 namespace Remix.Cli;
@@ -27,14 +29,14 @@ public static class DataCommands
     {
         var file = new Argument<string>("FILE") { Description = "Dataset file (or MATH directory)" };
         var json = new Option<bool>("--json") { Description = "Print one JSON object" };
-        var model = new Option<string?>("--model") { Description = "Checkpoint whose tokenizer gives token-length statistics" };
+        var model = new Option<string?>("--model") { Description = "Checkpoint whose tokenizer gives token-length statistics (default: none, no statistics)" };
         var read = new DatasetOptions();
         var command = new Command("inspect", "Detect a dataset's format, count its examples and skipped rows, show a sample") { file, json, model };
         read.AddTo(command);
         command.SetAction(parse =>
         {
-            var result = DatasetReader.Read(parse.GetValue(file)!, read.Resolve(parse));
-            var lengths = parse.GetValue(model) is { } dir ? TokenLengths(dir, result.Examples) : null;
+            var result = DatasetReader.Read(BundledPaths.Resolve(parse.GetValue(file)!), read.Resolve(parse));
+            var lengths = parse.GetValue(model) is { } dir ? TokenLengths(BundledPaths.Resolve(dir), result.Examples) : null;
             var o = parse.InvocationConfiguration.Output;
             if (parse.GetValue(json)) o.WriteLine(InspectJson(result, lengths).ToJsonString(Remix.IO.JsonOptions.Relaxed));
             else PrintInspect(o, result, lengths);
@@ -114,24 +116,32 @@ public static class DataCommands
     static Command Kvr()
     {
         var n = new Option<int>("--n") { Description = "Number of key-value facts", Required = true };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed for the keys and values" };
         var output = new Option<string>("--out") { Description = "JSONL file to write", Required = true };
-        var nB = new Option<int>("--n-b") { Description = "Also write a second set, disjoint from the first (for stage 2)" };
-        var outB = new Option<string?>("--out-b") { Description = "Where the second set goes" };
+        var nB = new Option<int>("--n-b") { DefaultValueFactory = _ => 0, Description = "Also write a second set of N facts, disjoint from the first, to --out-b (for stage 2; 0: none)" };
+        var outB = new Option<string?>("--out-b") { Description = "JSONL file for the --n-b facts (default: none; give it with --n-b)" };
+        var force = new ForceOption("--out or --out-b file");
         var command = new Command("kvr", "Write synthetic key-value recall facts (8-character keys and values) as JSONL") { n, seed, output, nB, outB };
+        force.AddTo(command);
         command.SetAction(parse =>
         {
             int count = parse.GetValue(n), countB = parse.GetValue(nB);
             if (count < 1) throw new InvalidInputException("--n", $"expected a positive number, found {count}");
             if (countB < 0 || (countB > 0) != (parse.GetValue(outB) is not null))
                 throw new InvalidInputException("--n-b", "expected --n-b N and --out-b FILE together");
+            var fileA = parse.GetValue(output)!;
+            var fileB = parse.GetValue(outB);
+            if (fileB is not null && Path.GetFullPath(fileB) == Path.GetFullPath(fileA))
+                throw new InvalidInputException("--out-b", $"expected a file other than --out's, found {fileB} for both");
+            force.Check(parse, fileA);
+            if (fileB is not null) force.Check(parse, fileB);
             var (a, b) = KvrGenerator.GeneratePair(count, countB, parse.GetValue(seed));
-            ExampleJsonl.Write(parse.GetValue(output)!, a);
-            parse.InvocationConfiguration.Output.WriteLine($"wrote {a.Count} facts to {parse.GetValue(output)}");
-            if (countB > 0)
+            ExampleJsonl.Write(fileA, a);
+            parse.InvocationConfiguration.Output.WriteLine($"wrote {a.Count} facts to {fileA}");
+            if (fileB is not null)
             {
-                ExampleJsonl.Write(parse.GetValue(outB)!, b);
-                parse.InvocationConfiguration.Output.WriteLine($"wrote {b.Count} disjoint facts to {parse.GetValue(outB)}");
+                ExampleJsonl.Write(fileB, b);
+                parse.InvocationConfiguration.Output.WriteLine($"wrote {b.Count} disjoint facts to {fileB}");
             }
             return 0;
         });
@@ -143,24 +153,30 @@ public static class DataCommands
         var model = new Option<string>("--model") { Description = "Checkpoint to ask", Required = true };
         var data = new Option<string>("--data") { Description = "Factoid dataset", Required = true };
         var output = new Option<string>("--out") { Description = "Directory for known.jsonl, unknown.jsonl and predictions.jsonl", Required = true };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32, Description = "Questions answered together" };
         var maxNew = new Option<int?>("--max-new-tokens") { Description = "Tokens to generate per question (default: longest gold answer + 8)" };
         var read = new DatasetOptions();
+        var force = new ForceOption("--out folder");
         var common = new CommonOptions();
         var command = new Command("filter-known", "Split facts into those the model already answers (known) and the rest (unknown)") { model, data, output, batch, maxNew };
         read.AddTo(command);
+        force.AddTo(command);
         common.AddTo(command);
         command.SetAction(parse =>
         {
-            var facts = DatasetReader.Read(parse.GetValue(data)!, read.Resolve(parse)).Examples.Where(e => e.Kind == ExampleKind.Factoid).ToList();
-            if (facts.Count == 0) throw new InvalidInputException(parse.GetValue(data)!, "no factoid examples to filter");
-            var dir = parse.GetValue(model)!;
-            using var loaded = common.Load(parse, dir);
-            var split = KnownFactFilter.Split(loaded, facts, batchSize: parse.GetValue(batch), maxNewTokens: parse.GetValue(maxNew));
             var outDir = parse.GetValue(output)!;
-            ExampleJsonl.Write(Path.Combine(outDir, "known.jsonl"), split.Known);
-            ExampleJsonl.Write(Path.Combine(outDir, "unknown.jsonl"), split.Unknown);
-            Evaluator.WritePredictions(Path.Combine(outDir, "predictions.jsonl"), split.Predictions);
+            force.Check(parse, outDir);
+            var file = BundledPaths.Resolve(parse.GetValue(data)!);
+            var facts = DatasetReader.Read(file, read.Resolve(parse)).Examples.Where(e => e.Kind == ExampleKind.Factoid).ToList();
+            if (facts.Count == 0) throw new InvalidInputException(file, "no factoid examples to filter");
+            using var loaded = common.Load(parse, BundledPaths.Resolve(parse.GetValue(model)!));
+            var split = KnownFactFilter.Split(loaded, facts, batchSize: parse.GetValue(batch), maxNewTokens: parse.GetValue(maxNew));
+            AtomicDirectory.Write(outDir, tmp =>
+            {
+                ExampleJsonl.Write(Path.Combine(tmp, "known.jsonl"), split.Known);
+                ExampleJsonl.Write(Path.Combine(tmp, "unknown.jsonl"), split.Unknown);
+                Evaluator.WritePredictions(Path.Combine(tmp, "predictions.jsonl"), split.Predictions);
+            });
             var o = parse.InvocationConfiguration.Output;
             o.WriteLine($"facts:   {facts.Count}");
             o.WriteLine($"known:   {split.Known.Count} ({100.0 * split.Known.Count / facts.Count:F1}%) -> {Path.Combine(outDir, "known.jsonl")}");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Remix.Data;
+using Remix.Data.Bundled;
 using Remix.Data.Formats;
 
 namespace Remix.Cli;
@@ -7,9 +8,9 @@ namespace Remix.Cli;
 /// <summary>How commands that read a dataset read it: --format, --skip-bad, --templates.</summary>
 sealed class DatasetOptions
 {
-    public Option<string?> Format { get; } = new("--format") { Description = "Dataset format instead of detection: " + string.Join(", ", DatasetReader.FormatNames) };
+    public Option<string?> Format { get; } = new("--format") { Description = "Dataset format: " + string.Join(", ", DatasetReader.FormatNames) + " (default: detected from the file)" };
     public Option<bool> SkipBad { get; } = new("--skip-bad") { Description = "Skip and count malformed rows instead of stopping" };
-    public Option<string?> Templates { get; } = new("--templates") { Description = "LAMA relation templates (relations.jsonl)" };
+    public Option<string?> Templates { get; } = new("--templates") { Description = "LAMA relation templates, relations.jsonl (default: relations.jsonl in the data's folder or the two above it, else built-in ones)" };
 
     public void AddTo(Command c)
     {
@@ -22,6 +23,6 @@ sealed class DatasetOptions
     {
         Format = p.GetValue(Format),
         SkipBad = p.GetValue(SkipBad),
-        TemplatesPath = p.GetValue(Templates),
+        TemplatesPath = p.GetValue(Templates) is { } templates ? BundledPaths.Resolve(templates) : null,
     };
 }

@@ -43,7 +43,7 @@ public static class DemoCommand
             o.WriteLine();
             o.Write(report.Markdown);
             o.WriteLine();
-            o.WriteLine($"runs and results.json (per-fact predictions behind every number): {root}");
+            o.WriteLine($"runs: {root} (each seed's results.json: every fact's outcome after each stage, and the predictions files behind every number)");
             o.WriteLine($"plots: {report.CurvesPlot}, {report.TokenCurvesPlot}, {report.RetentionPlot}");
             string Final(string condition) => Path.Combine(ExperimentRunner.StageDirectory(ExperimentRunner.SeedDirectory(Path.Combine(root, condition), conditions[0].Seeds[0]), 2, "B"), "final");
             o.WriteLine($"where the facts sit, layer by layer: remix analyze logit-lens --model {Final("naive")} --model {Final("remix-generic-stage2")} "

@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Remix.Data.Bundled;
 using Remix.Evaluation;
 using Remix.Models;
 
@@ -21,7 +22,7 @@ public static class GenerateCommand
         common.AddTo(command);
         command.SetAction(parse =>
         {
-            var dir = parse.GetValue(model)!;
+            var dir = BundledPaths.Resolve(parse.GetValue(model)!);
             int max = parse.GetValue(maxNew);
             if (max < 0) throw new InvalidInputException("--max-new-tokens", $"expected a non-negative number, found {max}");
             int batch = parse.GetValue(batchSize);

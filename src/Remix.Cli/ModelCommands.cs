@@ -1,5 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
+using Remix.Data.Bundled;
+using Remix.IO;
 using Remix.Models;
 using Remix.Training;
 
@@ -22,7 +24,7 @@ public static class ModelCommands
         var command = new Command("info", "Print parameter count, layers, heads, dtype and vocabulary size") { dir };
         command.SetAction(parse =>
         {
-            var summary = ModelSummary.Read(parse.GetValue(dir)!);
+            var summary = ModelSummary.Read(BundledPaths.Resolve(parse.GetValue(dir)!));
             var c = summary.Config;
             var o = parse.InvocationConfiguration.Output;
             o.WriteLine($"architecture:       {c.Architecture} ({c.ModelType})");
@@ -45,20 +47,23 @@ public static class ModelCommands
     static Command Init()
     {
         var output = new Option<string>("--out") { Description = "Directory to write the checkpoint to", Required = true };
-        var hidden = new Option<int>("--hidden-size") { DefaultValueFactory = _ => 64 };
-        var layers = new Option<int>("--layers") { DefaultValueFactory = _ => 2 };
-        var heads = new Option<int>("--heads") { DefaultValueFactory = _ => 4 };
-        var kvHeads = new Option<int>("--kv-heads") { DefaultValueFactory = _ => 2 };
-        var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 0 };
+        var hidden = new Option<int>("--hidden-size") { DefaultValueFactory = _ => 64, Description = "Width of the residual stream" };
+        var layers = new Option<int>("--layers") { DefaultValueFactory = _ => 2, Description = "Decoder layers" };
+        var heads = new Option<int>("--heads") { DefaultValueFactory = _ => 4, Description = "Attention heads" };
+        var kvHeads = new Option<int>("--kv-heads") { DefaultValueFactory = _ => 2, Description = "Key/value heads (grouped-query attention when fewer than --heads)" };
+        var seed = new Option<long>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed for the random weights" };
+        var force = new ForceOption("--out folder");
         var command = new Command("init", "Write a randomly initialised Llama checkpoint with a byte-level tokenizer") { output, hidden, layers, heads, kvHeads, seed };
+        force.AddTo(command);
         command.SetAction(parse =>
         {
             int h = parse.GetValue(hidden), l = parse.GetValue(layers), nh = parse.GetValue(heads), kv = parse.GetValue(kvHeads);
             if (h < 2 || l < 1 || nh < 1 || kv < 1 || h % nh != 0 || nh % kv != 0 || (h / nh) % 2 != 0)
                 throw new InvalidInputException("model init", $"expected --hidden-size divisible by --heads into even head sizes and --heads divisible by --kv-heads, found {h}, {nh}, {kv}");
             var dir = parse.GetValue(output)!;
+            force.Check(parse, dir);
             var config = RandomCheckpoint.TinyConfig(h, l, nh, kv);
-            RandomCheckpoint.Write(dir, config, parse.GetValue(seed));
+            AtomicDirectory.Write(dir, tmp => RandomCheckpoint.Write(tmp, config, parse.GetValue(seed)));
             parse.InvocationConfiguration.Output.WriteLine($"wrote {dir} ({config.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters)");
             return 0;
         });

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Globalization;
 using Remix.Data;
+using Remix.Data.Bundled;
 using Remix.Models;
 using Remix.Tokenization;
 using Remix.Training;
@@ -15,20 +16,20 @@ public static class PretrainCommand
         var corpus = new Option<string>("--corpus") { Description = "Text corpus (JSONL text/content, Parquet, plain text, ...)", Required = true };
         var tokenizerDir = new Option<string>("--tokenizer") { Description = "Directory with tokenizer.json (from remix tokenizer train)", Required = true };
         var output = new Option<string>("--out") { Description = "Run directory; the model ends in OUT/final", Required = true };
-        var hidden = new Option<int>("--hidden-size") { DefaultValueFactory = _ => 256 };
-        var layers = new Option<int>("--layers") { DefaultValueFactory = _ => 4 };
-        var heads = new Option<int>("--heads") { DefaultValueFactory = _ => 8 };
-        var kvHeads = new Option<int>("--kv-heads") { DefaultValueFactory = _ => 4 };
+        var hidden = new Option<int>("--hidden-size") { DefaultValueFactory = _ => 256, Description = "Width of the residual stream" };
+        var layers = new Option<int>("--layers") { DefaultValueFactory = _ => 4, Description = "Decoder layers" };
+        var heads = new Option<int>("--heads") { DefaultValueFactory = _ => 8, Description = "Attention heads" };
+        var kvHeads = new Option<int>("--kv-heads") { DefaultValueFactory = _ => 4, Description = "Key/value heads (grouped-query attention when fewer than --heads)" };
         var intermediate = new Option<int?>("--intermediate-size") { Description = "MLP width (default: about 8/3 x hidden, a multiple of 8)" };
         var seqLen = new Option<int>("--seq-len") { DefaultValueFactory = _ => 256, Description = "Tokens per packed block" };
-        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 1 };
-        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-3 };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16 };
-        var warmup = new Option<double>("--warmup-ratio") { DefaultValueFactory = _ => 0.02 };
-        var decay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.1 };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
-        var maxBlocks = new Option<int?>("--max-blocks") { Description = "Use only the first N blocks (quick runs, size trade-offs)" };
-        var saveEvery = new Option<int>("--save-every") { DefaultValueFactory = _ => 200 };
+        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 1, Description = "Passes over the packed corpus" };
+        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 1e-3, Description = "Peak learning rate (AdamW, cosine schedule)" };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 16, Description = "Blocks per optimizer step" };
+        var warmup = new Option<double>("--warmup-ratio") { DefaultValueFactory = _ => 0.02, Description = "Share of the steps over which the learning rate rises from 0 to --lr" };
+        var decay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.1, Description = "AdamW weight decay" };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed for the initial weights and the block order" };
+        var maxBlocks = new Option<int?>("--max-blocks") { Description = "Use only the first N blocks, for quick runs and size trade-offs (default: all)" };
+        var saveEvery = new Option<int>("--save-every") { DefaultValueFactory = _ => 200, Description = "Checkpoint every N steps (0: only on Ctrl+C)" };
         var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint in --out" };
         var common = new CommonOptions();
         var command = new Command("pretrain", "Train a Llama-family model from scratch with next-token loss on packed sequences")
@@ -38,7 +39,7 @@ public static class PretrainCommand
         common.AddTo(command, loadsModel: false);
         command.SetAction(parse =>
         {
-            var tokDir = parse.GetValue(tokenizerDir)!;
+            var tokDir = BundledPaths.Resolve(parse.GetValue(tokenizerDir)!);
             using var tokenizer = HfTokenizer.Load(tokDir);
             int h = parse.GetValue(hidden), nh = parse.GetValue(heads), kv = parse.GetValue(kvHeads), block = parse.GetValue(seqLen);
             if (h < 2 || nh < 1 || kv < 1 || h % nh != 0 || nh % kv != 0 || (h / nh) % 2 != 0)
@@ -55,7 +56,7 @@ public static class PretrainCommand
             using var model = new LlamaForCausalLM(config, device, dtype);
             model.InitializeWeights(parse.GetValue(seed));
 
-            var documents = DatasetReader.Read(parse.GetValue(corpus)!).Examples.Select(e => e.Text ?? string.Join("\n", e.Turns.Select(t => t.Content)));
+            var documents = DatasetReader.Read(BundledPaths.Resolve(parse.GetValue(corpus)!)).Examples.Select(e => e.Text ?? string.Join("\n", e.Turns.Select(t => t.Content)));
             var blocks = PackedCorpus.Pack(documents, tokenizer, block);
             if (parse.GetValue(maxBlocks) is { } max) blocks = blocks.Take(max).ToList();
             if (blocks.Count == 0) throw new InvalidInputException(parse.GetValue(corpus)!, $"the corpus gives no complete block of {block} tokens");

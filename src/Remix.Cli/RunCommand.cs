@@ -1,4 +1,5 @@
 using System.CommandLine;
+using Remix.Data.Bundled;
 using Remix.Experiments;
 using Remix.Training;
 
@@ -12,14 +13,14 @@ public static class RunCommand
         var config = new Option<string>("--config") { Description = "Experiment spec (YAML)", Required = true };
         var output = new Option<string?>("--out") { Description = "Where the runs go (default: runs/NAME); one seed-N folder per seed" };
         var validate = new Option<bool>("--validate") { Description = "Only read and check the spec" };
-        var shared = new Option<string?>("--shared-stages") { Description = "Keep finished stage trainings here and reuse them in runs that begin the same way (other specs, same seed); files are keyed by path, so empty it after editing a model or data file in place" };
+        var shared = new Option<string?>("--shared-stages") { Description = "Keep finished stage trainings here and reuse them in runs that begin the same way (other specs, same seed); files are keyed by path, so empty it after editing a model or data file in place (default: none, every run trains its own)" };
         var keepCheckpoints = new Option<bool>("--keep-checkpoints") { Description = "Keep every stage's checkpoints and optimizer state once it has finished (default: only final/ stays)" };
         var threads = new CommonOptions();
         var command = new Command("run", "Run a multi-stage continual-learning experiment and report the accuracy matrix") { config, output, validate, shared, keepCheckpoints, threads.Threads };
         command.SetAction(parse =>
         {
             bool validateOnly = parse.GetValue(validate);
-            var spec = ExperimentSpec.Load(parse.GetValue(config)!, requireFiles: !validateOnly);
+            var spec = ExperimentSpec.Load(BundledPaths.Resolve(parse.GetValue(config)!), requireFiles: !validateOnly);
             var o = parse.InvocationConfiguration.Output;
             if (validateOnly)
             {

@@ -1,5 +1,7 @@
 using System.CommandLine;
 using Remix.Data;
+using Remix.Data.Bundled;
+using Remix.IO;
 using Remix.Tokenization;
 
 namespace Remix.Cli;
@@ -13,15 +15,20 @@ public static class TokenizerCommands
         var corpus = new Option<string>("--corpus") { Description = "Text corpus (any format remix data reads: JSONL text/content, Parquet, plain text, ...)", Required = true };
         var size = new Option<int>("--vocab-size") { Description = "Vocabulary size including the 5 added tokens", DefaultValueFactory = _ => 4096 };
         var output = new Option<string>("--out") { Description = "Directory for tokenizer.json and tokenizer_config.json", Required = true };
+        var force = new ForceOption("--out folder");
         var train = new Command("train", "Train a byte-level BPE tokenizer and write it in Hugging Face format") { corpus, size, output };
+        force.AddTo(train);
         train.SetAction(parse =>
         {
             int vocab = parse.GetValue(size);
             if (vocab < 261) throw new InvalidInputException("--vocab-size", $"expected at least 261 (256 bytes + 5 added tokens), found {vocab}");
-            var examples = DatasetReader.Read(parse.GetValue(corpus)!).Examples;
+            var outDir = parse.GetValue(output)!;
+            force.Check(parse, outDir);
+            var examples = DatasetReader.Read(BundledPaths.Resolve(parse.GetValue(corpus)!)).Examples;
             var texts = examples.Select(e => e.Text ?? string.Join("\n", e.Turns.Select(t => t.Content)));
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var result = BpeTrainer.TrainAndWrite(texts, vocab, parse.GetValue(output)!);
+            BpeTrainer.Result? result = null;
+            AtomicDirectory.Write(outDir, tmp => result = BpeTrainer.TrainAndWrite(texts, vocab, tmp));
             var o = parse.InvocationConfiguration.Output;
             o.WriteLine($"documents: {examples.Count}, pre-tokenized words: {result.WordsSeen:N0} ({result.UniqueWords:N0} distinct)");
             o.WriteLine($"vocabulary: {result.Vocabulary.Count} symbols ({result.Merges.Count} merges) + 5 added tokens, in {clock.Elapsed.TotalSeconds:F1} s");

@@ -23,29 +23,29 @@ public static class TrainCommands
         var words = new Option<string?>("--words") { Description = $"Word list for random sequences (default: bundled {BundledPaths.WordList})" };
         var randomWords = new Option<string>("--random-words") { Description = "Words per random sequence as PROMPT+TARGET", DefaultValueFactory = _ => "10+10" };
         var eval = new Option<string[]>("--eval") { Description = "Evaluation set FILE (repeatable), evaluated every --eval-every steps and at the end" };
-        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 20, Description = "Epoch cap" };
-        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 5e-5 };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
-        var accum = new Option<int>("--grad-accum") { DefaultValueFactory = _ => 1 };
-        var warmup = new Option<double>("--warmup-ratio") { DefaultValueFactory = _ => 0.05 };
-        var decay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.0 };
-        var betas = new Option<string>("--betas") { DefaultValueFactory = _ => "0.9,0.95" };
-        var eps = new Option<double>("--eps") { DefaultValueFactory = _ => 1e-8 };
+        var epochs = new Option<int>("--epochs") { DefaultValueFactory = _ => 20, Description = "Most epochs (a --stop rule may end training sooner)" };
+        var lr = new Option<double>("--lr") { DefaultValueFactory = _ => 5e-5, Description = "Peak learning rate (AdamW)" };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32, Description = "Examples per batch (an optimizer step takes --grad-accum batches)" };
+        var accum = new Option<int>("--grad-accum") { DefaultValueFactory = _ => 1, Description = "Batches whose gradients add up to one optimizer step" };
+        var warmup = new Option<double>("--warmup-ratio") { DefaultValueFactory = _ => 0.05, Description = "Share of the steps over which the learning rate rises from 0 to --lr" };
+        var decay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.0, Description = "AdamW weight decay" };
+        var betas = new Option<string>("--betas") { DefaultValueFactory = _ => "0.9,0.95", Description = "AdamW BETA1,BETA2" };
+        var eps = new Option<double>("--eps") { DefaultValueFactory = _ => 1e-8, Description = "AdamW epsilon" };
         var clip = new Option<double>("--clip") { DefaultValueFactory = _ => 1.0, Description = "Gradient norm clip (0: off)" };
         var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "cosine", Description = "cosine, linear or constant (after warmup)" };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0 };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed for the data order, the mixed-in draws and LoRA's initial weights" };
         var stop = new Option<string>("--stop") { DefaultValueFactory = _ => "epochs", Description = "epochs | loss:THRESHOLD:K[:cumulative] | accuracy:TARGET[:EVERY]" };
         var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 2048, Description = "Longer examples are dropped, not truncated" };
         var fixedOrder = new Option<bool>("--fixed-order") { Description = "Same data order every epoch (the reference code's behaviour)" };
         var groupByLength = new Option<bool>("--group-by-length") { Description = "Batch examples of similar length together" };
-        var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 0 };
-        var saveEvery = new Option<int>("--save-every") { DefaultValueFactory = _ => 0, Description = "Checkpoint every N steps (also on Ctrl+C)" };
+        var evalEvery = new Option<int>("--eval-every") { DefaultValueFactory = _ => 0, Description = "Evaluate the --eval sets every N optimizer steps (0: only at the end)" };
+        var saveEvery = new Option<int>("--save-every") { DefaultValueFactory = _ => 0, Description = "Checkpoint every N steps (0: only when interrupted)" };
         var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint (a finished run is left as it is)" };
         var keepCheckpoints = new Option<bool>("--keep-checkpoints") { Description = "Keep the checkpoints and optimizer state once training has finished (default: only final/ stays)" };
-        var l2 = new Option<double>("--l2") { Description = "L2 to the starting weights: STRENGTH x 1/2 sum (w - w0)^2" };
-        var ewc = new Option<string?>("--ewc") { Description = "EWC: STRENGTH:FILE, the diagonal Fisher estimated on FILE (the previous stage's data) at the starting weights" };
-        var kl = new Option<double>("--kl") { Description = "KL(starting model || current model) on the answer tokens, times STRENGTH" };
-        var lora = new Option<string?>("--lora") { Description = "Train LoRA adapters instead of all weights: RANK[:ALPHA] (alpha defaults to 2 x rank)" };
+        var l2 = new Option<double>("--l2") { DefaultValueFactory = _ => 0.0, Description = "L2 to the starting weights: STRENGTH x 1/2 sum (w - w0)^2 (0: off)" };
+        var ewc = new Option<string?>("--ewc") { Description = "EWC: STRENGTH:FILE, the diagonal Fisher estimated on FILE (the previous stage's data) at the starting weights (default: off)" };
+        var kl = new Option<double>("--kl") { DefaultValueFactory = _ => 0.0, Description = "KL(starting model || current model) on the answer tokens, times STRENGTH (0: off)" };
+        var lora = new Option<string?>("--lora") { Description = "Train LoRA adapters instead of all weights: RANK[:ALPHA], alpha 2 x rank unless given (default: off, all weights train)" };
         var loraTargets = new Option<string>("--lora-targets") { Description = "Projections that get adapters", DefaultValueFactory = _ => "q_proj,v_proj" };
         var loraMerge = new Option<bool>("--lora-merge") { Description = "Merge the adapters into the weights of OUT/final (default: keep them as a PEFT adapter next to the base weights)" };
         var common = new CommonOptions();
@@ -78,15 +78,15 @@ public static class TrainCommands
             }.Validated();
 
             var primary = parse.GetValue(data)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .SelectMany(f => DatasetReader.Read(f).Examples).Where(e => e.Kind != ExampleKind.Document).ToList();
+                .SelectMany(f => DatasetReader.Read(BundledPaths.Resolve(f)).Examples).Where(e => e.Kind != ExampleKind.Document).ToList();
             if (primary.Count == 0) throw new InvalidInputException("--data", "no trainable examples (generic corpora go in --mix generic:FILE:RATIO)");
             var shares = new List<MixingShare>();
             foreach (var spec in parse.GetValue(mix) ?? []) shares.Add(ParseMix(spec, parse.GetValue(words), parse.GetValue(randomWords)!));
             foreach (var spec in parse.GetValue(replay) ?? []) shares.Add(ParseReplay(spec));
             var examples = DataMixer.Mix(primary, shares, options.Seed);
-            var evalSets = (parse.GetValue(eval) ?? []).Select(f => (Path.GetFileNameWithoutExtension(f), (IReadOnlyList<Example>)DatasetReader.Read(f).Examples)).ToList();
+            var evalSets = (parse.GetValue(eval) ?? []).Select(f => (Path.GetFileNameWithoutExtension(f), (IReadOnlyList<Example>)DatasetReader.Read(BundledPaths.Resolve(f)).Examples)).ToList();
 
-            var dir = parse.GetValue(model)!;
+            var dir = BundledPaths.Resolve(parse.GetValue(model)!);
             using var loaded = common.Load(parse, dir, "training starts from the merged model");
             var progress = ProgressReporter.ForConsole();
             progress.Message($"training on {primary.Count} examples + {examples.Count - primary.Count} mixed in ({string.Join(", ", shares.Select(s => $"{s.Source.Name} x{s.Ratio}"))}), stop rule {options.Stop}");
@@ -137,7 +137,7 @@ public static class TrainCommands
             int colon = ewc.IndexOf(':');
             if (colon <= 0 || !double.TryParse(ewc[..colon], NumberStyles.Float, CultureInfo.InvariantCulture, out var strength) || strength < 0)
                 throw new InvalidInputException("--ewc", $"expected STRENGTH:FILE such as 100:d_a.jsonl, found \"{ewc}\"");
-            list.Add(Regularizer.Create("ewc", strength, loaded, dir, DatasetReader.Read(ewc[(colon + 1)..]).Examples, maxLength));
+            list.Add(Regularizer.Create("ewc", strength, loaded, dir, DatasetReader.Read(BundledPaths.Resolve(ewc[(colon + 1)..])).Examples, maxLength));
         }
         if (kl > 0) list.Add(Regularizer.Create("kl", kl, loaded, dir, [], maxLength));
         return list;
@@ -162,11 +162,11 @@ public static class TrainCommands
                 var split = randomWords.Split('+');
                 if (split.Length != 2 || !int.TryParse(split[0], out int p) || !int.TryParse(split[1], out int t) || p < 0 || t < 1)
                     throw new InvalidInputException("--random-words", $"expected PROMPT+TARGET word counts such as 10+10, found \"{randomWords}\"");
-                var words = RandomWordSource.LoadWordList(wordsFile ?? BundledPaths.Find(BundledPaths.WordList));
+                var words = RandomWordSource.LoadWordList(wordsFile is null ? BundledPaths.Find(BundledPaths.WordList) : BundledPaths.Resolve(wordsFile));
                 return new MixingShare(new RandomWordSource(words, p, t), Ratio(ratio));
             case ["generic", .. var fileParts, var ratio] when fileParts.Length > 0:
                 var file = string.Join(':', fileParts);
-                return new MixingShare(new GenericPassageSource(DatasetReader.Read(file).Examples), Ratio(ratio));
+                return new MixingShare(new GenericPassageSource(DatasetReader.Read(BundledPaths.Resolve(file)).Examples), Ratio(ratio));
             default:
                 throw new InvalidInputException("--mix", $"expected random:RATIO or generic:FILE:RATIO, found \"{spec}\"");
         }
@@ -177,28 +177,36 @@ public static class TrainCommands
         int colon = spec.LastIndexOf(':');
         if (colon <= 0 || !double.TryParse(spec[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var fraction) || fraction < 0)
             throw new InvalidInputException("--replay", $"expected FILE:FRACTION such as d_a.jsonl:0.1, found \"{spec}\"");
-        return MixingShare.Replay(DatasetReader.Read(spec[..colon]).Examples, fraction);
+        return MixingShare.Replay(DatasetReader.Read(BundledPaths.Resolve(spec[..colon])).Examples, fraction);
     }
 
     public static Command Eval()
     {
         var model = new Option<string>("--model") { Description = "Checkpoint to evaluate", Required = true };
         var data = new Option<string>("--data") { Description = "Dataset file", Required = true };
-        var output = new Option<string?>("--out") { Description = "Predictions JSONL (default: DATA-NAME.predictions.jsonl here)" };
-        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32 };
-        var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 512, Description = "Cap on generated tokens (default: longest gold answer + 8, at most this)" };
+        var output = new Option<string?>("--out")
+        {
+            Description = "Predictions JSONL (default: MODEL/eval/DATA-NAME.predictions.jsonl, replacing an earlier evaluation's)",
+        };
+        var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32, Description = "Questions answered together" };
+        var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 512, Description = "Cap on generated tokens (the longest gold answer + 8, at most this)" };
+        var force = new ForceOption("--out file");
         var common = new CommonOptions();
         var command = new Command("eval", "Greedy evaluation: prints accuracy and ROUGE-L, writes per-example predictions") { model, data, output, batch, maxNew };
+        force.AddTo(command);
         common.AddTo(command);
         command.SetAction(parse =>
         {
-            var file = parse.GetValue(data)!;
+            var file = BundledPaths.Resolve(parse.GetValue(data)!);
+            var dir = BundledPaths.Resolve(parse.GetValue(model)!);
+            // An explicit --out is the user's file; the default one beside the model is Remix's own, replaced by the next evaluation.
+            var path = parse.GetValue(output) ?? DefaultPredictionsPath(dir, file);
+            if (parse.GetValue(output) is not null) force.Check(parse, path);
+            bool replacing = File.Exists(path);
             var examples = DatasetReader.Read(file).Examples;
-            var dir = parse.GetValue(model)!;
             using var loaded = common.Load(parse, dir);
             var result = new Evaluator(loaded) { BatchSize = parse.GetValue(batch), MaxNewTokens = parse.GetValue(maxNew) }
                 .Evaluate(Path.GetFileNameWithoutExtension(file), examples);
-            var path = parse.GetValue(output) ?? $"{Path.GetFileNameWithoutExtension(file)}.predictions.jsonl";
             Evaluator.WritePredictions(path, result.Predictions);
             var o = parse.InvocationConfiguration.Output;
             o.WriteLine($"accuracy: {result.Accuracy.ToString("F4", CultureInfo.InvariantCulture)}");
@@ -206,9 +214,13 @@ public static class TrainCommands
             o.WriteLine($"answer_token_accuracy: {result.TokenAccuracy.ToString("F4", CultureInfo.InvariantCulture)}");
             o.WriteLine($"gold_logprob: {result.GoldLogProb.ToString("F4", CultureInfo.InvariantCulture)}");
             o.WriteLine($"examples: {result.Predictions.Count} ({result.Correct} correct)");
-            o.WriteLine($"predictions: {path}");
+            o.WriteLine($"predictions: {path}{(replacing ? " (replacing the earlier file)" : "")}");
             return 0;
         });
         return command;
     }
+
+    /// <summary>Where <c>remix eval</c> puts the predictions of <paramref name="dataFile"/> when not told: beside the model, in its eval/ folder.</summary>
+    public static string DefaultPredictionsPath(string modelDir, string dataFile) =>
+        Path.Combine(modelDir, "eval", $"{Path.GetFileNameWithoutExtension(dataFile)}.predictions.jsonl");
 }

@@ -278,7 +278,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         for (int j = 0; j < sets.Count; j++)
         {
             var result = done?.GetValueOrDefault(spec.Stages[j].Name) ?? evaluator.Evaluate(spec.Stages[j].Name, sets[j]);
-            Evaluator.WritePredictions(Path.Combine(stageDir, $"eval-{spec.Stages[j].Name}.predictions.jsonl"), result.Predictions);
+            Evaluator.WritePredictions(Path.Combine(stageDir, PredictionsFile(spec.Stages[j].Name)), result.Predictions);
             var scores = new JsonObject(result.Scores().Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)kv.Value)))
             {
                 ["correct"] = new JsonObject(result.Predictions.Select(p => KeyValuePair.Create(p.Id, (JsonNode?)p.Correct))),
@@ -296,12 +296,17 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         AtomicFile.WriteAllText(evalPath, summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
+    /// <summary>The predictions of set <paramref name="setName"/> in the folder of the stage after which it was evaluated.</summary>
+    static string PredictionsFile(string setName) => $"eval-{setName}.predictions.jsonl";
+
     static JsonArray Rows(int stages, Func<int, int, double?> value) =>
         [.. Enumerable.Range(0, stages).Select(i => (JsonNode?)new JsonArray([.. Enumerable.Range(0, stages).Select(j => (JsonNode?)value(i, j))]))];
 
     JsonObject Results(AccuracyMatrix m, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact, int seed, string[] scoredBy)
     {
         var names = spec.Stages.Select(s => s.Name).ToList();
+        // The per-fact predictions behind R[i][j], relative to the run folder (the joint run's one evaluation fills every row).
+        string Predictions(int i, string set) => $"{(spec.Joint ? StageDirectory("", 1, "joint") : StageDirectory("", i + 1, names[i]))}/{PredictionsFile(set)}";
         var facts = new JsonObject();
         for (int j = 0; j < names.Count; j++)
             facts[names[j]] = new JsonObject(perFact[j].Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)new JsonObject
@@ -323,6 +328,8 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             ["backward_transfer"] = m.BackwardTransfer(),
             ["final_average"] = m.FinalAverage(),
             ["facts"] = facts,
+            ["predictions_after_stage"] = new JsonObject(names.Select((stage, i) => KeyValuePair.Create(stage, (JsonNode?)new JsonObject(
+                names.Select(set => KeyValuePair.Create(set, (JsonNode?)Predictions(i, set))))))),
         };
         foreach (var (name, values) in scores) results[$"{name}_matrix"] = Rows(m.Stages, (i, j) => values[i, j]);
         return results;

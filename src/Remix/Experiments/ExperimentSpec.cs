@@ -85,11 +85,9 @@ public sealed record ExperimentSpec
         var missing = new List<string>();
         string ResolvePath(string p)
         {
-            var local = Path.GetFullPath(Path.Combine(baseDirectory, p));
-            if (File.Exists(local) || Directory.Exists(local)) return local;
-            try { return Path.GetDirectoryName(BundledPaths.Find(Path.Combine(p, "config.json"))) ?? local; } catch (InvalidInputException) { }
-            try { return BundledPaths.Find(p); } catch (InvalidInputException) { }
-            if (!requireFiles) { missing.Add(p); return local; }
+            var resolved = Path.GetFullPath(BundledPaths.Resolve(p, baseDirectory));
+            if (File.Exists(resolved) || Directory.Exists(resolved)) return resolved;
+            if (!requireFiles) { missing.Add(p); return resolved; }
             throw new InvalidInputException(origin, $"path '{p}' not found next to the spec or among the bundled files");
         }
         var defaults = ParseRecipe(f.OptionalObject("recipe"), new TrainingOptions());

@@ -48,7 +48,8 @@ public class ExperimentRunnerTests
         Assert.Equal(9, results.RootElement.GetProperty("gold_logprob_matrix").EnumerateArray().SelectMany(r => r.EnumerateArray()).Count());
         Assert.Equal(3, results.RootElement.GetProperty("facts").GetProperty("A").EnumerateObject().First().Value.GetProperty("correct_after_stage").GetArrayLength());
         Assert.True(File.Exists(Path.Combine(runDir, "DONE")));
-        Assert.True(File.Exists(Path.Combine(runDir, "stage-2-B", "eval-A.predictions.jsonl")));
+        AssertPredictionsBehindEveryCell(runDir, results.RootElement, new() { ["A"] = 6, ["B"] = 6, ["C"] = 6 });
+        Assert.Equal("stage-2-B/eval-A.predictions.jsonl", results.RootElement.GetProperty("predictions_after_stage").GetProperty("B").GetProperty("A").GetString());
         // LoRA stage C is merged: its final model is the full weights, with no adapter beside them to apply again.
         Assert.False(File.Exists(Path.Combine(runDir, "stage-3-C", "final", Remix.Training.Lora.AdapterWeightsFile)));
         // The lens after each stage, on every stage's set: one row per fact, a rank per layer point (embedding + 2 layers).
@@ -89,6 +90,26 @@ public class ExperimentRunnerTests
         var m = results.RootElement.GetProperty("accuracy_matrix");
         Assert.Equal(m[0].GetRawText(), m[1].GetRawText());
         Assert.Equal(0, results.RootElement.GetProperty("forgetting").GetProperty("A").GetDouble());
+        AssertPredictionsBehindEveryCell(runDir, results.RootElement, new() { ["A"] = 4, ["B"] = 4 });
+    }
+
+    /// <summary>results.json names, for every stage and set, a predictions file in the run folder with one line per fact of the set.</summary>
+    static void AssertPredictionsBehindEveryCell(string runDir, JsonElement results, Dictionary<string, int> setSizes)
+    {
+        var rows = results.GetProperty("predictions_after_stage").EnumerateObject().ToList();
+        Assert.Equal(results.GetProperty("stages").EnumerateArray().Select(s => s.GetString()), rows.Select(r => r.Name));
+        foreach (var row in rows)
+        {
+            Assert.Equal(setSizes.Keys, row.Value.EnumerateObject().Select(c => c.Name));
+            foreach (var cell in row.Value.EnumerateObject())
+            {
+                var path = Path.Combine(runDir, cell.Value.GetString()!);
+                Assert.True(File.Exists(path), $"after {row.Name}, {cell.Name}: {path} is missing");
+                var ids = File.ReadAllLines(path).Select(l => JsonDocument.Parse(l).RootElement.GetProperty("id").GetString()).ToList();
+                Assert.Equal(setSizes[cell.Name], ids.Count);
+                Assert.Equal(results.GetProperty("facts").GetProperty(cell.Name).EnumerateObject().Select(f => f.Name).Order(), ids.Order());
+            }
+        }
     }
 
     [Fact]

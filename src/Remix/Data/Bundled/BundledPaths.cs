@@ -1,20 +1,41 @@
 namespace Remix.Data.Bundled;
 
-/// <summary>Finds the bundled files (<c>data/...</c>) from the working directory or the application's folder, searching upwards.</summary>
+/// <summary>Finds the bundled files (<c>data/...</c>, <c>models/...</c>) from the working directory or the application's folder, searching upwards.</summary>
 public static class BundledPaths
 {
     public const string WordList = "data/words/english-words.txt";
     public const string GenericCorpus = "data/corpus/wordnet-glosses.jsonl";
 
-    /// <summary>The first existing <paramref name="relative"/> above the working directory or the app folder.</summary>
-    public static string Find(string relative)
+    /// <summary>The first existing <paramref name="relative"/> file above the working directory or the app folder.</summary>
+    public static string Find(string relative) =>
+        Search(relative, DefaultStarts(), File.Exists)
+            ?? throw new InvalidInputException(relative, "bundled file not found above the working directory or the application; pass its path explicitly");
+
+    /// <summary>
+    /// The path a user gave for an input file or folder: <paramref name="path"/> itself where it exists (relative to
+    /// <paramref name="baseDirectory"/>, by default the working directory); else, for a relative path, the bundled
+    /// file or folder of that name found above <paramref name="searchFrom"/> (by default the working directory and
+    /// the app folder), so that <c>models/remix-tiny</c> works from any folder; else the path as given, so that the
+    /// reader's "not found" error names what the user wrote.
+    /// </summary>
+    public static string Resolve(string path, string? baseDirectory = null, IEnumerable<string>? searchFrom = null)
     {
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-            for (var dir = new DirectoryInfo(start); dir is not null; dir = dir.Parent)
+        var local = baseDirectory is null ? path : Path.Combine(baseDirectory, path);
+        if (path.Length == 0 || Path.IsPathRooted(path) || File.Exists(local) || Directory.Exists(local)) return local;
+        return Search(path, searchFrom ?? DefaultStarts(), p => File.Exists(p) || Directory.Exists(p)) ?? local;
+    }
+
+    static string[] DefaultStarts() => [Directory.GetCurrentDirectory(), AppContext.BaseDirectory];
+
+    /// <summary>The first <paramref name="relative"/> that <paramref name="exists"/> in a start folder or one above it.</summary>
+    static string? Search(string relative, IEnumerable<string> starts, Func<string, bool> exists)
+    {
+        foreach (var start in starts)
+            for (var dir = new DirectoryInfo(Path.GetFullPath(start)); dir is not null; dir = dir.Parent)
             {
                 var candidate = Path.Combine(dir.FullName, relative);
-                if (File.Exists(candidate)) return candidate;
+                if (exists(candidate)) return candidate;
             }
-        throw new InvalidInputException(relative, "bundled file not found above the working directory or the application; pass its path explicitly");
+        return null;
     }
 }
