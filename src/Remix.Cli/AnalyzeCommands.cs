@@ -38,8 +38,8 @@ public static class AnalyzeCommands
         command.SetAction(parse =>
         {
             var outDir = parse.GetValue(output)!;
-            force.Check(parse, outDir);
             var dirs = parse.GetValue(models)!.Select(d => BundledPaths.Resolve(d)).ToArray();
+            force.Check(parse, outDir, [.. dirs, BundledPaths.Resolve(parse.GetValue(data)!)]);
             var given = parse.GetValue(names) ?? [];
             if (given.Length > 0 && given.Length != dirs.Length)
                 throw new InvalidInputException("--name", $"expected one name per --model ({dirs.Length}), found {given.Length}");

@@ -12,9 +12,10 @@ public static class CommandLineErrors
     public static IReadOnlyList<string> Messages(ParseResult parse)
     {
         // System.CommandLine reports each unmatched word as "Unrecognized command or argument 'WORD'" on the command
-        // result; those are described by UnknownWords instead.
+        // result; those are described by UnknownWords instead. The word is matched with its quotes, so that a stray
+        // "r" does not hide another error whose message merely contains the letter.
         var unmatched = parse.UnmatchedTokens;
-        var others = parse.Errors.Where(e => !(e.SymbolResult is CommandResult && unmatched.Any(w => e.Message.Contains(w, StringComparison.Ordinal))));
+        var others = parse.Errors.Where(e => !(e.SymbolResult is CommandResult && unmatched.Any(w => e.Message.Contains($"'{w}'", StringComparison.Ordinal))));
         return [.. UnknownWords(parse), .. others.Select(e => e.Message)];
     }
 

@@ -165,8 +165,8 @@ public static class DataCommands
         command.SetAction(parse =>
         {
             var outDir = parse.GetValue(output)!;
-            force.Check(parse, outDir);
             var file = BundledPaths.Resolve(parse.GetValue(data)!);
+            force.Check(parse, outDir, file, BundledPaths.Resolve(parse.GetValue(model)!));
             var facts = DatasetReader.Read(file, read.Resolve(parse)).Examples.Where(e => e.Kind == ExampleKind.Factoid).ToList();
             if (facts.Count == 0) throw new InvalidInputException(file, "no factoid examples to filter");
             using var loaded = common.Load(parse, BundledPaths.Resolve(parse.GetValue(model)!));

@@ -13,9 +13,15 @@ public sealed class ForceOption(string outputs)
 
     public void AddTo(Command command) => command.Options.Add(Option);
 
-    /// <summary>Refuses <paramref name="path"/> when a file is there or a folder that is not empty, unless --force was given.</summary>
-    public void Check(ParseResult parse, string path)
+    /// <summary>
+    /// Refuses <paramref name="path"/> when a file is there or a folder that is not empty, unless --force was given; and
+    /// always when it is, or holds, one of the command's <paramref name="inputs"/>, which replacing it would destroy.
+    /// </summary>
+    public void Check(ParseResult parse, string path, params IEnumerable<string> inputs)
     {
+        foreach (var input in inputs)
+            if (Folder(input).StartsWith(Folder(path), StringComparison.Ordinal))
+                throw new InvalidInputException(path, $"holds the input {input}, which writing there would destroy; choose another output");
         if (parse.GetValue(Option))
         {
             // A folder output is replaced as a whole; the folder the command runs in (or one above it) would take

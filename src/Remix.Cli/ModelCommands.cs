@@ -24,7 +24,8 @@ public static class ModelCommands
         var command = new Command("info", "Print parameter count, layers, heads, dtype and vocabulary size") { dir };
         command.SetAction(parse =>
         {
-            var summary = ModelSummary.Read(BundledPaths.Resolve(parse.GetValue(dir)!));
+            var folder = BundledPaths.Resolve(parse.GetValue(dir)!);
+            var summary = ModelSummary.Read(folder);
             var c = summary.Config;
             var o = parse.InvocationConfiguration.Output;
             o.WriteLine($"architecture:       {c.Architecture} ({c.ModelType})");
@@ -37,7 +38,7 @@ public static class ModelCommands
             o.WriteLine($"rope:               theta {c.RopeTheta.ToString(CultureInfo.InvariantCulture)}{(c.RopeScaling is { } s ? $", {s.Type} scaling x{s.Factor.ToString(CultureInfo.InvariantCulture)}" : "")}");
             o.WriteLine($"tied embeddings:    {(c.TieWordEmbeddings ? "yes" : "no")}");
             o.WriteLine($"weight files:       {string.Join(", ", summary.WeightFiles)}");
-            if (Lora.HoldsAdapter(parse.GetValue(dir)!) && PeftAdapterConfig.Load(parse.GetValue(dir)!) is { } adapter)
+            if (Lora.HoldsAdapter(folder) && PeftAdapterConfig.Load(folder) is { } adapter)
                 o.WriteLine($"LoRA adapter:       rank {adapter.Rank}, alpha {adapter.Alpha.ToString(CultureInfo.InvariantCulture)}{(adapter.RankStabilized ? " (rsLoRA)" : "")} on {adapter.TargetsText}, merged into the weights when loaded (--no-adapter: the base alone)");
             return 0;
         });

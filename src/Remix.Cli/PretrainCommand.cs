@@ -29,12 +29,13 @@ public static class PretrainCommand
         var decay = new Option<double>("--weight-decay") { DefaultValueFactory = _ => 0.1, Description = "AdamW weight decay" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed for the initial weights and the block order" };
         var maxBlocks = new Option<int?>("--max-blocks") { Description = "Use only the first N blocks, for quick runs and size trade-offs (default: all)" };
-        var saveEvery = new Option<int>("--save-every") { DefaultValueFactory = _ => 200, Description = "Checkpoint every N steps (0: only on Ctrl+C)" };
-        var resume = new Option<bool>("--resume") { Description = "Continue from the latest checkpoint in --out" };
+        var saveEvery = new Option<int>("--save-every") { DefaultValueFactory = _ => 200, Description = "Checkpoint every N steps (0: only when interrupted)" };
+        var resume = new Option<bool>("--resume") { Description = "Continue the run in --out from its latest checkpoint (a finished run is left as it is)" };
+        var keepCheckpoints = new Option<bool>("--keep-checkpoints") { Description = "Keep the checkpoints and optimizer state once training has finished (default: only final/ stays)" };
         var common = new CommonOptions();
         var command = new Command("pretrain", "Train a Llama-family model from scratch with next-token loss on packed sequences")
         {
-            corpus, tokenizerDir, output, hidden, layers, heads, kvHeads, intermediate, seqLen, epochs, lr, batch, warmup, decay, seed, maxBlocks, saveEvery, resume,
+            corpus, tokenizerDir, output, hidden, layers, heads, kvHeads, intermediate, seqLen, epochs, lr, batch, warmup, decay, seed, maxBlocks, saveEvery, resume, keepCheckpoints,
         };
         common.AddTo(command, loadsModel: false);
         command.SetAction(parse =>
@@ -64,6 +65,7 @@ public static class PretrainCommand
             {
                 LearningRate = parse.GetValue(lr), WeightDecay = parse.GetValue(decay), WarmupRatio = parse.GetValue(warmup), BatchSize = parse.GetValue(batch),
                 Epochs = parse.GetValue(epochs), MaxLength = block, Seed = parse.GetValue(seed), SaveEvery = parse.GetValue(saveEvery),
+                KeepCheckpoints = parse.GetValue(keepCheckpoints),
             }.Validated();
             var progress = ProgressReporter.ForConsole();
             progress.Message($"pretraining {model.ParameterCount():N0} parameters on {blocks.Count:N0} blocks x {block} tokens ({(long)blocks.Count * block:N0} tokens per epoch)");

@@ -23,8 +23,9 @@ public static class TokenizerCommands
             int vocab = parse.GetValue(size);
             if (vocab < 261) throw new InvalidInputException("--vocab-size", $"expected at least 261 (256 bytes + 5 added tokens), found {vocab}");
             var outDir = parse.GetValue(output)!;
-            force.Check(parse, outDir);
-            var examples = DatasetReader.Read(BundledPaths.Resolve(parse.GetValue(corpus)!)).Examples;
+            var corpusFile = BundledPaths.Resolve(parse.GetValue(corpus)!);
+            force.Check(parse, outDir, corpusFile);
+            var examples = DatasetReader.Read(corpusFile).Examples;
             var texts = examples.Select(e => e.Text ?? string.Join("\n", e.Turns.Select(t => t.Content)));
             var clock = System.Diagnostics.Stopwatch.StartNew();
             BpeTrainer.Result? result = null;

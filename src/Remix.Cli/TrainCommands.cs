@@ -113,8 +113,19 @@ public static class TrainCommands
             }, interruption.Token);
             if (result.Interrupted)
                 return interruption.Stopped(parse.InvocationConfiguration.Error, $"at step {result.Steps}; checkpoint saved in {TrainingCheckpoint.Directory(outDir, result.Steps)}; continue with --resume");
-            if (parse.GetValue(loraMerge) && result.FinalModelDirectory is { } finalDir && Lora.HasAdapters(loaded.Model))
-                Lora.MergeAndSave(loaded.Model, finalDir, dir);
+            if (parse.GetValue(loraMerge) && result.FinalModelDirectory is { } finalDir)
+            {
+                if (!result.AlreadyFinished)
+                {
+                    if (Lora.HasAdapters(loaded.Model)) Lora.MergeAndSave(loaded.Model, finalDir, dir);
+                }
+                else if (Lora.HoldsAdapter(finalDir))
+                {
+                    // Finished earlier but not yet merged (stopped in between): the model in memory is not the trained one, final/ is.
+                    using var trained = LoadedModel.Load(finalDir, loaded.Model.Device, loaded.Model.DType);
+                    IO.AtomicDirectory.Write(finalDir, tmp => HfCheckpoint.Save(trained.Model, tmp, finalDir));
+                }
+            }
             var o = parse.InvocationConfiguration.Output;
             o.WriteLine($"steps: {result.Steps}");
             o.WriteLine($"stop: {result.StopReason}");
@@ -201,7 +212,7 @@ public static class TrainCommands
             var dir = BundledPaths.Resolve(parse.GetValue(model)!);
             // An explicit --out is the user's file; the default one beside the model is Remix's own, replaced by the next evaluation.
             var path = parse.GetValue(output) ?? DefaultPredictionsPath(dir, file);
-            if (parse.GetValue(output) is not null) force.Check(parse, path);
+            if (parse.GetValue(output) is not null) force.Check(parse, path, file);
             bool replacing = File.Exists(path);
             var examples = DatasetReader.Read(file).Examples;
             using var loaded = common.Load(parse, dir);

@@ -150,8 +150,13 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
 
         stopReason ??= $"epoch cap ({o.Epochs})";
         state = state with { Finished = true, StopReason = stopReason };
-        if (latest != finalDir) SaveFinal(finalDir, state, run.TokenizerSource);
-        if (o.KeepCheckpoints) TrainingCheckpoint.Save(run.OutDir, model, optimizer, state, run.TokenizerSource);
+        // Resumed from final/ (stopped during the closing evaluation): the final weights are written, and the optimizer,
+        // never loaded on that path, must not overwrite a kept checkpoint with empty moments.
+        if (latest != finalDir)
+        {
+            SaveFinal(finalDir, state, run.TokenizerSource);
+            if (o.KeepCheckpoints) TrainingCheckpoint.Save(run.OutDir, model, optimizer, state, run.TokenizerSource);
+        }
         // The final evaluation; when the last step was an evaluation step, that evaluation is the final one.
         var evaluations = lastEvaluation is { } last && last.Step == state.Step ? last.Results : EvaluateSets(run.EvalSets, evaluator, metrics, state.Step);
         foreach (var evaluation in evaluations)

@@ -73,6 +73,10 @@ public static class TrainingCheckpoint
     {
         state.Save(Path.Combine(outDir, TrainerState.FileName));
         var root = Path.Combine(outDir, "checkpoints");
-        if (!keepCheckpoints && System.IO.Directory.Exists(root)) System.IO.Directory.Delete(root, recursive: true);
+        if (keepCheckpoints || !System.IO.Directory.Exists(root)) return;
+        // Only the checkpoints this trainer writes; anything else a user keeps there stays.
+        foreach (var checkpoint in System.IO.Directory.EnumerateDirectories(root, "step-*").ToList())
+            if (File.Exists(Path.Combine(checkpoint, TrainerState.FileName))) System.IO.Directory.Delete(checkpoint, recursive: true);
+        if (!System.IO.Directory.EnumerateFileSystemEntries(root).Any()) System.IO.Directory.Delete(root);
     }
 }

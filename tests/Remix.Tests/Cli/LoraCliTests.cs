@@ -1,3 +1,4 @@
+using Remix.Data;
 using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Training;
@@ -49,6 +50,38 @@ public class LoraCliTests(LoraFolders folders) : IClassFixture<LoraFolders>
 
         var info = Run("model", "info", folders.Adapted);
         Assert.Contains("LoRA adapter:       rank 4, alpha 8 on q_proj+v_proj, merged into the weights when loaded", info.Out);
+    }
+
+    [Fact]
+    public void LoraMerge_OnAFinishedRunResumed_KeepsTheTrainedModel()
+    {
+        using var dir = new TempDir();
+        Assert.Equal(0, Run("model", "init", "--out", dir.File("base"), "--hidden-size", "32").Code);
+        ExampleJsonl.Write(dir.File("facts.jsonl"), KvrGenerator.Generate(4, 1));
+        string[] Train(string outDir, params string[] more) => ["train", "--model", dir.File("base"), "--data", dir.File("facts.jsonl"), "--out", outDir,
+            "--epochs", "3", "--batch-size", "2", "--lr", "1e-2", "--lora", "4", .. more];
+        string[] train = Train(dir.File("run"), "--lora-merge");
+        Assert.Equal(0, Run(train).Code);
+        var final = Path.Combine(dir.File("run"), "final", "model.safetensors");
+        var merged = File.ReadAllBytes(final);
+        Assert.NotEqual(File.ReadAllBytes(Path.Combine(dir.File("base"), "model.safetensors")), merged);
+        // A requeued job runs the same command again: the finished run is left as it is, not merged from the base.
+        var again = Run([.. train, "--resume"]);
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Equal(merged, File.ReadAllBytes(final));
+
+        // Stopped after it was marked finished and before the merge: the adapter still beside the base weights is merged from disk.
+        var unmerged = dir.File("unmerged");
+        Assert.Equal(0, Run(Train(unmerged)).Code);
+        Assert.True(Lora.HoldsAdapter(Path.Combine(unmerged, "final")));
+        var late = Run(Train(unmerged, "--lora-merge", "--resume"));
+        Assert.True(late.Code == 0, late.Err);
+        Assert.False(Lora.HoldsAdapter(Path.Combine(unmerged, "final")));
+        var lateWeights = HfCheckpoint.Load(Path.Combine(unmerged, "final"));
+        using var mergedWeights = HfCheckpoint.Load(Path.Combine(dir.File("run"), "final"));
+        using (lateWeights)
+            foreach (var ((name, a), (_, b)) in lateWeights.named_parameters().Zip(mergedWeights.named_parameters()))
+                Assert.True(a.allclose(b, rtol: 0, atol: 1e-6), name); // one merge in memory, the other from disk in float32
     }
 
     [Fact]

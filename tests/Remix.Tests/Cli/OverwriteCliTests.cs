@@ -98,6 +98,25 @@ public class OverwriteCliTests
     }
 
     [Fact]
+    public void AnOutputThatHoldsTheCommandsInput_IsRefusedEvenWithForce()
+    {
+        using var dir = new TempDir();
+        var work = dir.File("work");
+        Directory.CreateDirectory(work);
+        var facts = Path.Combine(work, "facts.jsonl");
+        Assert.Equal(0, Run("data", "kvr", "--n", "4", "--out", facts).Code);
+        var r = Run("data", "filter-known", "--model", dir.File("no-model"), "--data", facts, "--out", work, "--force");
+        Assert.Equal(1, r.Code);
+        Assert.Equal($"remix: {work}: holds the input {facts}, which writing there would destroy; choose another output{Environment.NewLine}", r.Err);
+        Assert.Equal(4, File.ReadAllLines(facts).Length);
+        // A file output that is the input: predictions written over the data.
+        var e = Run("eval", "--model", dir.File("no-model"), "--data", facts, "--out", facts, "--force");
+        Assert.Equal(1, e.Code);
+        Assert.Contains($"holds the input {facts}", e.Err);
+        Assert.Equal(4, File.ReadAllLines(facts).Length);
+    }
+
+    [Fact]
     public void TokenizerTrain_IntoAFolderWithFiles_IsRefused()
     {
         using var dir = new TempDir();

@@ -87,4 +87,28 @@ public class WrapperTests
         Assert.Equal("1 build", c.Run(failBuild: true)); // ...and does not count as built
         Assert.Equal($"0 build {dll}", c.Run());
     }
+
+    [Fact]
+    public void Wrapper_BuildsAgainAfterANewCommit_SoThatTheBuildRecordsTheCommitItIs()
+    {
+        if (OperatingSystem.IsWindows()) return;
+        using var c = new Checkout();
+        void Git(params string[] args)
+        {
+            var start = new ProcessStartInfo("git", ["-C", c.File(""), "-c", "user.name=t", "-c", "user.email=t@t", .. args]) { RedirectStandardOutput = true, RedirectStandardError = true };
+            using var git = Process.Start(start)!;
+            git.StandardOutput.ReadToEnd();
+            git.StandardError.ReadToEnd();
+            git.WaitForExit();
+            Assert.Equal(0, git.ExitCode);
+        }
+        Git("init", "-q");
+        Git("commit", "-q", "--allow-empty", "-m", "one");
+        var dll = c.File("artifacts/cli/Remix.Cli.dll");
+        Assert.Equal($"0 build {dll}", c.Run());
+        Assert.Equal($"0 {dll}", c.Run());
+        Git("commit", "-q", "--allow-empty", "-m", "two"); // no source changed, but the commit did
+        Assert.Equal($"0 build {dll}", c.Run());
+        Assert.Equal($"0 {dll}", c.Run());
+    }
 }

@@ -49,6 +49,17 @@ public class BundledPathsTests
     }
 
     [Fact]
+    public void Resolve_ARelativePathOutsideTheBundledFolders_IsNeverLookedForElsewhere()
+    {
+        using var dir = new TempDir();
+        var (checkout, deep) = Tree(dir);
+        File.WriteAllText(Path.Combine(checkout, "facts.jsonl"), "");
+        Directory.CreateDirectory(Path.Combine(checkout, "runs", "m"));
+        Assert.Equal(Path.Combine(deep, "facts.jsonl"), BundledPaths.Resolve("facts.jsonl", deep, [deep]));
+        Assert.Equal(Path.Combine(deep, "runs/m"), BundledPaths.Resolve("runs/m", deep, [deep]));
+    }
+
+    [Fact]
     public void Cli_ABundledModelNamedRelatively_IsFoundFromAFolderWhereItIsNot()
     {
         // The test host runs in its build output folder inside the checkout, where models/remix-tiny is not.

@@ -236,6 +236,26 @@ public class ExperimentRunnerTests
     }
 
     [Fact]
+    public void AStageFinishedButNotEvaluated_IsEvaluatedFromItsFinalModel_NotTrainedAgain()
+    {
+        using var dir = new TempDir();
+        BaseModelAndTwoSets(dir);
+        var spec = ExperimentSpec.Load(Write(dir.File("spec.yaml"),
+            "name: late\nbase_model: base\nrecipe: {lr: 0.01, epochs: 2, batch_size: 4}\nstages:\n  - {name: A, data: a.jsonl}\n  - {name: B, data: b.jsonl, lora: {rank: 2}}\n"));
+        var runDir = dir.File("run");
+        var first = new ExperimentRunner(spec).Run(runDir, 0);
+        // Stopped after stage B's training was marked finished, before its evaluation was written.
+        var stageB = Path.Combine(runDir, "stage-2-B");
+        foreach (var file in new[] { Path.Combine(runDir, "DONE"), Path.Combine(runDir, "results.json"), Path.Combine(stageB, "evaluation.json") }) File.Delete(file);
+        var log = File.ReadAllText(Path.Combine(stageB, "metrics.jsonl"));
+
+        var again = new ExperimentRunner(spec).Run(runDir, 0);
+        Assert.Equal(log, File.ReadAllText(Path.Combine(stageB, "metrics.jsonl"))); // nothing trained again
+        Assert.Equal(first["gold_logprob_matrix"]!.ToJsonString(), again["gold_logprob_matrix"]!.ToJsonString());
+        Assert.True(File.Exists(Path.Combine(runDir, "DONE")));
+    }
+
+    [Fact]
     public void SaveEveryAndKeepCheckpoints_FromASpec_ReachTheTrainer()
     {
         using var dir = new TempDir();

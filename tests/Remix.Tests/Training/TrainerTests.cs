@@ -114,6 +114,12 @@ public class TrainerTests : IDisposable
         Assert.True(File.Exists(Path.Combine(dropped.FinalModelDirectory!, "model.safetensors")));
         Assert.Equal(9, TrainingCheckpoint.Finished(_dir.File("dropped"))!.Step);
 
+        // What is not the trainer's own in checkpoints/ stays.
+        Directory.CreateDirectory(Path.Combine(_dir.File("mine"), "checkpoints"));
+        File.WriteAllText(Path.Combine(_dir.File("mine"), "checkpoints", "notes.txt"), "mine");
+        Run(options, _dir.File("mine"));
+        Assert.Equal(["notes.txt"], Directory.GetFileSystemEntries(Path.Combine(_dir.File("mine"), "checkpoints")).Select(Path.GetFileName));
+
         var kept = Run(options with { KeepCheckpoints = true }, _dir.File("kept"));
         var steps = Directory.GetDirectories(Path.Combine(_dir.File("kept"), "checkpoints")).Select(Path.GetFileName).Order().ToList();
         Assert.Equal(["step-4", "step-8", "step-9"], steps);
@@ -151,7 +157,9 @@ public class TrainerTests : IDisposable
         File.Delete(Path.Combine(stopped, TrainerState.FileName));
         File.Delete(Path.Combine(stopped, "facts.predictions.jsonl"));
 
-        var resumed = Run(Quick, stopped, resume: true, eval: eval);
+        int stepsTrained = 0;
+        var resumed = Run(Quick, stopped, resume: true, eval: eval, afterStep: _ => stepsTrained++);
+        Assert.Equal(0, stepsTrained); // evaluated, not trained again
         Assert.False(resumed.AlreadyFinished);
         Assert.Equal(9, resumed.Steps);
         Assert.Equal(straight.Evaluations[0].GoldLogProb, resumed.Evaluations[0].GoldLogProb, 1e-12);
