@@ -12,19 +12,16 @@ public static class DemoCommand
     {
         var output = new Option<string>("--out") { Description = "Where the runs go", DefaultValueFactory = _ => Path.Combine("runs", "demo") };
         var quick = new Option<bool>("--quick") { Description = "A smaller version (16 facts, one seed): about a minute on 2 AVX-512 cores, where the full demo takes 6" };
-        var seeds = new Option<int?>("--seeds") { Description = "Seeds per condition (default: the size's own)" };
+        var seeds = new Option<int?>("--seeds") { Description = "Seeds per condition, 0 .. N-1 (default: the spec files' own: 2, or 1 with --quick)" };
         var keepCheckpoints = new Option<bool>("--keep-checkpoints") { Description = "Keep every stage's checkpoints and optimizer state once it has finished (default: only final/ stays)" };
         var command = new Command("demo", "Run the default experiment on models/remix-tiny: how much of D_A each method forgets") { output, quick, seeds, keepCheckpoints };
         command.SetAction(parse =>
         {
-            var size = parse.GetValue(quick) ? DemoExperiment.Size.Quick : DemoExperiment.Size.Full;
-            if (parse.GetValue(seeds) is { } n)
-                size = n >= 1 ? size with { Seeds = n } : throw new InvalidInputException("--seeds", $"expected a positive number, found {n}");
+            var conditions = DemoExperiment.Conditions(parse.GetValue(quick), parse.GetValue(seeds));
             var root = Path.Combine(parse.GetValue(output)!, parse.GetValue(quick) ? "quick" : "full");
             var o = parse.InvocationConfiguration.Output;
             var clock = Stopwatch.StartNew();
             using var interruption = new Interruption();
-            var conditions = DemoExperiment.Conditions(size);
             try
             {
                 // Seed by seed, so that an interrupted demo has whole seeds to report; stage 1 is shared between conditions.
@@ -38,8 +35,9 @@ public static class DemoCommand
                 return interruption.Stopped(parse.InvocationConfiguration.Error, $"{e.Message}; run the same command again to resume");
             }
             var report = Remix.Reporting.ExperimentReport.Build([root], root, [.. conditions.Select(c => c.Name)]);
-            o.WriteLine($"D_A: country capitals ({size.Facts}); D_B: chemical symbols ({size.Facts}), or GSM8K-format arithmetic ({size.NonFactoid}, scored by ROUGE-L) for naive-nonfactoid-B; "
-                + $"model models/remix-tiny; {size.Seeds} seed(s), mean (min–max)");
+            int? facts = conditions[0].Stages[0].Limit, symbols = conditions[0].Stages[1].Limit, arithmetic = conditions[^1].Stages[1].Limit;
+            o.WriteLine($"D_A: country capitals ({facts}); D_B: chemical symbols ({symbols}), or GSM8K-format arithmetic ({arithmetic}, scored by ROUGE-L) for naive-nonfactoid-B; "
+                + $"model models/remix-tiny; {conditions[0].Seeds.Count} seed(s), mean (min–max); specs: {DemoExperiment.Folder(parse.GetValue(quick))}");
             o.WriteLine();
             o.Write(report.Markdown);
             o.WriteLine();
@@ -47,7 +45,7 @@ public static class DemoCommand
             o.WriteLine($"plots: {report.CurvesPlot}, {report.TokenCurvesPlot}, {report.RetentionPlot}");
             string Final(string condition) => Path.Combine(ExperimentRunner.StageDirectory(ExperimentRunner.SeedDirectory(Path.Combine(root, condition), conditions[0].Seeds[0]), 2, "B"), "final");
             o.WriteLine($"where the facts sit, layer by layer: remix analyze logit-lens --model {Final("naive")} --model {Final("remix-generic-stage2")} "
-                + $"--data {conditions[0].Stages[0].Data[0]} --limit {size.Facts} --out {Path.Combine(root, "logit-lens")}");
+                + $"--data {conditions[0].Stages[0].Data[0]} --limit {facts} --out {Path.Combine(root, "logit-lens")}");
             o.WriteLine($"time: {clock.Elapsed:mm\\:ss}");
             return 0;
         });
