@@ -46,11 +46,11 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     /// <summary>The folder of stage <paramref name="number"/> (from 1) in a run folder: training, final model, evaluation.</summary>
     public static string StageDirectory(string runDir, int number, string name) => Path.Combine(runDir, $"stage-{number}-{name}");
 
-    public JsonObject Run(string runDir, int seed, CancellationToken cancellation = default)
+    public ExperimentResults Run(string runDir, int seed, CancellationToken cancellation = default)
     {
-        var resultsPath = Path.Combine(runDir, "results.json");
+        var resultsPath = Path.Combine(runDir, ExperimentResults.FileName);
         if (File.Exists(Path.Combine(runDir, DoneMarker)) && File.Exists(resultsPath))
-            return JsonNode.Parse(File.ReadAllText(resultsPath))!.AsObject();
+            return ExperimentResults.Read(resultsPath);
         Directory.CreateDirectory(runDir);
         using var provenance = Runtime.RunProvenance.Begin(runDir, spec.Device, spec.DType, CommandLine, cancellation);
         AtomicFile.WriteAllText(Path.Combine(runDir, "config.json"), spec.Json);
@@ -157,9 +157,9 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     }
 
     /// <summary>results.json, results.csv, results.md, then the DONE marker last.</summary>
-    JsonObject WriteResults(string runDir, AccuracyMatrix matrix, JsonObject results, string[] scoredBy)
+    ExperimentResults WriteResults(string runDir, AccuracyMatrix matrix, ExperimentResults results, string[] scoredBy)
     {
-        AtomicFile.WriteAllText(Path.Combine(runDir, "results.json"), results.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        results.Write(Path.Combine(runDir, ExperimentResults.FileName));
         var columns = spec.Stages.Zip(scoredBy, (s, by) => by == "rouge_l" ? $"{s.Name} (ROUGE-L)" : s.Name).ToList();
         AtomicFile.WriteAllText(Path.Combine(runDir, "results.csv"), Csv(matrix, columns));
         AtomicFile.WriteAllText(Path.Combine(runDir, "results.md"), Markdown(matrix, columns));
@@ -167,7 +167,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         return results;
     }
 
-    JsonObject RunJoint(string runDir, int seed, List<List<Example>> sets, string[] scoredBy, AccuracyMatrix matrix, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact, CancellationToken cancellation)
+    ExperimentResults RunJoint(string runDir, int seed, List<List<Example>> sets, string[] scoredBy, AccuracyMatrix matrix, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact, CancellationToken cancellation)
     {
         var joint = spec.Stages[0] with
         {
@@ -184,9 +184,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             if (trained.Interrupted) throw Interrupted("the joint stage", trained);
         }
         ReadEvaluation(evalPath, [.. Enumerable.Range(0, sets.Count)], scoredBy, matrix, scores, perFact);
-        var results = Results(matrix, scores, perFact, seed, scoredBy);
-        results["joint"] = true;
-        return WriteResults(runDir, matrix, results, scoredBy);
+        return WriteResults(runDir, matrix, Results(matrix, scores, perFact, seed, scoredBy) with { Joint = true }, scoredBy);
     }
 
     static OperationCanceledException Interrupted(string where, TrainingResult result) =>
@@ -299,40 +297,37 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     /// <summary>The predictions of set <paramref name="setName"/> in the folder of the stage after which it was evaluated.</summary>
     static string PredictionsFile(string setName) => $"eval-{setName}.predictions.jsonl";
 
-    static JsonArray Rows(int stages, Func<int, int, double?> value) =>
-        [.. Enumerable.Range(0, stages).Select(i => (JsonNode?)new JsonArray([.. Enumerable.Range(0, stages).Select(j => (JsonNode?)value(i, j))]))];
+    static IReadOnlyList<IReadOnlyList<double?>> Rows(int stages, Func<int, int, double?> value) =>
+        [.. Enumerable.Range(0, stages).Select(i => (IReadOnlyList<double?>)[.. Enumerable.Range(0, stages).Select(j => value(i, j))])];
 
-    JsonObject Results(AccuracyMatrix m, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact, int seed, string[] scoredBy)
+    ExperimentResults Results(AccuracyMatrix m, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact, int seed, string[] scoredBy)
     {
         var names = spec.Stages.Select(s => s.Name).ToList();
         // The per-fact predictions behind R[i][j], relative to the run folder (the joint run's one evaluation fills every row).
         string Predictions(int i, string set) => $"{(spec.Joint ? StageDirectory("", 1, "joint") : StageDirectory("", i + 1, names[i]))}/{PredictionsFile(set)}";
-        var facts = new JsonObject();
-        for (int j = 0; j < names.Count; j++)
-            facts[names[j]] = new JsonObject(perFact[j].Select(kv => KeyValuePair.Create(kv.Key, (JsonNode?)new JsonObject
-            {
-                ["correct_after_stage"] = new JsonArray([.. kv.Value.Select(b => (JsonNode?)b)]),
-                ["forgotten_at_stage"] = ForgottenAt(kv.Value, j) is { } k ? names[k] : null,
-            })));
-        var results = new JsonObject
+        IReadOnlyList<IReadOnlyList<double?>> Scores(string name) => Rows(m.Stages, (i, j) => scores[name][i, j]);
+        return new ExperimentResults
         {
-            ["name"] = spec.Name,
-            ["seed"] = seed,
-            ["stages"] = new JsonArray([.. names.Select(n => (JsonNode?)n)]),
+            Name = spec.Name,
+            Seed = seed,
+            Stages = names,
             // Factoid sets are scored by accuracy; sets without gold answers (worked solutions) by ROUGE-L.
-            // R: each set by its own score (accuracy, or ROUGE-L where there are no gold answers); the summaries below are of R.
-            ["scored_by"] = new JsonArray([.. scoredBy.Select(by => (JsonNode?)by)]),
-            ["score_matrix"] = Rows(m.Stages, (i, j) => m[i, j]),
-            ["forgetting"] = new JsonObject(names.Select((n, j) => KeyValuePair.Create(n, (JsonNode?)m.Forgetting(j)))),
-            ["retention"] = new JsonObject(names.Select((n, j) => KeyValuePair.Create(n, (JsonNode?)m.Retention(j)))),
-            ["backward_transfer"] = m.BackwardTransfer(),
-            ["final_average"] = m.FinalAverage(),
-            ["facts"] = facts,
-            ["predictions_after_stage"] = new JsonObject(names.Select((stage, i) => KeyValuePair.Create(stage, (JsonNode?)new JsonObject(
-                names.Select(set => KeyValuePair.Create(set, (JsonNode?)Predictions(i, set))))))),
+            ScoredBy = scoredBy,
+            ScoreMatrix = Rows(m.Stages, (i, j) => m[i, j]),
+            Forgetting = names.Select((n, j) => (n, m.Forgetting(j))).ToDictionary(x => x.n, x => x.Item2),
+            Retention = names.Select((n, j) => (n, m.Retention(j))).ToDictionary(x => x.n, x => x.Item2),
+            BackwardTransfer = m.BackwardTransfer(),
+            FinalAverage = m.FinalAverage(),
+            Facts = names.Select((n, j) => (n, (IReadOnlyDictionary<string, FactOutcome>)perFact[j].ToDictionary(kv => kv.Key,
+                kv => new FactOutcome { CorrectAfterStage = kv.Value, ForgottenAtStage = ForgottenAt(kv.Value, j) is { } k ? names[k] : null })))
+                .ToDictionary(x => x.n, x => x.Item2),
+            PredictionsAfterStage = names.Select((stage, i) => (stage, (IReadOnlyDictionary<string, string>)names.ToDictionary(set => set, set => Predictions(i, set))))
+                .ToDictionary(x => x.stage, x => x.Item2),
+            AccuracyMatrix = Scores("accuracy"),
+            RougeLMatrix = Scores("rouge_l"),
+            TokenAccuracyMatrix = Scores("token_accuracy"),
+            GoldLogprobMatrix = Scores("gold_logprob"),
         };
-        foreach (var (name, values) in scores) results[$"{name}_matrix"] = Rows(m.Stages, (i, j) => values[i, j]);
-        return results;
     }
 
     /// <summary>The first stage after the one that taught a fact at which it was answered wrongly, if it had been right.</summary>

@@ -84,20 +84,20 @@ public static class ExperimentReport
     sealed record Run(string Name, int Seed, double[][] Matrix, double[][]? Rouge, bool LastScoredByRouge, double Forgetting,
         double FirstFinalTokens, double FirstFinalLogProb, List<(double Step, double Accuracy)> Curve, List<(double Step, double Accuracy)> TokenCurve);
 
-    static double[][]? Matrix(JsonElement root, string name) =>
-        root.TryGetProperty(name, out var m) && m.ValueKind == JsonValueKind.Array
-            ? [.. m.EnumerateArray().Select(r => r.EnumerateArray().Select(v => v.ValueKind == JsonValueKind.Number ? v.GetDouble() : double.NaN).ToArray())]
-            : null;
+    static double[][]? Matrix(IReadOnlyList<IReadOnlyList<double?>>? m) =>
+        m is null ? null : [.. m.Select(row => row.Select(v => v ?? double.NaN).ToArray())];
 
     static Run Load(string path)
     {
-        using var doc = JsonFields.ParseFile(path);
-        var root = doc.RootElement;
-        var stages = root.GetProperty("stages").EnumerateArray().Select(s => s.GetString()!).ToList();
-        var matrix = Matrix(root, "accuracy_matrix")!;
-        var tokens = Matrix(root, "token_accuracy_matrix");
-        var logProbs = Matrix(root, "gold_logprob_matrix");
-        double forgetting = root.GetProperty("forgetting").GetProperty(stages[0]).GetDouble();
+        var results = Experiments.ExperimentResults.Read(path);
+        var stages = results.Stages;
+        var matrix = Matrix(results.AccuracyMatrix)!;
+        var tokens = Matrix(results.TokenAccuracyMatrix);
+        var logProbs = Matrix(results.GoldLogprobMatrix);
+        if (stages.Count == 0 || matrix.Length != stages.Count || matrix.Any(row => row.Length != stages.Count))
+            throw new InvalidInputException(path, $"accuracy_matrix: expected {stages.Count} x {stages.Count} scores, one per stage");
+        if (!results.Forgetting.TryGetValue(stages[0], out double forgetting))
+            throw new InvalidInputException(path, $"forgetting: expected a value for stage '{stages[0]}'");
         var curve = new List<(double, double)> { (0, matrix[0][0]) };
         var tokenCurve = tokens is null ? new List<(double, double)>() : [(0, tokens[0][0])];
         var runDir = Path.GetDirectoryName(path)!;
@@ -109,10 +109,9 @@ public static class ExperimentReport
                     curve.Add(((double)m["step"]!, (double)m["accuracy"]!));
                     if (m["token_accuracy"] is { } t) tokenCurve.Add(((double)m["step"]!, (double)t));
                 }
-        var rouge = Matrix(root, "rouge_l_matrix");
-        bool lastByRouge = rouge is not null && root.TryGetProperty("scored_by", out var sb) && sb[sb.GetArrayLength() - 1].GetString() == "rouge_l";
-        int seed = root.TryGetProperty("seed", out var sd) ? sd.GetInt32() : 0;
-        return new Run(root.GetProperty("name").GetString()!, seed, matrix, rouge, lastByRouge, forgetting,
+        var rouge = Matrix(results.RougeLMatrix);
+        bool lastByRouge = rouge is not null && results.ScoredBy is { Count: > 0 } scoredBy && scoredBy[^1] == "rouge_l";
+        return new Run(results.Name, results.Seed, matrix, rouge, lastByRouge, forgetting,
             tokens?[^1][0] ?? double.NaN, logProbs?[^1][0] ?? double.NaN, curve, tokenCurve);
     }
 }

@@ -50,4 +50,62 @@ public class ExperimentReportTests
         Assert.Contains("| l2 | 2 | 100% | 40% (30%–50%) | 70% (60%–80%) | -1.00 | 0.60 | ROUGE-L 0.50 |", report.Markdown.Replace(" %", "%"));
         Assert.True(File.Exists(report.TokenCurvesPlot));
     }
+
+    static Remix.Experiments.ExperimentResults Sample() => new()
+    {
+        Name = "naive", Seed = 3, Stages = ["A", "B"], ScoredBy = ["accuracy", "rouge_l"],
+        ScoreMatrix = [[1.0, 0.0], [0.25, 0.5]], AccuracyMatrix = [[1.0, 0.0], [0.25, 0.0]], RougeLMatrix = [[0.9, 0.1], [0.3, 0.5]],
+        TokenAccuracyMatrix = [[1.0, 0.2], [0.6, 0.9]], GoldLogprobMatrix = [[-0.01, -4.0], [-1.5, null]],
+        Forgetting = new Dictionary<string, double> { ["A"] = 0.75, ["B"] = 0 }, Retention = new Dictionary<string, double> { ["A"] = 0.25, ["B"] = 1 },
+        BackwardTransfer = -0.75, FinalAverage = 0.375,
+        Facts = new Dictionary<string, IReadOnlyDictionary<string, Remix.Experiments.FactOutcome>>
+        {
+            ["A"] = new Dictionary<string, Remix.Experiments.FactOutcome> { ["a-0"] = new() { CorrectAfterStage = [true, false], ForgottenAtStage = "B" } },
+        },
+        PredictionsAfterStage = new Dictionary<string, IReadOnlyDictionary<string, string>> { ["A"] = new Dictionary<string, string> { ["A"] = "stage-1-A/eval-A.predictions.jsonl" } },
+    };
+
+    [Fact]
+    public void Results_WrittenThenRead_AreTheSameRecord_AtTheCurrentSchemaVersion()
+    {
+        using var dir = new TempDir();
+        var path = dir.File("results.json");
+        Sample().Write(path);
+        Assert.Contains("\"schema_version\": 1", File.ReadAllText(path));
+        var read = Remix.Experiments.ExperimentResults.Read(path);
+        Assert.Equal(1, read.SchemaVersion);
+        var options = new System.Text.Json.JsonSerializerOptions { WriteIndented = true };
+        Assert.Equal(System.Text.Json.JsonSerializer.Serialize(Sample(), options), System.Text.Json.JsonSerializer.Serialize(read, options));
+    }
+
+    [Fact]
+    public void Results_WithoutASchemaVersion_AreReadAsVersion0_AndReported()
+    {
+        using var dir = new TempDir();
+        WriteRun(dir.File("old/seed-0"), "old", 0, 1.0, 0.5, 0.4); // the shape of files from before schema_version, some fields absent
+        var read = Remix.Experiments.ExperimentResults.Read(Path.Combine(dir.File("old/seed-0"), "results.json"));
+        Assert.Equal((0, "old", 0.5), (read.SchemaVersion, read.Name, read.AccuracyMatrix[1][0]!.Value));
+        Assert.Null(read.PredictionsAfterStage);
+        Assert.Equal(0.5, ExperimentReport.Build([dir.Path], dir.File("out")).Rows.Single().FirstFinal);
+    }
+
+    [Theory]
+    [InlineData("\"schema_version\": 1", "\"schema_version\": 2", "schema_version 2 is newer than this Remix reads (up to 1)")]
+    [InlineData("\"final_average\"", "\"final_averag\"", "not a results file of schema version 1")]
+    [InlineData("\"accuracy_matrix\"", "\"accuracy_matrices\"", "not a results file of schema version 1")]
+    [InlineData("\"seed\": 3", "\"seed\": \"three\"", "not a results file of schema version 1")]
+    public void Results_ThisCodeDidNotWrite_AreRefusedInOneLineNamingTheFile(string from, string to, string expected)
+    {
+        using var dir = new TempDir();
+        var path = Path.Combine(dir.File("run"), "results.json");
+        Directory.CreateDirectory(dir.File("run"));
+        Sample().Write(path);
+        var text = File.ReadAllText(path);
+        Assert.Contains(from, text);
+        File.WriteAllText(path, text.Replace(from, to));
+        var r = Support.Cli.Run("report", dir.File("run"), "--out", dir.File("out"));
+        Assert.Equal(1, r.Code);
+        Assert.StartsWith($"remix: {path}: {expected}", r.Err);
+        Assert.Single(r.Err.TrimEnd().Split('\n'));
+    }
 }

@@ -210,12 +210,11 @@ public class ExperimentRunnerTests
             Example.QuestionAnswer($"t{i}", "t", $"Add {i} and 2.", $"{i} plus 2 is {i + 2}.", kind: ExampleKind.NonFactoid)));
         var spec = ExperimentSpec.Load(Write(dir.File("spec.yaml"), "name: text\nbase_model: base\nrecipe: {lr: 0.01, epochs: 2, batch_size: 4}\nstages:\n  - {name: A, data: a.jsonl}\n  - {name: B, data: text.jsonl}\n"));
         var results = new ExperimentRunner(spec).Run(dir.File("run"), 0);
-        double Cell(string matrix, int i, int j) => (double)results[matrix]![i]![j]!;
-        Assert.Equal(["accuracy", "rouge_l"], results["scored_by"]!.AsArray().Select(n => (string)n!));
-        Assert.Equal(0, Cell("accuracy_matrix", 1, 1)); // no gold answers: exact match cannot score
-        Assert.Equal(Cell("rouge_l_matrix", 1, 1), Cell("score_matrix", 1, 1));
-        Assert.Equal(Cell("accuracy_matrix", 1, 0), Cell("score_matrix", 1, 0));
-        Assert.Equal((Cell("score_matrix", 1, 0) + Cell("score_matrix", 1, 1)) / 2, (double)results["final_average"]!, tolerance: 1e-12);
+        Assert.Equal(["accuracy", "rouge_l"], results.ScoredBy!);
+        Assert.Equal(0, results.AccuracyMatrix[1][1]); // no gold answers: exact match cannot score
+        Assert.Equal(results.RougeLMatrix![1][1], results.ScoreMatrix![1][1]);
+        Assert.Equal(results.AccuracyMatrix[1][0], results.ScoreMatrix[1][0]);
+        Assert.Equal((results.ScoreMatrix[1][0]!.Value + results.ScoreMatrix[1][1]!.Value) / 2, results.FinalAverage!.Value, tolerance: 1e-12);
         Assert.Contains("| after \\ on | A | B (ROUGE-L) |", File.ReadAllText(Path.Combine(dir.File("run"), "results.md")));
     }
 
@@ -251,7 +250,7 @@ public class ExperimentRunnerTests
 
         var again = new ExperimentRunner(spec).Run(runDir, 0);
         Assert.Equal(log, File.ReadAllText(Path.Combine(stageB, "metrics.jsonl"))); // nothing trained again
-        Assert.Equal(first["gold_logprob_matrix"]!.ToJsonString(), again["gold_logprob_matrix"]!.ToJsonString());
+        Assert.Equal(first.GoldLogprobMatrix!.SelectMany(r => r), again.GoldLogprobMatrix!.SelectMany(r => r));
         Assert.True(File.Exists(Path.Combine(runDir, "DONE")));
     }
 
