@@ -10,7 +10,7 @@ public static class RunCommand
 {
     public static Command Build(IReadOnlyList<string> commandLine)
     {
-        var config = new Option<string>("--config") { Description = "Experiment spec (YAML)", Required = true };
+        var config = new Option<string>("--config") { Description = "Experiment spec (YAML, or JSON)", Required = true };
         var output = new Option<string?>("--out") { Description = "Where the runs go (default: runs/NAME); one seed-N folder per seed" };
         var validate = new Option<bool>("--validate") { Description = "Only read and check the spec" };
         var shared = new Option<string?>("--shared-stages") { Description = "Keep finished stage trainings here and reuse them in runs that begin the same way (other specs, same seed); files are keyed by path, so empty it after editing a model or data file in place (default: none, every run trains its own)" };

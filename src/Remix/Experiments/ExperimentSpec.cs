@@ -1,5 +1,4 @@
 using System.Text.Json;
-using System.Text.Json.Nodes;
 using Remix.Data.Bundled;
 using Remix.IO;
 using Remix.Runtime;
@@ -34,7 +33,7 @@ public sealed record StageSpec
 }
 
 /// <summary>
-/// A multi-stage continual-learning experiment, read from YAML: a base model, seeds, a default
+/// A multi-stage continual-learning experiment, read from YAML or JSON: a base model, seeds, a default
 /// recipe and the stages. Paths are relative to the spec file (or found among the bundled files).
 /// </summary>
 public sealed record ExperimentSpec
@@ -68,130 +67,187 @@ public sealed record ExperimentSpec
     public IReadOnlyList<string> MissingPaths { get; init; } = [];
 
     /// <summary>
-    /// Reads and validates a spec. With <paramref name="requireFiles"/> false (validating a spec meant
-    /// for another machine), paths that do not exist here are kept and listed in <see cref="MissingPaths"/>.
+    /// Reads and validates a spec (YAML, or JSON, which YAML reads too). Every error is one line naming the file, line,
+    /// column and key path; unknown keys are refused. With <paramref name="requireFiles"/> false (validating a spec
+    /// meant for another machine), paths that do not exist here are kept and listed in <see cref="MissingPaths"/>.
     /// </summary>
     public static ExperimentSpec Load(string path, bool requireFiles = true)
     {
-        var node = YamlToJson.Read(path) ?? throw new InvalidInputException(path, "the file is empty");
-        var json = node.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
-        using var doc = JsonDocument.Parse(json);
-        return Parse(doc.RootElement, path, Path.GetDirectoryName(Path.GetFullPath(path))!, requireFiles) with { Json = json };
+        var root = SpecNode.Load(path).AsObject("a spec (name, base_model, recipe, stages, ...)");
+        var json = root.ToJson().ToJsonString(new JsonSerializerOptions { WriteIndented = true });
+        return Parse(root, Path.GetDirectoryName(Path.GetFullPath(path))!, requireFiles) with { Json = json };
     }
 
-    public static ExperimentSpec Parse(JsonElement root, string origin, string baseDirectory, bool requireFiles = true)
+    /// <summary>The spec from its top-level mapping; relative paths are resolved against <paramref name="baseDirectory"/>.</summary>
+    public static ExperimentSpec Parse(SpecObject root, string baseDirectory, bool requireFiles = true)
     {
-        var f = new JsonFields(root, origin);
         var missing = new List<string>();
-        string ResolvePath(string p)
+        string ResolvePath(SpecNode node, string? given = null)
         {
+            var p = given ?? node.AsString("a path");
             var resolved = Path.GetFullPath(BundledPaths.Resolve(p, baseDirectory));
             if (File.Exists(resolved) || Directory.Exists(resolved)) return resolved;
             if (!requireFiles) { missing.Add(p); return resolved; }
-            throw new InvalidInputException(origin, $"path '{p}' not found next to the spec or among the bundled files");
+            throw node.Error($"path '{p}' not found next to the spec or among the bundled files");
         }
-        var defaults = ParseRecipe(f.OptionalObject("recipe"), new TrainingOptions());
-        var stagesElement = f.Raw("stages");
-        if (stagesElement is not { ValueKind: JsonValueKind.Array } stagesArray || stagesArray.GetArrayLength() == 0)
-            throw f.Error("stages", "a non-empty list of stages", stagesElement);
-        var stages = new List<StageSpec>();
-        int index = 0;
-        foreach (var s in stagesArray.EnumerateArray())
-        {
-            var sf = new JsonFields(s, origin, $"stages[{index++}]");
-            var name = sf.OptionalString("name") ?? $"stage{index}";
-            var dataRaw = sf.Raw("data");
-            var data = dataRaw switch
-            {
-                { ValueKind: JsonValueKind.String } one => [one.GetString()!],
-                { ValueKind: JsonValueKind.Array } many when many.GetArrayLength() > 0 && many.EnumerateArray().All(e => e.ValueKind == JsonValueKind.String)
-                    => many.EnumerateArray().Select(e => e.GetString()!).ToList(),
-                _ => throw sf.Error("data", "a file or a list of files", dataRaw),
-            };
-            var mixes = new List<MixSpec>();
-            if (sf.Raw("mix") is { } mixRaw)
-            {
-                if (mixRaw.ValueKind != JsonValueKind.Array) throw sf.Error("mix", "a list of {source, ratio[, file]}", mixRaw);
-                int m = 0;
-                foreach (var mix in mixRaw.EnumerateArray())
-                {
-                    var mf = new JsonFields(mix, origin, sf.Name($"mix[{m++}]"));
-                    var source = mf.OptionalString("source");
-                    if (source is not ("random" or "generic")) throw mf.Error("source", "random or generic", mf.Raw("source"));
-                    double ratio = mf.OptionalDouble("ratio") ?? throw mf.Error("ratio", "a non-negative number", null);
-                    if (ratio < 0) throw mf.Error("ratio", "a non-negative number", mf.Raw("ratio"));
-                    var file = mf.OptionalString("file") ?? (source == "random" ? BundledPaths.WordList : BundledPaths.GenericCorpus);
-                    foreach (var words in new[] { "prompt_words", "target_words" })
-                        if (source == "generic" && mf.Has(words)) throw mf.Error(words, "no word counts for generic passages (always 50 words of prompt, 50 of target)", mf.Raw(words));
-                    mixes.Add(new MixSpec(source, ratio, ResolvePath(file), mf.OptionalInt("prompt_words", 0) ?? 10, mf.OptionalInt("target_words", 1) ?? 10));
-                }
-            }
-            ReplaySpec? replay = null;
-            if (sf.OptionalObject("replay") is { } rf)
-                replay = new ReplaySpec(rf.OptionalString("stage") ?? throw rf.Error("stage", "the name of an earlier stage", null),
-                    rf.OptionalDouble("fraction") is { } fr and >= 0 ? fr : throw rf.Error("fraction", "a non-negative number", rf.Raw("fraction")));
-            RegularizerSpec? regularizer = null;
-            if (sf.OptionalObject("regularizer") is { } gf)
-            {
-                var type = gf.OptionalString("type");
-                if (type is not ("l2" or "ewc" or "kl")) throw gf.Error("type", "l2, ewc or kl", gf.Raw("type"));
-                regularizer = new RegularizerSpec(type, gf.OptionalDouble("strength") is { } st and >= 0 ? st : throw gf.Error("strength", "a non-negative number", gf.Raw("strength")));
-            }
-            LoraSpec? lora = null;
-            if (sf.OptionalObject("lora") is { } lf)
-            {
-                int rank = lf.RequiredInt("rank", 1);
-                var targets = lf.OptionalStringList("targets", "a list of projection names") ?? ["q_proj", "v_proj"];
-                lora = new LoraSpec(rank, lf.OptionalDouble("alpha", positive: true) ?? 2.0 * rank, targets);
-                if (regularizer is { Type: "l2" or "ewc" })
-                    throw sf.Error("regularizer", $"kl or none with 'lora' ({Regularizer.WeightAnchoredWithLora})", sf.Raw("regularizer"));
-            }
-            stages.Add(new StageSpec
-            {
-                Name = name, Data = [.. data.Select(ResolvePath)], Limit = sf.OptionalInt("limit", 1), Mix = mixes, Replay = replay,
-                Regularizer = regularizer, Lora = lora, Recipe = ParseRecipe(sf.OptionalObject("recipe"), defaults),
-            });
-        }
-        foreach (var (stage, i) in stages.Select((s, i) => (s, i)))
-            if (stage.Replay is { } r && !stages.Take(i).Any(e => e.Name == r.Stage))
-                throw new InvalidInputException(origin, $"field 'stages[{i}].replay.stage': expected an earlier stage's name, found \"{r.Stage}\"");
-        if (stages.Select(s => s.Name).Distinct().Count() != stages.Count) throw new InvalidInputException(origin, "field 'stages': stage names must differ");
 
-        var seeds = f.Raw("seeds") is { ValueKind: JsonValueKind.Array } sd ? sd.EnumerateArray().Select(e => e.TryGetInt32(out var v) ? v : throw f.Error("seeds", "a list of integers", sd)).ToList() : [f.OptionalInt("seed") ?? 0];
+        var name = root.String("name") ?? Path.GetFileNameWithoutExtension(root.Node.File);
+        var baseModel = ResolvePath(root.Require("base_model", "a checkpoint directory"));
+        // Checked for spelling only: whether the device exists is found out when the run loads the model.
+        var device = root.Get("device") is { } d ? Devices.Normalize(d.AsString(Devices.DeviceNames)) ?? throw d.Expected(Devices.DeviceNames) : "cpu";
+        var dtype = root.Get("dtype") is { } t ? Devices.IsDTypeOption(t.AsString(Devices.DTypeNames)) ? t.AsString() : throw t.Expected(Devices.DTypeNames) : "auto";
+        var seeds = ReadSeeds(root);
+        bool joint = root.Bool("joint") ?? false, logitLens = root.Bool("logit_lens") ?? false;
+        var defaults = ReadRecipe(root.Object("recipe"), new TrainingOptions());
+        var stagesNode = root.Require("stages", "a non-empty list of stages");
+        var stageObjects = root.Objects("stages", "a non-empty list of stages", "a stage (name, data, ...)")!;
+        if (stageObjects.Count == 0) throw stagesNode.Expected("a non-empty list of stages");
+        var stages = new List<StageSpec>();
+        foreach (var stage in stageObjects) stages.Add(ReadStage(stage, stages, defaults, ResolvePath));
+        root.RefuseUnknownKeys();
         return new ExperimentSpec
         {
-            Name = f.OptionalString("name") ?? Path.GetFileNameWithoutExtension(origin),
-            BaseModel = ResolvePath(f.OptionalString("base_model") ?? throw f.Error("base_model", "a checkpoint directory", null)),
-            Seeds = seeds,
-            Stages = stages,
-            // Checked for spelling only: whether the device exists is found out when the run loads the model.
-            Device = f.OptionalString("device") is { } device ? Devices.Normalize(device) ?? throw f.Error("device", Devices.DeviceNames, f.Raw("device")) : "cpu",
-            DType = f.OptionalString("dtype") is { } dtype ? Devices.IsDTypeOption(dtype) ? dtype : throw f.Error("dtype", Devices.DTypeNames, f.Raw("dtype")) : "auto",
-            MissingPaths = missing,
-            Joint = f.OptionalBool("joint") ?? false,
-            LogitLens = f.OptionalBool("logit_lens") ?? false,
+            Name = name, BaseModel = baseModel, Seeds = seeds, Stages = stages, Device = device, DType = dtype,
+            MissingPaths = missing, Joint = joint, LogitLens = logitLens,
         };
     }
 
-    /// <summary>Recipe fields (snake_case, as the CLI options) over <paramref name="defaults"/>.</summary>
-    static TrainingOptions ParseRecipe(JsonFields? r, TrainingOptions defaults)
+    /// <summary><c>seeds: [..]</c>, or one <c>seed: N</c>; by default seed 0.</summary>
+    static List<int> ReadSeeds(SpecObject root)
     {
-        if (r is not { } f) return defaults;
-        return (defaults with
-        {
-            LearningRate = f.OptionalDouble("lr", positive: true) ?? defaults.LearningRate,
-            Epochs = f.OptionalInt("epochs", 1) ?? defaults.Epochs,
-            BatchSize = f.OptionalInt("batch_size", 1) ?? defaults.BatchSize,
-            GradientAccumulation = f.OptionalInt("grad_accum", 1) ?? defaults.GradientAccumulation,
-            WarmupRatio = f.OptionalDouble("warmup_ratio") ?? defaults.WarmupRatio,
-            WeightDecay = f.OptionalDouble("weight_decay") ?? defaults.WeightDecay,
-            ClipNorm = f.OptionalDouble("clip") ?? defaults.ClipNorm,
-            MaxLength = f.OptionalInt("max_length", 2) ?? defaults.MaxLength,
-            Stop = f.OptionalString("stop") is { } stop ? StopRule.Parse(stop) : defaults.Stop,
-            EvalEvery = f.OptionalInt("eval_every", 0) ?? defaults.EvalEvery,
-            SaveEvery = f.OptionalInt("save_every", 0) ?? defaults.SaveEvery,
-            KeepCheckpoints = f.OptionalBool("keep_checkpoints") ?? defaults.KeepCheckpoints,
-            FixedOrder = f.OptionalBool("fixed_order") ?? defaults.FixedOrder,
-        }).Validated();
+        var list = root.Get("seeds");
+        var one = root.Int("seed");
+        if (list is not null && one is not null) throw root.Error("seed", "expected 'seeds' or 'seed', not both");
+        if (list is null) return [one ?? 0];
+        var items = list.AsList("a non-empty list of integers");
+        return items.Count > 0 ? [.. items.Select(i => i.AsInt())] : throw list.Expected("a non-empty list of integers");
     }
+
+    /// <summary>One item of <c>stages</c>; <paramref name="earlier"/> are the stages before it (for replay and names).</summary>
+    static StageSpec ReadStage(SpecObject s, IReadOnlyList<StageSpec> earlier, TrainingOptions defaults, Func<SpecNode, string?, string> resolve)
+    {
+        var nameNode = s.Get("name");
+        var name = nameNode?.AsString() ?? $"stage{earlier.Count + 1}";
+        if (earlier.Any(e => e.Name == name))
+            throw (nameNode ?? s.Node).Error($"stage names must differ: \"{name}\" names an earlier stage too");
+        int? limit = s.Int("limit", 1);
+        var mix = s.Objects("mix", "a list of {source, ratio[, file]}", "a mixing source {source, ratio[, file]}")?.Select(m => ReadMix(m, resolve)).ToList() ?? [];
+        var replay = s.Object("replay") is { } rf ? ReadReplay(rf, earlier) : null;
+        RegularizerSpec? regularizer = null;
+        if (s.Object("regularizer") is { } g)
+        {
+            regularizer = new RegularizerSpec(g.Require("type", "l2, ewc or kl").AsChoice("l2", "ewc", "kl"), g.Require("strength", "a non-negative number").AsNumber(0));
+            g.RefuseUnknownKeys();
+        }
+        LoraSpec? lora = null;
+        if (s.Object("lora") is { } l)
+        {
+            var alpha = l.Number("alpha", 0, aboveMin: true);
+            var targets = l.Get("targets") is { } tn ? tn.AsList("a non-empty list of projection names") is { Count: > 0 } items
+                ? [.. items.Select(i => i.AsString("a projection name (such as q_proj)"))] : throw tn.Expected("a non-empty list of projection names")
+                : new List<string> { "q_proj", "v_proj" };
+            int rank = l.Require("rank", "a positive integer").AsInt(1);
+            l.RefuseUnknownKeys();
+            lora = new LoraSpec(rank, alpha ?? 2.0 * rank, targets);
+            if (regularizer is { Type: "l2" or "ewc" })
+                throw s.Get("regularizer")!.Expected($"kl or none with 'lora' ({Regularizer.WeightAnchoredWithLora})");
+        }
+        var recipe = ReadRecipe(s.Object("recipe"), defaults);
+        var data = s.Require("data", "a file or a list of files").AsStringOrList("a file or a list of files");
+        s.RefuseUnknownKeys();
+        return new StageSpec
+        {
+            Name = name, Data = [.. data.Select(n => resolve(n, null))], Limit = limit, Mix = mix, Replay = replay,
+            Regularizer = regularizer, Lora = lora, Recipe = recipe,
+        };
+    }
+
+    static MixSpec ReadMix(SpecObject m, Func<SpecNode, string?, string> resolve)
+    {
+        var file = m.Get("file");
+        int? promptWords = m.Int("prompt_words", 0), targetWords = m.Int("target_words", 1);
+        var source = m.Require("source", "random or generic").AsChoice("random", "generic");
+        var ratio = m.Require("ratio", "a non-negative number").AsNumber(0);
+        m.RefuseUnknownKeys();
+        if (source == "generic")
+            foreach (var words in new[] { "prompt_words", "target_words" })
+                if (m.Get(words) is { } given) throw given.Expected("no word counts for generic passages (always 50 words of prompt, 50 of target)");
+        var path = file is not null ? resolve(file, null) : resolve(m.Node, source == "random" ? BundledPaths.WordList : BundledPaths.GenericCorpus);
+        return new MixSpec(source, ratio, path, promptWords ?? 10, targetWords ?? 10);
+    }
+
+    static ReplaySpec ReadReplay(SpecObject r, IReadOnlyList<StageSpec> earlier)
+    {
+        var fraction = r.Require("fraction", "a non-negative number").AsNumber(0);
+        var stageNode = r.Require("stage", "the name of an earlier stage");
+        r.RefuseUnknownKeys();
+        var stage = stageNode.AsString("the name of an earlier stage");
+        if (!earlier.Any(e => e.Name == stage))
+            throw stageNode.Expected(earlier.Count == 0 ? "an earlier stage's name (this is the first stage)" : $"an earlier stage's name ({string.Join(", ", earlier.Select(e => e.Name))})");
+        return new ReplaySpec(stage, fraction);
+    }
+
+    /// <summary>
+    /// Recipe fields (snake_case, as the <c>remix train</c> options) over <paramref name="defaults"/>: the top-level
+    /// recipe over the paper's, a stage's over the top-level one, field by field. Ranges are
+    /// <see cref="TrainingOptions.FirstOutOfRange"/>'s, reported at the key that set the value.
+    /// </summary>
+    static TrainingOptions ReadRecipe(SpecObject? r, TrainingOptions defaults)
+    {
+        if (r is null) return defaults;
+        // A value of the wrong type is described with the range the value must also meet.
+        double? Number(string key, string property) => r.Get(key)?.AsNumber(expected: TrainingOptions.Expectation(property));
+        int? Int(string key, string property) => r.Get(key)?.AsInt(expected: TrainingOptions.Expectation(property));
+        var betasExpected = TrainingOptions.Expectation(nameof(TrainingOptions.Beta1));
+        var betas = r.Get("betas") is { } b
+            ? b.AsList(betasExpected) is [var b1, var b2] ? (b1.AsNumber(expected: betasExpected), b2.AsNumber(expected: betasExpected)) : throw b.Expected(betasExpected)
+            : (defaults.Beta1, defaults.Beta2);
+        var options = defaults with
+        {
+            LearningRate = Number("lr", nameof(TrainingOptions.LearningRate)) ?? defaults.LearningRate,
+            Beta1 = betas.Item1,
+            Beta2 = betas.Item2,
+            Epsilon = Number("eps", nameof(TrainingOptions.Epsilon)) ?? defaults.Epsilon,
+            WeightDecay = Number("weight_decay", nameof(TrainingOptions.WeightDecay)) ?? defaults.WeightDecay,
+            Schedule = r.Choice("schedule", "cosine", "linear", "constant") is { } schedule ? Enum.Parse<ScheduleKind>(schedule, ignoreCase: true) : defaults.Schedule,
+            WarmupRatio = Number("warmup_ratio", nameof(TrainingOptions.WarmupRatio)) ?? defaults.WarmupRatio,
+            ClipNorm = Number("clip", nameof(TrainingOptions.ClipNorm)) ?? defaults.ClipNorm,
+            BatchSize = Int("batch_size", nameof(TrainingOptions.BatchSize)) ?? defaults.BatchSize,
+            GradientAccumulation = Int("grad_accum", nameof(TrainingOptions.GradientAccumulation)) ?? defaults.GradientAccumulation,
+            Epochs = Int("epochs", nameof(TrainingOptions.Epochs)) ?? defaults.Epochs,
+            MaxLength = Int("max_length", nameof(TrainingOptions.MaxLength)) ?? defaults.MaxLength,
+            Seed = r.Int("seed") ?? defaults.Seed,
+            FixedOrder = r.Bool("fixed_order") ?? defaults.FixedOrder,
+            GroupByLength = r.Bool("group_by_length") ?? defaults.GroupByLength,
+            Stop = r.Get("stop") is { } stop ? StopRule.TryParse(stop.AsString(StopRule.Syntax)) ?? throw stop.Expected(StopRule.Syntax) : defaults.Stop,
+            EvalEvery = Int("eval_every", nameof(TrainingOptions.EvalEvery)) ?? defaults.EvalEvery,
+            SaveEvery = Int("save_every", nameof(TrainingOptions.SaveEvery)) ?? defaults.SaveEvery,
+            KeepCheckpoints = r.Bool("keep_checkpoints") ?? defaults.KeepCheckpoints,
+        };
+        r.RefuseUnknownKeys();
+        if (options.FirstOutOfRange() is { } bad)
+        {
+            var key = RecipeKey(bad.Property);
+            throw r.Get(key) is { } node ? node.Expected(bad.Expected) : r.Error(key, $"expected {bad.Expected}, found {bad.Found}");
+        }
+        return options;
+    }
+
+    /// <summary>The recipe key that sets a <see cref="TrainingOptions"/> property.</summary>
+    static string RecipeKey(string property) => property switch
+    {
+        nameof(TrainingOptions.LearningRate) => "lr",
+        nameof(TrainingOptions.Beta1) or nameof(TrainingOptions.Beta2) => "betas",
+        nameof(TrainingOptions.Epsilon) => "eps",
+        nameof(TrainingOptions.WeightDecay) => "weight_decay",
+        nameof(TrainingOptions.WarmupRatio) => "warmup_ratio",
+        nameof(TrainingOptions.ClipNorm) => "clip",
+        nameof(TrainingOptions.BatchSize) => "batch_size",
+        nameof(TrainingOptions.GradientAccumulation) => "grad_accum",
+        nameof(TrainingOptions.Epochs) => "epochs",
+        nameof(TrainingOptions.MaxLength) => "max_length",
+        nameof(TrainingOptions.EvalEvery) => "eval_every",
+        nameof(TrainingOptions.SaveEvery) => "save_every",
+        _ => property,
+    };
 }

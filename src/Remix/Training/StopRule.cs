@@ -28,22 +28,28 @@ public abstract record StopRule
         public override string ToString() => $"accuracy:{Target.ToString("R", CultureInfo.InvariantCulture)}{(EverySteps is { } n ? $":{n}" : "")}";
     }
 
+    /// <summary>The accepted forms, as error messages name them.</summary>
+    public const string Syntax = "epochs, loss:THRESHOLD:K[:cumulative] or accuracy:TARGET[:EVERY]";
+
     /// <summary>Parses the <c>--stop</c> syntax.</summary>
-    public static StopRule Parse(string text)
+    public static StopRule Parse(string text) =>
+        TryParse(text) ?? throw new InvalidInputException("--stop", $"expected {Syntax}, found \"{text}\"");
+
+    /// <summary>Parses the <c>--stop</c> syntax; null when <paramref name="text"/> is not one of its forms, so that a spec file can report it at its own position.</summary>
+    public static StopRule? TryParse(string text)
     {
         var parts = text.Trim().Split(':');
-        InvalidInputException Bad() => new("--stop", $"expected epochs, loss:THRESHOLD:K[:cumulative] or accuracy:TARGET[:EVERY], found \"{text}\"");
-        double Number(string s) => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= 0 && double.IsFinite(v) ? v : throw Bad();
-        int Count(string s) => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : throw Bad();
+        static double? Number(string s) => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var v) && v >= 0 && double.IsFinite(v) ? v : null;
+        static int? Count(string s) => int.TryParse(s, NumberStyles.None, CultureInfo.InvariantCulture, out var v) && v > 0 ? v : null;
         return parts switch
         {
             ["epochs"] => new Epochs(),
-            ["loss", var t, var k] => new LossBelow(Number(t), Count(k)),
-            ["loss", var t, var k, "cumulative"] => new LossBelow(Number(t), Count(k), true),
-            ["loss", var t, var k, "consecutive"] => new LossBelow(Number(t), Count(k)),
-            ["accuracy", var t] => new AccuracyReached(Number(t) <= 1 ? Number(t) : throw Bad()),
-            ["accuracy", var t, var n] => new AccuracyReached(Number(t) <= 1 ? Number(t) : throw Bad(), Count(n)),
-            _ => throw Bad(),
+            ["loss", var t, var k] when Number(t) is { } threshold && Count(k) is { } steps => new LossBelow(threshold, steps),
+            ["loss", var t, var k, "cumulative"] when Number(t) is { } threshold && Count(k) is { } steps => new LossBelow(threshold, steps, true),
+            ["loss", var t, var k, "consecutive"] when Number(t) is { } threshold && Count(k) is { } steps => new LossBelow(threshold, steps),
+            ["accuracy", var t] when Number(t) is { } target and <= 1 => new AccuracyReached(target),
+            ["accuracy", var t, var n] when Number(t) is { } target and <= 1 && Count(n) is { } every => new AccuracyReached(target, every),
+            _ => null,
         };
     }
 }

@@ -38,26 +38,65 @@ public sealed record TrainingOptions
     /// </summary>
     public int CollectEvery { get; init; } = 1;
 
-    /// <summary>Checks ranges once, with errors that name the option.</summary>
+    /// <summary>Checks ranges once, with errors that name the <c>remix train</c> option.</summary>
     public TrainingOptions Validated()
     {
-        void Check(bool ok, string option, string expected, object found)
-        {
-            if (!ok) throw new InvalidInputException(option, $"expected {expected}, found {found}");
-        }
-        Check(LearningRate > 0 && double.IsFinite(LearningRate), "--lr", "a positive number", LearningRate);
-        Check(Beta1 is >= 0 and < 1 && Beta2 is >= 0 and < 1, "--betas", "two numbers in [0, 1)", $"{Beta1},{Beta2}");
-        Check(Epsilon > 0, "--eps", "a positive number", Epsilon);
-        Check(WeightDecay >= 0, "--weight-decay", "a non-negative number", WeightDecay);
-        Check(WarmupRatio is >= 0 and <= 1, "--warmup-ratio", "a number in [0, 1]", WarmupRatio);
-        Check(ClipNorm >= 0, "--clip", "a non-negative number", ClipNorm);
-        Check(BatchSize >= 1, "--batch-size", "a positive number", BatchSize);
-        Check(GradientAccumulation >= 1, "--grad-accum", "a positive number", GradientAccumulation);
-        Check(Epochs >= 1, "--epochs", "a positive number", Epochs);
-        Check(MaxLength >= 2, "--max-length", "at least 2", MaxLength);
-        Check(EvalEvery >= 0, "--eval-every", "a non-negative step count", EvalEvery);
-        Check(SaveEvery >= 0, "--save-every", "a non-negative step count", SaveEvery);
-        Check(CollectEvery >= 1, "CollectEvery", "a positive step count", CollectEvery);
+        if (FirstOutOfRange() is { } bad)
+            throw new InvalidInputException(Option(bad.Property), $"expected {bad.Expected}, found {(bad.Property is nameof(Beta1) or nameof(Beta2) ? $"{Beta1},{Beta2}" : bad.Found)}");
         return this;
     }
+
+    /// <summary>
+    /// The first property (by its C# name) outside its range, what it expects and what it holds; null when all are in
+    /// range. One list of ranges for every front end: <see cref="Validated"/> names the option, a spec file its own key.
+    /// </summary>
+    public (string Property, string Expected, object Found)? FirstOutOfRange()
+    {
+        (string, string, object)? Check(bool ok, string property, object found) => ok ? null : (property, Expectation(property), found);
+        return Check(LearningRate > 0 && double.IsFinite(LearningRate), nameof(LearningRate), LearningRate)
+            ?? Check(Beta1 is >= 0 and < 1, nameof(Beta1), Beta1)
+            ?? Check(Beta2 is >= 0 and < 1, nameof(Beta2), Beta2)
+            ?? Check(Epsilon > 0, nameof(Epsilon), Epsilon)
+            ?? Check(WeightDecay >= 0, nameof(WeightDecay), WeightDecay)
+            ?? Check(WarmupRatio is >= 0 and <= 1, nameof(WarmupRatio), WarmupRatio)
+            ?? Check(ClipNorm >= 0, nameof(ClipNorm), ClipNorm)
+            ?? Check(BatchSize >= 1, nameof(BatchSize), BatchSize)
+            ?? Check(GradientAccumulation >= 1, nameof(GradientAccumulation), GradientAccumulation)
+            ?? Check(Epochs >= 1, nameof(Epochs), Epochs)
+            ?? Check(MaxLength >= 2, nameof(MaxLength), MaxLength)
+            ?? Check(EvalEvery >= 0, nameof(EvalEvery), EvalEvery)
+            ?? Check(SaveEvery >= 0, nameof(SaveEvery), SaveEvery)
+            ?? Check(CollectEvery >= 1, nameof(CollectEvery), CollectEvery);
+    }
+
+    /// <summary>The range of a numeric property (by its C# name) in words, as "expected ..." says it; also for a value of the wrong type.</summary>
+    public static string Expectation(string property) => property switch
+    {
+        nameof(LearningRate) or nameof(Epsilon) => "a positive number",
+        nameof(Beta1) or nameof(Beta2) => "two numbers in [0, 1)",
+        nameof(WeightDecay) or nameof(ClipNorm) => "a non-negative number",
+        nameof(WarmupRatio) => "a number in [0, 1]",
+        nameof(BatchSize) or nameof(GradientAccumulation) or nameof(Epochs) => "a positive integer",
+        nameof(MaxLength) => "an integer of at least 2",
+        nameof(EvalEvery) or nameof(SaveEvery) => "a non-negative step count",
+        nameof(CollectEvery) => "a positive step count",
+        _ => throw new ArgumentException($"{property} is not a numeric property of {nameof(TrainingOptions)}", nameof(property)),
+    };
+
+    static string Option(string property) => property switch
+    {
+        nameof(LearningRate) => "--lr",
+        nameof(Beta1) or nameof(Beta2) => "--betas",
+        nameof(Epsilon) => "--eps",
+        nameof(WeightDecay) => "--weight-decay",
+        nameof(WarmupRatio) => "--warmup-ratio",
+        nameof(ClipNorm) => "--clip",
+        nameof(BatchSize) => "--batch-size",
+        nameof(GradientAccumulation) => "--grad-accum",
+        nameof(Epochs) => "--epochs",
+        nameof(MaxLength) => "--max-length",
+        nameof(EvalEvery) => "--eval-every",
+        nameof(SaveEvery) => "--save-every",
+        _ => property,
+    };
 }

@@ -304,27 +304,30 @@ public class ExperimentRunnerTests
     }
 
     [Fact]
-    public void BadSpec_IsRefusedNamingTheField()
+    public void BadSpec_IsRefusedAtTheLineAndColumnOfTheValue_NamingTheKeyPath()
     {
         using var dir = new TempDir();
         Support.Cli.Run("model", "init", "--out", dir.File("base"));
         ExampleJsonl.Write(dir.File("a.jsonl"), KvrGenerator.Generate(2, 1));
-        File.WriteAllText(dir.File("spec.yaml"), "base_model: base\nstages:\n  - name: A\n    data: a.jsonl\n    replay: {stage: Z, fraction: 0.1}\n");
-        var r = Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--validate");
-        Assert.Equal(1, r.Code);
-        Assert.Equal($"remix: {dir.File("spec.yaml")}: field 'stages[0].replay.stage': expected an earlier stage's name, found \"Z\"{Environment.NewLine}", r.Err);
-        File.WriteAllText(dir.File("spec.yaml"), "base_model: base\nstages:\n  - name: A\n    data: a.jsonl\n    mix: [{source: noise, ratio: 1}]\n");
-        Assert.Contains("field 'stages[0].mix[0].source': expected random or generic, found \"noise\"", Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--validate").Err);
-        File.WriteAllText(dir.File("spec.yaml"), "base_model: base\nstages:\n  - name: A\n    data: a.jsonl\n    regularizer: {type: ewc, strength: 1}\n    lora: {rank: 2}\n");
-        Assert.Contains("field 'stages[0].regularizer': expected kl or none with 'lora'", Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--validate").Err);
-        File.WriteAllText(dir.File("spec.yaml"), "base_model: base\nstages:\n  - name: A\n    data: a.jsonl\n    lora: {rank: 2, targets: [q_proj, 7]}\n");
-        Assert.Contains("field 'stages[0].lora.targets': expected a list of projection names", Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--validate").Err);
-        File.WriteAllText(dir.File("spec.yaml"), "base_model: base\nstages:\n  - name: A\n    data: a.jsonl\n    mix: [{source: generic, ratio: 1, prompt_words: 20}]\n");
-        Assert.Contains("field 'stages[0].mix[0].prompt_words': expected no word counts for generic passages", Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--validate").Err);
+        var path = dir.File("spec.yaml");
+        string Refusal(string fifthLine)
+        {
+            File.WriteAllText(path, $"base_model: base\nstages:\n  - name: A\n    data: a.jsonl\n{fifthLine}\n");
+            var r = Support.Cli.Run("run", "--config", path, "--validate");
+            Assert.Equal(1, r.Code);
+            Assert.StartsWith($"remix: {path}:", r.Err);
+            Assert.Single(r.Err.TrimEnd().Split(Environment.NewLine));
+            return r.Err[$"remix: {path}:".Length..].TrimEnd();
+        }
+        Assert.Equal("5:21: stages[0].replay.stage: expected an earlier stage's name (this is the first stage), found \"Z\"", Refusal("    replay: {stage: Z, fraction: 0.1}"));
+        Assert.Equal("5:20: stages[0].mix[0].source: expected random or generic, found \"noise\"", Refusal("    mix: [{source: noise, ratio: 1}]"));
+        Assert.StartsWith("5:18: stages[0].regularizer: expected kl or none with 'lora'", Refusal("    regularizer: {type: ewc, strength: 1}\n    lora: {rank: 2}"));
+        Assert.Equal("5:39: stages[0].lora.targets[1]: expected a projection name (such as q_proj), found 7", Refusal("    lora: {rank: 2, targets: [q_proj, 7]}"));
+        Assert.StartsWith("5:53: stages[0].mix[0].prompt_words: expected no word counts for generic passages", Refusal("    mix: [{source: generic, ratio: 1, prompt_words: 20}]"));
         // Device and dtype are spelled as for --device and --dtype; a GPU spec validates on a machine without one.
         string Spec(string extra) => Write(dir.File("spec.yaml"), $"base_model: base\n{extra}\nstages:\n  - name: A\n    data: a.jsonl\n");
-        Assert.Contains("field 'device': expected cpu, cuda or cuda:N, found \"cuda:abc\"", Support.Cli.Run("run", "--config", Spec("device: cuda:abc"), "--validate").Err);
-        Assert.Contains("field 'dtype': expected auto, float32, bfloat16 or float16, found \"fp8\"", Support.Cli.Run("run", "--config", Spec("dtype: fp8"), "--validate").Err);
+        Assert.Contains("spec.yaml:2:9: device: expected cpu, cuda or cuda:N, found \"cuda:abc\"", Support.Cli.Run("run", "--config", Spec("device: cuda:abc"), "--validate").Err);
+        Assert.Contains("spec.yaml:2:8: dtype: expected auto, float32, bfloat16 or float16, found \"fp8\"", Support.Cli.Run("run", "--config", Spec("dtype: fp8"), "--validate").Err);
         Assert.Equal("cuda:1", ExperimentSpec.Load(Spec("device: CUDA:1\ndtype: bfloat16")).Device);
         Assert.Equal("cpu", ExperimentSpec.Load(Spec("device: CPU")).Device);
     }
