@@ -13,10 +13,11 @@ public static class RunCommand
         var config = new Option<string>("--config") { Description = "Experiment spec (YAML, or JSON)", Required = true };
         var output = new Option<string?>("--out") { Description = "Where the runs go (default: runs/NAME); one seed-N folder per seed" };
         var validate = new Option<bool>("--validate") { Description = "Only read and check the spec" };
-        var shared = new Option<string?>("--shared-stages") { Description = "Keep finished stage trainings here and reuse them in runs that begin the same way (other specs, same seed); files are keyed by path, so empty it after editing a model or data file in place (default: none, every run trains its own)" };
+        var shared = new Option<string?>("--shared-stages") { Description = "Keep finished stage trainings here and reuse them in runs that begin the same way (other specs, same seed); stages are keyed by the content of the model and data files, so an edited file is trained on afresh (default: none, every run trains its own)" };
+        var noRetrain = new Option<bool>("--no-retrain") { Description = "Refuse, in one line, instead of retraining a stage of the run folder that was trained under another spec, model, data or seed (default: say which stage changed and retrain from it)" };
         var keepCheckpoints = new Option<bool>("--keep-checkpoints") { Description = "Keep every stage's checkpoints and optimizer state once it has finished (default: only final/ stays)" };
         var threads = new CommonOptions();
-        var command = new Command("run", "Run a multi-stage continual-learning experiment and report the accuracy matrix") { config, output, validate, shared, keepCheckpoints, threads.Threads };
+        var command = new Command("run", "Run a multi-stage continual-learning experiment and report the accuracy matrix") { config, output, validate, shared, noRetrain, keepCheckpoints, threads.Threads };
         command.SetAction(parse =>
         {
             bool validateOnly = parse.GetValue(validate);
@@ -33,7 +34,13 @@ public static class RunCommand
             }
             threads.ApplyThreads(parse);
             var root = parse.GetValue(output) ?? Path.Combine("runs", spec.Name);
-            var runner = new ExperimentRunner(spec) { Progress = ProgressReporter.ForConsole(), SharedStages = parse.GetValue(shared), KeepCheckpoints = parse.GetValue(keepCheckpoints), CommandLine = commandLine };
+            var runner = new ExperimentRunner(spec)
+            {
+                Progress = ProgressReporter.For(parse.InvocationConfiguration.Error), SharedStages = parse.GetValue(shared),
+                KeepCheckpoints = parse.GetValue(keepCheckpoints), NoRetrain = parse.GetValue(noRetrain), CommandLine = commandLine,
+                // Beside the seeds' folders, so that each seed does not hash a large model again.
+                HashCache = parse.GetValue(shared) is null ? Path.Combine(root, ExperimentRunner.HashCacheFileName) : null,
+            };
             using var interruption = new Interruption();
             try
             {

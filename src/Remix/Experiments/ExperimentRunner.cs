@@ -16,29 +16,50 @@ namespace Remix.Experiments;
 /// Runs an <see cref="ExperimentSpec"/> for one seed, stage by stage: each stage fine-tunes the
 /// previous stage's model, then every stage's set is evaluated, filling the accuracy matrix
 /// R[i][j]. The run directory holds the config snapshot, one folder per stage (a training run
-/// with its predictions), <c>results.json</c>, <c>results.csv</c>, <c>results.md</c> and a <c>DONE</c>
-/// marker; a finished run is not redone and an interrupted one resumes.
+/// with its predictions and the <see cref="StageKey"/> it was trained under), <c>results.json</c>,
+/// <c>results.csv</c>, <c>results.md</c> and a <c>DONE</c> marker; a finished run is not redone
+/// and an interrupted one resumes, as long as its stages' keys are this spec's.
 /// </summary>
 public sealed class ExperimentRunner(ExperimentSpec spec)
 {
     public ProgressReporter? Progress { get; init; }
 
     /// <summary>
-    /// A folder where finished stage trainings are kept under a key of everything that determines them
-    /// (base model, device, dtype, seed, this and every earlier stage's spec), so runs that begin the
-    /// same way — the demo's conditions share stage 1 — train that stage once; each run still
-    /// evaluates its own sets after it. Files are named by path, not by content: after changing a
-    /// model or a data file in place, empty this folder.
+    /// A folder where finished stage trainings are kept under their <see cref="StageKey"/> (base model and data by
+    /// content, this and every earlier stage's spec, seed, device, dtype, threads), so runs that begin the same way —
+    /// the demo's conditions share stage 1 — train that stage once; each run still evaluates its own sets after it.
     /// </summary>
     public string? SharedStages { get; init; }
 
     /// <summary>Keep every stage's checkpoints (with optimizer state) after it finishes, whatever its recipe says.</summary>
     public bool KeepCheckpoints { get; init; }
 
+    /// <summary>
+    /// Refuse, in one line naming the stage and what changed, instead of retraining a stage of the run folder that was
+    /// trained under another key; nothing is written then.
+    /// </summary>
+    public bool NoRetrain { get; init; }
+
+    /// <summary>
+    /// The file where the content hashes of the base model and data files are kept between runs; by default
+    /// <see cref="HashCacheFileName"/> in <see cref="SharedStages"/>, or else in the run folder.
+    /// </summary>
+    public string? HashCache { get; init; }
+
     /// <summary>The command line recorded in provenance.json of the run folder and its stages; by default this process's arguments.</summary>
     public IReadOnlyList<string>? CommandLine { get; init; }
 
     public const string DoneMarker = "DONE";
+
+    /// <summary>The default name of <see cref="HashCache"/>.</summary>
+    public const string HashCacheFileName = "file-hashes.json";
+
+    /// <summary>The run folder's copy of the spec its stages were trained under.</summary>
+    public const string ConfigSnapshot = "config.json";
+
+    static readonly string[] ResultFiles = ["results.json", "results.csv", "results.md"];
+
+    FileHashCache? _hashes;
 
     /// <summary>The run folder of one seed under an experiment's output folder.</summary>
     public static string SeedDirectory(string root, int seed) => Path.Combine(root, $"seed-{seed}");
@@ -46,14 +67,49 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     /// <summary>The folder of stage <paramref name="number"/> (from 1) in a run folder: training, final model, evaluation.</summary>
     public static string StageDirectory(string runDir, int number, string name) => Path.Combine(runDir, $"stage-{number}-{name}");
 
+    /// <summary>
+    /// Runs seed <paramref name="seed"/> into <paramref name="runDir"/>. A stage found there trained under the same
+    /// <see cref="StageKey"/> is reused (or resumed, if its training was interrupted); from the first stage trained under
+    /// another key (or before stages were keyed) on, the stage folders are replaced, saying which stage changed and how
+    /// (or, with <see cref="NoRetrain"/>, refusing). A finished run whose stages all match is returned as it is.
+    /// </summary>
     public ExperimentResults Run(string runDir, int seed, CancellationToken cancellation = default)
     {
+        var hashes = Hashes(runDir);
+        int threads = TorchSharp.torch.get_num_threads();
+        StageKey[] keys = spec.Joint ? [StageKey.ForJoint(spec, seed, hashes, threads)]
+            : [.. spec.Stages.Select((_, i) => StageKey.ForStage(spec, i, seed, hashes, threads))];
+        var evaluationKeys = keys.Select(k => StageKey.ForEvaluation(spec, k, hashes)).ToArray();
+        string[] names = spec.Joint ? ["joint"] : [.. spec.Stages.Select(s => s.Name)];
+        string[] dirs = [.. names.Select((n, i) => StageDirectory(runDir, i + 1, n))];
+
+        var change = FirstChange(runDir, dirs, names, keys);
         var resultsPath = Path.Combine(runDir, ExperimentResults.FileName);
-        if (File.Exists(Path.Combine(runDir, DoneMarker)) && File.Exists(resultsPath))
+        var configPath = Path.Combine(runDir, ConfigSnapshot);
+        // A spec edited only where no key looks (its name, save_every) trains nothing, but its results and snapshot are written again.
+        if (change is null && File.Exists(Path.Combine(runDir, DoneMarker)) && File.Exists(resultsPath)
+            && File.Exists(configPath) && File.ReadAllText(configPath) == spec.Json
+            && dirs.Select((d, i) => EvaluationCurrent(d, evaluationKeys[i])).All(current => current))
+        {
+            hashes.Save();
             return ExperimentResults.Read(resultsPath);
+        }
+        if (change is not null)
+        {
+            if (NoRetrain)
+                throw new InvalidInputException("--no-retrain", $"{change.Reason}; the folder holds another experiment's results: leave out --no-retrain to {change.Action}, or choose another --out");
+            Progress?.Message($"{change.Reason}: {change.Doing}");
+        }
+        hashes.Save();
+
         Directory.CreateDirectory(runDir);
         using var provenance = Runtime.RunProvenance.Begin(runDir, spec.Device, spec.DType, CommandLine, cancellation);
-        AtomicFile.WriteAllText(Path.Combine(runDir, "config.json"), spec.Json);
+        // DONE first: a folder without it is a run in progress, and its old results are not left to be read as this run's.
+        foreach (var file in ResultFiles.Prepend(DoneMarker)) File.Delete(Path.Combine(runDir, file));
+        // Later stages first: were this stopped half way, the stages left still start with the changed one.
+        foreach (var stale in change?.Remove ?? []) AtomicDirectory.Delete(stale);
+        // The snapshot describes what the folder holds: every stage left in it now matches this spec.
+        if (!File.Exists(configPath) || File.ReadAllText(configPath) != spec.Json) AtomicFile.WriteAllText(configPath, spec.Json);
 
         var sets = spec.Stages.Select(s => s.Data.SelectMany(f => DatasetReader.Read(f).Examples)
             .Where(e => e.Kind != ExampleKind.Document).Take(s.Limit ?? int.MaxValue).ToList()).ToList();
@@ -63,34 +119,41 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         var perFact = new Dictionary<string, List<bool>>[spec.Stages.Count];
         for (int j = 0; j < sets.Count; j++) perFact[j] = sets[j].ToDictionary(e => e.Id, _ => new List<bool>());
         string previous = spec.BaseModel;
-        if (spec.Joint) return provenance.Complete(RunJoint(runDir, seed, sets, scoredBy, matrix, scores, perFact, cancellation));
+        if (spec.Joint) return provenance.Complete(RunJoint(runDir, seed, keys[0], evaluationKeys[0], sets, scoredBy, matrix, scores, perFact, cancellation));
 
         for (int i = 0; i < spec.Stages.Count; i++)
         {
             var stage = spec.Stages[i];
-            var stageDir = StageDirectory(runDir, i + 1, stage.Name);
+            var stageDir = dirs[i];
             var evalPath = Path.Combine(stageDir, "evaluation.json");
-            if (!File.Exists(evalPath))
+            if (!EvaluationCurrent(stageDir, evaluationKeys[i]))
             {
                 // A signal that came during the previous stage's evaluation stops the run here, before any training.
                 if (cancellation.IsCancellationRequested) throw new OperationCanceledException($"before stage {stage.Name} (the stages before it are done)");
-                var shared = SharedStages is null ? null : Path.Combine(SharedStages, StageKey(i, seed));
-                if (shared is not null && File.Exists(Path.Combine(shared, "final", "config.json")))
+                ForgetEvaluation(stageDir);
+                var shared = SharedStages is null ? null : Path.Combine(SharedStages, $"{i + 1}-{stage.Name}-{keys[i].Hash[..16]}");
+                if (TrainingCheckpoint.Finished(stageDir) is not null)
+                {
+                    // Trained by an earlier run under this key; only its evaluation is missing, or is of sets that have changed since.
+                }
+                else if (shared is not null && File.Exists(Path.Combine(shared, "final", "config.json"))
+                    && StageKey.Read(Path.Combine(shared, StageKey.FileName))?.Hash == keys[i].Hash)
                 {
                     AtomicDirectory.Write(stageDir, tmp => CopyTraining(shared, tmp));
                     Progress?.Message($"stage {stage.Name}: this training was already done; reusing {shared}");
                 }
                 else
                 {
+                    RecordKey(stageDir, keys[i]);
                     // The trained model is evaluated as it is in memory, not loaded again from final/, and the sets the
                     // trainer has just evaluated on these final weights are not evaluated again.
                     int index = i;
                     var trained = TrainStage(stage, i, sets, previous, stageDir, seed, cancellation,
-                        (model, result) => EvaluateStage(model, sets, stageDir, evalPath, stage.Lora is null ? FinalEvaluations(result, index) : null));
+                        (model, result) => EvaluateStage(model, sets, stageDir, evaluationKeys[index], stage.Lora is null ? FinalEvaluations(result, index) : null));
                     if (trained.Interrupted) throw Interrupted($"stage {stage.Name}", trained);
                     if (shared is not null) AtomicDirectory.Write(shared, tmp => CopyTraining(stageDir, tmp));
                 }
-                if (!File.Exists(evalPath)) EvaluateStage(Path.Combine(stageDir, "final"), sets, stageDir, evalPath);
+                if (!File.Exists(evalPath)) EvaluateStage(Path.Combine(stageDir, "final"), sets, stageDir, evaluationKeys[i]);
             }
             ReadEvaluation(evalPath, [i], scoredBy, matrix, scores, perFact);
             Progress?.Message($"after stage {stage.Name}: " + string.Join(", ", spec.Stages.Select((s, j) => $"{s.Name} {matrix[i, j]:P1}")));
@@ -100,16 +163,83 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         return provenance.Complete(WriteResults(runDir, matrix, Results(matrix, scores, perFact, seed, scoredBy), scoredBy));
     }
 
-    /// <summary>A hash of everything that makes the training of stage <paramref name="index"/> what it is for this seed.</summary>
-    string StageKey(int index, int seed)
+    /// <summary>The hash cache of this run folder, kept in memory between the seeds of one runner.</summary>
+    FileHashCache Hashes(string runDir)
     {
-        static string Files(IEnumerable<string> paths) => string.Join('|', paths.Select(Path.GetFullPath));
-        var sb = new StringBuilder();
-        sb.AppendLine(CultureInfo.InvariantCulture, $"{Path.GetFullPath(spec.BaseModel)} {spec.Device} {spec.DType} seed {seed}");
-        foreach (var s in spec.Stages.Take(index + 1))
-            sb.AppendLine(CultureInfo.InvariantCulture,
-                $"{s.Name} {Files(s.Data)} {s.Limit} mix [{string.Join("; ", s.Mix.Select(m => m with { File = m.File is null ? null : Path.GetFullPath(m.File) }))}] {s.Replay} {s.Regularizer} lora [{s.Lora?.Rank} {s.Lora?.Alpha} {string.Join(',', s.Lora?.Targets ?? [])}] {s.Recipe with { SaveEvery = 0, KeepCheckpoints = false }}");
-        return $"{index + 1}-{spec.Stages[index].Name}-{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())))[..16]}";
+        var path = Path.GetFullPath(HashCache ?? Path.Combine(SharedStages ?? runDir, HashCacheFileName));
+        if (_hashes?.CacheFile != path)
+            _hashes = new FileHashCache(path)
+            {
+                BeforeHashing = (file, size) => Progress?.Message($"hashing {file} ({size / 1e9:F1} GB) for the stage keys, once: the hash is kept in {path}"),
+            };
+        return _hashes;
+    }
+
+    /// <summary>
+    /// Why a run folder's stages are not all this spec's (<c>stage A changed (recipe.lr 0.002 -> 0.001)</c>), what is done
+    /// about it (<c>retrain it and the stages after it</c>, <c>retraining ...</c>), and the stage folders that go.
+    /// </summary>
+    sealed record Change(string Reason, string Action, string Doing, IReadOnlyList<string> Remove);
+
+    static readonly System.Text.RegularExpressions.Regex StageFolder = new(@"^stage-(\d+)-.+$");
+
+    /// <summary>
+    /// The first stage of the run folder that is not what this spec would train, with it and every later stage folder
+    /// to remove (each was trained from the one before), or null when every stage there matches.
+    /// </summary>
+    Change? FirstChange(string runDir, string[] dirs, string[] names, StageKey[] keys)
+    {
+        (int Index, string Reason)? first = null;
+        for (int i = 0; i < dirs.Length && first is null; i++)
+        {
+            if (!Directory.Exists(dirs[i])) continue;
+            var recorded = StageKey.Read(Path.Combine(dirs[i], StageKey.FileName));
+            if (recorded is null)
+            {
+                // An empty folder holds nothing to be wrong about; one with outputs and no key was trained before stages were keyed.
+                if (Directory.EnumerateFileSystemEntries(dirs[i]).Any())
+                    first = (i, $"stage {names[i]} has no {StageKey.FileName} (it was trained before stages were keyed by content)");
+            }
+            else if (recorded.Hash != keys[i].Hash)
+                first = (i, $"stage {names[i]} changed ({keys[i].Difference(recorded, spec.Joint ? "" : StageKey.Prefix(i))})");
+        }
+        // Folders of stages this spec does not have (renamed, removed, or a joint run's for a staged one) belong to another experiment.
+        var others = (Directory.Exists(runDir) ? Directory.EnumerateDirectories(runDir, "stage-*") : [])
+            .Select(d => (Dir: d, Match: StageFolder.Match(Path.GetFileName(d))))
+            .Where(d => d.Match.Success && !dirs.Select(Path.GetFileName).Contains(Path.GetFileName(d.Dir)))
+            .Select(d => (d.Dir, Index: int.Parse(d.Match.Groups[1].Value, CultureInfo.InvariantCulture) - 1))
+            .Where(d => d.Index >= 0).OrderBy(d => d.Index).ToList();
+        if (others.Count > 0 && (first is null || others[0].Index < first.Value.Index))
+            first = (others[0].Index, others[0].Index < dirs.Length
+                ? $"stage {names[others[0].Index]} changed (its folder was {Path.GetFileName(others[0].Dir)})"
+                : $"{Path.GetFileName(others[0].Dir)} is not a stage of this spec");
+        if (first is not { } f) return null;
+        var remove = dirs.Select((d, i) => (Dir: d, Index: i)).Where(d => d.Index >= f.Index && Directory.Exists(d.Dir))
+            .Concat(others.Where(o => o.Index >= f.Index)).OrderByDescending(d => d.Index).Select(d => d.Dir).ToList();
+        var (action, doing) = f.Index >= dirs.Length ? ("remove it", "removing it")
+            : f.Index == dirs.Length - 1 ? ("retrain it", "retraining it") : ("retrain it and the stages after it", "retraining it and the stages after it");
+        return new Change(f.Reason, action, doing, remove);
+    }
+
+    /// <summary>Whether a stage folder holds an evaluation made under <paramref name="key"/>: of this stage's training, on the current sets.</summary>
+    static bool EvaluationCurrent(string stageDir, StageKey key) =>
+        File.Exists(Path.Combine(stageDir, "evaluation.json")) && StageKey.Read(Path.Combine(stageDir, StageKey.EvaluationFileName))?.Hash == key.Hash;
+
+    /// <summary>Removes a stage's evaluation (evaluation.json first, the mark of an evaluated stage), keeping its training.</summary>
+    static void ForgetEvaluation(string stageDir)
+    {
+        if (!Directory.Exists(stageDir)) return;
+        File.Delete(Path.Combine(stageDir, "evaluation.json"));
+        File.Delete(Path.Combine(stageDir, StageKey.EvaluationFileName));
+        foreach (var predictions in Directory.EnumerateFiles(stageDir, PredictionsFile("*"))) File.Delete(predictions);
+        if (Directory.Exists(Path.Combine(stageDir, "logit-lens"))) AtomicDirectory.Delete(Path.Combine(stageDir, "logit-lens"));
+    }
+
+    /// <summary>Records the key a stage's training starts under, before it starts, so that an interrupted stage is known too; a recorded one is kept.</summary>
+    static void RecordKey(string stageDir, StageKey key)
+    {
+        var path = Path.Combine(stageDir, StageKey.FileName);
+        if (StageKey.Read(path) is null) key.Save(path);
     }
 
     /// <summary>
@@ -123,7 +253,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         {
             var relative = Path.GetRelativePath(from, file);
             var top = relative.Split(Path.DirectorySeparatorChar)[0];
-            if (top is "checkpoints" or "logit-lens" or "evaluation.json" || top.StartsWith("eval-", StringComparison.Ordinal)) continue;
+            if (top is "checkpoints" or "logit-lens" or "evaluation.json" or StageKey.EvaluationFileName || top.StartsWith("eval-", StringComparison.Ordinal)) continue;
             var target = Path.Combine(to, relative);
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(file, target);
@@ -167,7 +297,8 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         return results;
     }
 
-    ExperimentResults RunJoint(string runDir, int seed, List<List<Example>> sets, string[] scoredBy, AccuracyMatrix matrix, Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact, CancellationToken cancellation)
+    ExperimentResults RunJoint(string runDir, int seed, StageKey key, StageKey evaluationKey, List<List<Example>> sets, string[] scoredBy, AccuracyMatrix matrix,
+        Dictionary<string, double?[,]> scores, Dictionary<string, List<bool>>[] perFact, CancellationToken cancellation)
     {
         var joint = spec.Stages[0] with
         {
@@ -177,11 +308,17 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         var stageDir = StageDirectory(runDir, 1, "joint");
         var evalPath = Path.Combine(stageDir, "evaluation.json");
         var all = sets.SelectMany(s => s).ToList();
-        if (!File.Exists(evalPath))
+        if (!EvaluationCurrent(stageDir, evaluationKey))
         {
-            // The trainer's own evaluation is of all the data at once, not of each stage's set: nothing to reuse.
-            var trained = TrainStage(joint, 0, [all, .. sets], spec.BaseModel, stageDir, seed, cancellation, (model, _) => EvaluateStage(model, sets, stageDir, evalPath, null));
-            if (trained.Interrupted) throw Interrupted("the joint stage", trained);
+            ForgetEvaluation(stageDir);
+            if (TrainingCheckpoint.Finished(stageDir) is null)
+            {
+                RecordKey(stageDir, key);
+                // The trainer's own evaluation is of all the data at once, not of each stage's set: nothing to reuse.
+                var trained = TrainStage(joint, 0, [all, .. sets], spec.BaseModel, stageDir, seed, cancellation, (model, _) => EvaluateStage(model, sets, stageDir, evaluationKey, null));
+                if (trained.Interrupted) throw Interrupted("the joint stage", trained);
+            }
+            if (!File.Exists(evalPath)) EvaluateStage(Path.Combine(stageDir, "final"), sets, stageDir, evaluationKey);
         }
         ReadEvaluation(evalPath, [.. Enumerable.Range(0, sets.Count)], scoredBy, matrix, scores, perFact);
         return WriteResults(runDir, matrix, Results(matrix, scores, perFact, seed, scoredBy) with { Joint = true }, scoredBy);
@@ -246,16 +383,16 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         return DataMixer.Mix(sets[index], shares, seed + 1_000_003 * index);
     }
 
-    void EvaluateStage(string model, List<List<Example>> sets, string stageDir, string evalPath)
+    void EvaluateStage(string model, List<List<Example>> sets, string stageDir, StageKey key)
     {
         using var loaded = LoadedModel.Load(model, spec.Device, spec.DType);
-        EvaluateStage(loaded, sets, stageDir, evalPath, null);
+        EvaluateStage(loaded, sets, stageDir, key, null);
     }
 
     /// <summary>
     /// The evaluations stage <paramref name="index"/>'s trainer made on its final weights, by stage name: the earlier
     /// sets it tracked and, when the accuracy stop rule's last check was on the final weights, the stage's own set.
-    /// The trainer's evaluator has the same settings as <see cref="EvaluateStage(LoadedModel, List{List{Example}}, string, string, IReadOnlyDictionary{string, EvaluationResult}?)"/>'s,
+    /// The trainer's evaluator has the same settings as <see cref="EvaluateStage(LoadedModel, List{List{Example}}, string, StageKey, IReadOnlyDictionary{string, EvaluationResult}?)"/>'s,
     /// so these are the results it would compute again.
     /// </summary>
     Dictionary<string, EvaluationResult> FinalEvaluations(TrainingResult result, int index)
@@ -267,9 +404,9 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
 
     /// <summary>
     /// Evaluates every stage's set with the model (taking those in <paramref name="done"/> as already evaluated on
-    /// it), writing the predictions, the optional logit lens and evaluation.json (last).
+    /// it), writing the predictions, the optional logit lens, evaluation.json and, last, the key it was made under.
     /// </summary>
-    void EvaluateStage(LoadedModel loaded, List<List<Example>> sets, string stageDir, string evalPath, IReadOnlyDictionary<string, EvaluationResult>? done)
+    void EvaluateStage(LoadedModel loaded, List<List<Example>> sets, string stageDir, StageKey key, IReadOnlyDictionary<string, EvaluationResult>? done)
     {
         var evaluator = new Evaluator(loaded);
         var summary = new JsonObject();
@@ -290,8 +427,9 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
                 if (sets[j].Any(e => e.Answers.Count > 0))
                     Analysis.LensReport.Write([lens.Analyze(spec.Stages[j].Name, [.. sets[j].Where(e => e.Answers.Count > 0)])], Path.Combine(stageDir, "logit-lens", spec.Stages[j].Name));
         }
-        // Written last: its presence marks the stage as evaluated.
-        AtomicFile.WriteAllText(evalPath, summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        // Its presence, with the key written after it, marks the stage as evaluated on these sets.
+        AtomicFile.WriteAllText(Path.Combine(stageDir, "evaluation.json"), summary.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        key.Save(Path.Combine(stageDir, StageKey.EvaluationFileName));
     }
 
     /// <summary>The predictions of set <paramref name="setName"/> in the folder of the stage after which it was evaluated.</summary>

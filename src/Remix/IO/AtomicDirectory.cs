@@ -31,4 +31,21 @@ public static class AtomicDirectory
         }
         AtomicFile.RemoveAbandonedSiblings(full);
     }
+
+    /// <summary>
+    /// Removes a directory so that it is either whole or gone: renamed to a temporary sibling first, then deleted. A
+    /// kill during the deletion leaves a part of it under the temporary name, which the next write or removal of
+    /// <paramref name="path"/> clears (<see cref="AtomicFile.RemoveAbandonedSiblings"/>).
+    /// </summary>
+    public static void Delete(string path)
+    {
+        var full = Path.GetFullPath(path);
+        if (Directory.Exists(full))
+        {
+            var aside = AtomicFile.TemporarySibling(full);
+            Directory.Move(full, aside);
+            Directory.Delete(aside, true);
+        }
+        AtomicFile.RemoveAbandonedSiblings(full);
+    }
 }

@@ -12,7 +12,11 @@ public sealed class ProgressReporter(TextWriter output, bool isTerminal, int log
     TimeSpan _runStart;
 
     /// <summary>A reporter for the console, plain when stderr is redirected.</summary>
-    public static ProgressReporter ForConsole(int logEvery = 10) => new(Console.Error, !Console.IsErrorRedirected, logEvery);
+    public static ProgressReporter ForConsole(int logEvery = 10) => For(Console.Error, logEvery);
+
+    /// <summary>A reporter writing to <paramref name="error"/>: in place only when that is the console's stderr on a terminal.</summary>
+    public static ProgressReporter For(TextWriter error, int logEvery = 10) =>
+        new(error, ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected, logEvery);
 
     public void Step(int step, int totalSteps, int epoch, double loss, double lr, double tokensPerSecond)
     {

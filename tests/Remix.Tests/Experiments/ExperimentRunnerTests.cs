@@ -219,7 +219,7 @@ public class ExperimentRunnerTests
     }
 
     /// <summary>A random base model in base/ and two disjoint KVR sets of 6 in a.jsonl and b.jsonl.</summary>
-    static (List<Example> A, List<Example> B) BaseModelAndTwoSets(TempDir dir)
+    internal static (List<Example> A, List<Example> B) BaseModelAndTwoSets(TempDir dir)
     {
         Assert.Equal(0, Support.Cli.Run("model", "init", "--out", dir.File("base"), "--hidden-size", "32").Code);
         var (a, b) = KvrGenerator.GeneratePair(6, 6, 1);
@@ -228,7 +228,7 @@ public class ExperimentRunnerTests
         return (a, b);
     }
 
-    static string Write(string path, string text)
+    internal static string Write(string path, string text)
     {
         File.WriteAllText(path, text);
         return path;

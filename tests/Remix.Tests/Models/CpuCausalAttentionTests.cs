@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace Remix.Tests.Models;
 
+[Collection(Support.ThreadCountCollection.Name)]
 public class CpuCausalAttentionTests
 {
     /// <summary>

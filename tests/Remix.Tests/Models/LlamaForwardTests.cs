@@ -4,6 +4,7 @@ using static TorchSharp.torch;
 
 namespace Remix.Tests.Models;
 
+[Collection(Support.ThreadCountCollection.Name)]
 public class LlamaForwardTests
 {
     static readonly long[] Ids = [256, 72, 101, 108, 108, 111, 32, 119, 111, 114];

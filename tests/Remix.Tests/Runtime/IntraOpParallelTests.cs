@@ -2,6 +2,7 @@ using Remix.Runtime;
 
 namespace Remix.Tests.Runtime;
 
+[Collection(Support.ThreadCountCollection.Name)]
 public class IntraOpParallelTests
 {
     [Fact]
