@@ -198,7 +198,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     TrainingResult TrainStage(StageSpec stage, int index, List<List<Example>> sets, string previous, string stageDir, int seed, CancellationToken cancellation,
         Action<LoadedModel, TrainingResult> afterTraining)
     {
-        var options = stage.Recipe with { Seed = stage.Recipe.Seed + seed, KeepCheckpoints = stage.Recipe.KeepCheckpoints || KeepCheckpoints };
+        var options = stage.Recipe with { Seed = Seeds.Stage(stage.Recipe.Seed, seed), KeepCheckpoints = stage.Recipe.KeepCheckpoints || KeepCheckpoints };
         var examples = TrainingSet(stage, index, sets, options.Seed);
 
         using var loaded = LoadedModel.Load(previous, spec.Device, spec.DType);
@@ -243,7 +243,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
                 : new MixingShare(new GenericPassageSource(DatasetReader.Read(mix.File!).Examples), mix.Ratio));
         if (stage.Replay is { } replay)
             shares.Add(MixingShare.Replay(sets[spec.Stages.ToList().FindIndex(s => s.Name == replay.Stage)], replay.Fraction));
-        return DataMixer.Mix(sets[index], shares, seed + 1_000_003 * index);
+        return DataMixer.Mix(sets[index], shares, Seeds.Mixing(seed, index));
     }
 
     void EvaluateStage(string model, List<List<Example>> sets, string stageDir, string evalPath)
