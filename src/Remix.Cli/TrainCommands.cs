@@ -3,8 +3,8 @@ using System.Globalization;
 using Remix.Data;
 using Remix.Data.Bundled;
 using Remix.Data.Formats;
-using Remix.Data.Mixing;
 using Remix.Evaluation;
+using Remix.Experiments;
 using Remix.Models;
 using Remix.Training;
 
@@ -18,7 +18,7 @@ public static class TrainCommands
         var model = new Option<string>("--model") { Description = "Base checkpoint (Hugging Face layout)", Required = true };
         var data = new Option<string>("--data") { Description = "Training data: FILE[,FILE...] in any supported format", Required = true };
         var output = new Option<string>("--out") { Description = "Run directory (metrics.jsonl, tensorboard/, checkpoints/, final/)", Required = true };
-        var mix = new Option<string[]>("--mix") { Description = "REMIX data: random:RATIO, generic:FILE:RATIO (repeatable); RATIO x |data| extra examples" };
+        var mix = new Option<string[]>("--mix") { Description = "REMIX data: random:RATIO, generic:RATIO (the bundled corpus) or generic:FILE:RATIO (repeatable); RATIO x |data| extra examples" };
         var replay = new Option<string[]>("--replay") { Description = "Replay FILE:FRACTION of an earlier stage's data (repeatable)" };
         var words = new Option<string?>("--words") { Description = $"Word list for random sequences (default: bundled {BundledPaths.WordList})" };
         var randomWords = new Option<string>("--random-words") { Description = "Words per random sequence as PROMPT+TARGET", DefaultValueFactory = _ => "10+10" };
@@ -33,7 +33,7 @@ public static class TrainCommands
         var eps = new Option<double>("--eps") { DefaultValueFactory = _ => 1e-8, Description = "AdamW epsilon" };
         var clip = new Option<double>("--clip") { DefaultValueFactory = _ => 1.0, Description = "Gradient norm clip (0: off)" };
         var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "cosine", Description = "cosine, linear or constant (after warmup)" };
-        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed for the data order, the mixed-in draws and LoRA's initial weights" };
+        var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed for the data order, the mixed-in draws and LoRA's initial weights (a spec's seed: for this one stage)" };
         var stop = new Option<string>("--stop") { DefaultValueFactory = _ => "epochs", Description = "epochs | loss:THRESHOLD:K[:cumulative] | accuracy:TARGET[:EVERY]" };
         var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 2048, Description = "Longer examples are dropped, not truncated" };
         var fixedOrder = new Option<bool>("--fixed-order") { Description = "Same data order every epoch (the reference code's behaviour)" };
@@ -45,14 +45,14 @@ public static class TrainCommands
         var l2 = new Option<double>("--l2") { DefaultValueFactory = _ => 0.0, Description = "L2 to the starting weights: STRENGTH x 1/2 sum (w - w0)^2 (0: off)" };
         var ewc = new Option<string?>("--ewc") { Description = "EWC: STRENGTH:FILE, the diagonal Fisher estimated on FILE (the previous stage's data) at the starting weights (default: off)" };
         var kl = new Option<double>("--kl") { DefaultValueFactory = _ => 0.0, Description = "KL(starting model || current model) on the answer tokens, times STRENGTH (0: off)" };
-        var lora = new Option<string?>("--lora") { Description = "Train LoRA adapters instead of all weights: RANK[:ALPHA], alpha 2 x rank unless given (default: off, all weights train)" };
-        var loraTargets = new Option<string>("--lora-targets") { Description = "Projections that get adapters", DefaultValueFactory = _ => "q_proj,v_proj" };
+        var loraOption = new Option<string?>("--lora") { Description = "Train LoRA adapters instead of all weights: RANK[:ALPHA], alpha 2 x rank unless given (default: off, all weights train)" };
+        var loraTargets = new Option<string>("--lora-targets") { Description = "Projections that get adapters", DefaultValueFactory = _ => string.Join(',', Lora.DefaultTargets) };
         var loraMerge = new Option<bool>("--lora-merge") { Description = "Merge the adapters into the weights of OUT/final (default: keep them as a PEFT adapter next to the base weights)" };
         var common = new CommonOptions();
         var command = new Command("train", "Fine-tune a model on data (with REMIX mixing or replay), with checkpoints and resume")
         {
             model, data, output, mix, replay, words, randomWords, eval, epochs, lr, batch, accum, warmup, decay, betas, eps, clip, schedule,
-            seed, stop, maxLength, fixedOrder, groupByLength, evalEvery, saveEvery, resume, keepCheckpoints, l2, ewc, kl, lora, loraTargets, loraMerge,
+            seed, stop, maxLength, fixedOrder, groupByLength, evalEvery, saveEvery, resume, keepCheckpoints, l2, ewc, kl, loraOption, loraTargets, loraMerge,
         };
         common.AddTo(command);
         command.SetAction(parse =>
@@ -65,7 +65,7 @@ public static class TrainCommands
                 LearningRate = parse.GetValue(lr), Beta1 = b1, Beta2 = b2, Epsilon = parse.GetValue(eps), WeightDecay = parse.GetValue(decay),
                 WarmupRatio = parse.GetValue(warmup), ClipNorm = parse.GetValue(clip), BatchSize = parse.GetValue(batch),
                 GradientAccumulation = parse.GetValue(accum), Epochs = parse.GetValue(epochs), MaxLength = parse.GetValue(maxLength),
-                Seed = parse.GetValue(seed), FixedOrder = parse.GetValue(fixedOrder), GroupByLength = parse.GetValue(groupByLength),
+                FixedOrder = parse.GetValue(fixedOrder), GroupByLength = parse.GetValue(groupByLength),
                 Stop = StopRule.Parse(parse.GetValue(stop)!), EvalEvery = parse.GetValue(evalEvery), SaveEvery = parse.GetValue(saveEvery),
                 KeepCheckpoints = parse.GetValue(keepCheckpoints),
                 Schedule = parse.GetValue(schedule)!.ToLowerInvariant() switch
@@ -76,30 +76,26 @@ public static class TrainCommands
                     var other => throw new InvalidInputException("--schedule", $"expected cosine, linear or constant, found \"{other}\""),
                 },
             }.Validated();
+            // One stage of a one-seed experiment: --seed is the run's seed (a spec's seed:), added to the recipe's own.
+            options = options with { Seed = Seeds.Stage(options.Seed, parse.GetValue(seed)) };
 
             var primary = parse.GetValue(data)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
                 .SelectMany(f => DatasetReader.Read(BundledPaths.Resolve(f)).Examples).Where(e => e.Kind != ExampleKind.Document).ToList();
             if (primary.Count == 0) throw new InvalidInputException("--data", "no trainable examples (generic corpora go in --mix generic:FILE:RATIO)");
-            var shares = new List<MixingShare>();
-            foreach (var spec in parse.GetValue(mix) ?? []) shares.Add(ParseMix(spec, parse.GetValue(words), parse.GetValue(randomWords)!));
-            foreach (var spec in parse.GetValue(replay) ?? []) shares.Add(ParseReplay(spec));
-            var examples = DataMixer.Mix(primary, shares, options.Seed);
+            var mixes = (parse.GetValue(mix) ?? []).Select(m => StageOptions.Mix(m, parse.GetValue(words), parse.GetValue(randomWords)!)).ToList();
+            var replays = (parse.GetValue(replay) ?? []).Select(StageOptions.Replay).ToList();
+            var examples = TrainingSet(primary, mixes, replays, options.Seed);
+            var lora = parse.GetValue(loraOption) is { } loraText ? StageOptions.Lora(loraText, parse.GetValue(loraTargets)) : null;
+            var penalties = Regularizers(parse.GetValue(l2), parse.GetValue(ewc), parse.GetValue(kl));
             var evalSets = (parse.GetValue(eval) ?? []).Select(f => (Path.GetFileNameWithoutExtension(f), (IReadOnlyList<Example>)DatasetReader.Read(BundledPaths.Resolve(f)).Examples)).ToList();
 
             var dir = BundledPaths.Resolve(parse.GetValue(model)!);
             using var loaded = common.Load(parse, dir, "training starts from the merged model");
             var progress = ProgressReporter.ForConsole();
-            progress.Message($"training on {primary.Count} examples + {examples.Count - primary.Count} mixed in ({string.Join(", ", shares.Select(s => $"{s.Source.Name} x{s.Ratio}"))}), stop rule {options.Stop}");
-            if (parse.GetValue(lora) is { } loraSpec)
-            {
-                var parts = loraSpec.Split(':');
-                if (parts.Length > 2 || !int.TryParse(parts[0], out int rank) || rank < 1
-                    || (parts.Length == 2 && (!double.TryParse(parts[1], NumberStyles.Float, CultureInfo.InvariantCulture, out _) || double.Parse(parts[1], CultureInfo.InvariantCulture) <= 0)))
-                    throw new InvalidInputException("--lora", $"expected RANK[:ALPHA] such as 8:16, found \"{loraSpec}\"");
-                double alpha = parts.Length == 2 ? double.Parse(parts[1], CultureInfo.InvariantCulture) : 2.0 * rank;
-                Lora.Attach(loaded.Model, rank, alpha, parse.GetValue(loraTargets)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries), options.Seed);
-            }
-            var regularizers = Regularizers(parse.GetValue(l2), parse.GetValue(ewc), parse.GetValue(kl), loaded, dir, options.MaxLength);
+            var shares = mixes.Select(m => $"{m.Source} x{m.Ratio}").Concat(replays.Select(r => $"replay x{r.Replay.Fraction}"));
+            progress.Message($"training on {primary.Count} examples + {examples.Count - primary.Count} mixed in ({string.Join(", ", shares)}), stop rule {options.Stop}");
+            if (lora is not null) Lora.Attach(loaded.Model, lora.Rank, lora.Alpha, lora.Targets, options.Seed);
+            var regularizers = penalties.Select(p => Regularizer.Create(p.Regularizer.Type, p.Regularizer.Strength, loaded, dir, p.PreviousSet, options.MaxLength)).ToList();
             using var disposeRegularizers = new CompositeDisposable(regularizers);
             var trainer = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options) { Progress = progress, Regularizers = regularizers };
             var outDir = parse.GetValue(output)!;
@@ -138,20 +134,36 @@ public static class TrainCommands
         return command;
     }
 
-    static List<Regularizer> Regularizers(double l2, string? ewc, double kl, LoadedModel loaded, string dir, int maxLength)
+    /// <summary>
+    /// The examples <c>remix train</c> trains on, built as a one-stage spec's are (<see cref="StageTrainingSet"/>, stage
+    /// index 0): <paramref name="primary"/>, then the <c>--mix</c> draws, then the <c>--replay</c> draws from each file's
+    /// set, under <paramref name="stageSeed"/>.
+    /// </summary>
+    public static List<Example> TrainingSet(IReadOnlyList<Example> primary, IEnumerable<MixSpec> mix, IEnumerable<(ReplaySpec Replay, string File)> replay, int stageSeed) =>
+        StageTrainingSet.Build(primary, mix, replay.Select(r => (r.Replay, EarlierSet("--replay", r.File))), stageSeed, stageIndex: 0);
+
+    /// <summary>
+    /// --l2, --ewc and --kl, in the order their penalties add up, each with the set it is estimated on (the previous
+    /// stage's: ewc's file; none for the others).
+    /// </summary>
+    static List<(RegularizerSpec Regularizer, IReadOnlyList<Example> PreviousSet)> Regularizers(double l2, string? ewc, double kl)
     {
-        var list = new List<Regularizer>();
-        if (l2 < 0 || kl < 0) throw new InvalidInputException(l2 < 0 ? "--l2" : "--kl", $"expected a non-negative strength, found {Math.Min(l2, kl)}");
-        if (l2 > 0) list.Add(Regularizer.Create("l2", l2, loaded, dir, [], maxLength));
+        var list = new List<(RegularizerSpec, IReadOnlyList<Example>)>();
+        if (StageOptions.Penalty("l2", l2) is { } l2Spec) list.Add((l2Spec, []));
         if (ewc is not null)
         {
-            int colon = ewc.IndexOf(':');
-            if (colon <= 0 || !double.TryParse(ewc[..colon], NumberStyles.Float, CultureInfo.InvariantCulture, out var strength) || strength < 0)
-                throw new InvalidInputException("--ewc", $"expected STRENGTH:FILE such as 100:d_a.jsonl, found \"{ewc}\"");
-            list.Add(Regularizer.Create("ewc", strength, loaded, dir, DatasetReader.Read(BundledPaths.Resolve(ewc[(colon + 1)..])).Examples, maxLength));
+            var (ewcSpec, file) = StageOptions.Ewc(ewc);
+            list.Add((ewcSpec, EarlierSet("--ewc", file)));
         }
-        if (kl > 0) list.Add(Regularizer.Create("kl", kl, loaded, dir, [], maxLength));
+        if (StageOptions.Penalty("kl", kl) is { } klSpec) list.Add((klSpec, []));
         return list;
+    }
+
+    /// <summary>The set of the earlier stage a file stands for: its examples to learn, as a spec's stage reads its data.</summary>
+    static IReadOnlyList<Example> EarlierSet(string option, string file)
+    {
+        var set = DatasetReader.Read(file).Examples.Where(e => e.Kind != ExampleKind.Document).ToList();
+        return set.Count > 0 ? set : throw new InvalidInputException(option, $"{file}: no examples to learn (only documents)");
     }
 
     sealed class CompositeDisposable(IEnumerable<IDisposable> items) : IDisposable
@@ -160,35 +172,6 @@ public static class TrainCommands
         {
             foreach (var item in items) item.Dispose();
         }
-    }
-
-    static MixingShare ParseMix(string spec, string? wordsFile, string randomWords)
-    {
-        var parts = spec.Split(':');
-        double Ratio(string s) => double.TryParse(s, NumberStyles.Float, CultureInfo.InvariantCulture, out var r) && r >= 0
-            ? r : throw new InvalidInputException("--mix", $"expected a non-negative ratio in \"{spec}\"");
-        switch (parts)
-        {
-            case ["random", var ratio]:
-                var split = randomWords.Split('+');
-                if (split.Length != 2 || !int.TryParse(split[0], out int p) || !int.TryParse(split[1], out int t) || p < 0 || t < 1)
-                    throw new InvalidInputException("--random-words", $"expected PROMPT+TARGET word counts such as 10+10, found \"{randomWords}\"");
-                var words = RandomWordSource.LoadWordList(wordsFile is null ? BundledPaths.Find(BundledPaths.WordList) : BundledPaths.Resolve(wordsFile));
-                return new MixingShare(new RandomWordSource(words, p, t), Ratio(ratio));
-            case ["generic", .. var fileParts, var ratio] when fileParts.Length > 0:
-                var file = string.Join(':', fileParts);
-                return new MixingShare(new GenericPassageSource(DatasetReader.Read(BundledPaths.Resolve(file)).Examples), Ratio(ratio));
-            default:
-                throw new InvalidInputException("--mix", $"expected random:RATIO or generic:FILE:RATIO, found \"{spec}\"");
-        }
-    }
-
-    static MixingShare ParseReplay(string spec)
-    {
-        int colon = spec.LastIndexOf(':');
-        if (colon <= 0 || !double.TryParse(spec[(colon + 1)..], NumberStyles.Float, CultureInfo.InvariantCulture, out var fraction) || fraction < 0)
-            throw new InvalidInputException("--replay", $"expected FILE:FRACTION such as d_a.jsonl:0.1, found \"{spec}\"");
-        return MixingShare.Replay(DatasetReader.Read(BundledPaths.Resolve(spec[..colon])).Examples, fraction);
     }
 
     public static Command Eval()

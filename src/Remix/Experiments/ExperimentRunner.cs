@@ -335,7 +335,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     TrainingResult TrainStage(StageSpec stage, int index, List<List<Example>> sets, string previous, string stageDir, int seed, CancellationToken cancellation,
         Action<LoadedModel, TrainingResult> afterTraining)
     {
-        var options = stage.Recipe with { Seed = stage.Recipe.Seed + seed, KeepCheckpoints = stage.Recipe.KeepCheckpoints || KeepCheckpoints };
+        var options = stage.Recipe with { Seed = Seeds.Stage(stage.Recipe.Seed, seed), KeepCheckpoints = stage.Recipe.KeepCheckpoints || KeepCheckpoints };
         var examples = TrainingSet(stage, index, sets, options.Seed);
 
         using var loaded = LoadedModel.Load(previous, spec.Device, spec.DType);
@@ -367,21 +367,12 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     }
 
     /// <summary>
-    /// Stage <paramref name="index"/>'s training set: its own data, then its mixing and replay shares. The draws depend
-    /// on the stage's position as well as on <paramref name="seed"/>, so that two stages mixing from the same source
-    /// (random words in both, or the same generic corpus) get different examples rather than the same ones again.
+    /// Stage <paramref name="index"/>'s training set: its own data, then its mixing and replay shares, drawn under
+    /// <paramref name="seed"/> (the stage's) and its position (see <see cref="Seeds.Mixing"/>).
     /// </summary>
-    internal List<Example> TrainingSet(StageSpec stage, int index, List<List<Example>> sets, int seed)
-    {
-        var shares = new List<MixingShare>();
-        foreach (var mix in stage.Mix)
-            shares.Add(mix.Source == "random"
-                ? new MixingShare(new RandomWordSource(RandomWordSource.LoadWordList(mix.File!), mix.PromptWords, mix.TargetWords), mix.Ratio)
-                : new MixingShare(new GenericPassageSource(DatasetReader.Read(mix.File!).Examples), mix.Ratio));
-        if (stage.Replay is { } replay)
-            shares.Add(MixingShare.Replay(sets[spec.Stages.ToList().FindIndex(s => s.Name == replay.Stage)], replay.Fraction));
-        return DataMixer.Mix(sets[index], shares, seed + 1_000_003 * index);
-    }
+    internal List<Example> TrainingSet(StageSpec stage, int index, List<List<Example>> sets, int seed) =>
+        StageTrainingSet.Build(sets[index], stage.Mix,
+            stage.Replay is { } replay ? [(replay, sets[spec.Stages.ToList().FindIndex(s => s.Name == replay.Stage)])] : [], seed, index);
 
     void EvaluateStage(string model, List<List<Example>> sets, string stageDir, StageKey key)
     {

@@ -145,10 +145,10 @@ public sealed record ExperimentSpec
             var alpha = l.Number("alpha", 0, aboveMin: true);
             var targets = l.Get("targets") is { } tn ? tn.AsList("a non-empty list of projection names") is { Count: > 0 } items
                 ? [.. items.Select(i => i.AsString("a projection name (such as q_proj)"))] : throw tn.Expected("a non-empty list of projection names")
-                : new List<string> { "q_proj", "v_proj" };
+                : new List<string>(Lora.DefaultTargets);
             int rank = l.Require("rank", "a positive integer").AsInt(1);
             l.RefuseUnknownKeys();
-            lora = new LoraSpec(rank, alpha ?? 2.0 * rank, targets);
+            lora = new LoraSpec(rank, alpha ?? Lora.DefaultAlpha(rank), targets);
             if (regularizer is { Type: "l2" or "ewc" })
                 throw s.Get("regularizer")!.Expected($"kl or none with 'lora' ({Regularizer.WeightAnchoredWithLora})");
         }

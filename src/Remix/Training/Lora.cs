@@ -25,10 +25,16 @@ public static partial class Lora
     public static IEnumerable<(string Name, Linear Linear)> Projections(LlamaForCausalLM model) =>
         model.named_modules().Where(m => m.module is Linear).Select(m => (m.name, (Linear)m.module));
 
+    /// <summary>The projections that get adapters unless told otherwise: PEFT's default for Llama.</summary>
+    public static readonly IReadOnlyList<string> DefaultTargets = ["q_proj", "v_proj"];
+
+    /// <summary>The scale alpha unless told otherwise: twice the rank, so that alpha / rank is 2 at every rank.</summary>
+    public static double DefaultAlpha(int rank) => 2.0 * rank;
+
     /// <summary>Attaches adapters to every projection whose last name part is in <paramref name="targets"/> and freezes everything else.</summary>
     public static int Attach(LlamaForCausalLM model, int rank, double alpha, IReadOnlyCollection<string>? targets = null, long seed = 0)
     {
-        targets ??= ["q_proj", "v_proj"];
+        targets ??= DefaultTargets;
         int attached = Attach(model, rank, alpha, false, name => targets.Contains(name[(name.LastIndexOf('.') + 1)..]), seed);
         if (attached == 0) throw new InvalidInputException("--lora-targets", $"no projection named {string.Join(", ", targets)} in the model");
         return attached;

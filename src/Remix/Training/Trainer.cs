@@ -91,7 +91,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         string? stopReason = state.StopReason;
         while (!state.Finished && state.Epoch < o.Epochs)
         {
-            var plan = BatchPlanner.Plan(examples, o.BatchSize, o.FixedOrder ? o.Seed : EpochSeed(o.Seed, state.Epoch), o.GroupByLength);
+            var plan = BatchPlanner.Plan(examples, o.BatchSize, Seeds.DataOrder(o.Seed, state.Epoch, o.FixedOrder), o.GroupByLength);
             while (state.BatchInEpoch < plan.Count)
             {
                 int groupSize = Math.Min(o.GradientAccumulation, plan.Count - state.BatchInEpoch);
@@ -171,12 +171,6 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         provenance.Complete();
         return new TrainingResult(state.Step, state.Epoch, stopReason, false, lastLoss, state.TokensSeen, encoding.DroppedTooLong.Count, evaluations, memorizedFinal, finalDir);
     }
-
-    /// <summary>
-    /// The shuffling seed of an epoch. Not seed + epoch: then seed s+1 would repeat seed s's orders one epoch later,
-    /// and runs meant to differ by seed would mostly see the same orders.
-    /// </summary>
-    internal static int EpochSeed(int seed, int epoch) => unchecked(seed * 1_000_003 + epoch);
 
     /// <summary>
     /// Optimizer update number <paramref name="step"/> (named if it diverges) over an accumulation group; the

@@ -240,8 +240,8 @@ public class TrainerTests : IDisposable
         var examples = new ExampleEncoder(loaded.Tokenizer).EncodeAll(Facts).Examples;
         // With seed + epoch as the shuffling seed, seed 3's epoch e - 1 was seed 2's epoch e.
         for (int epoch = 1; epoch < 5; epoch++)
-            Assert.NotEqual(BatchPlanner.Plan(examples, 4, Trainer.EpochSeed(2, epoch), false).SelectMany(b => b),
-                BatchPlanner.Plan(examples, 4, Trainer.EpochSeed(3, epoch - 1), false).SelectMany(b => b));
+            Assert.NotEqual(BatchPlanner.Plan(examples, 4, Seeds.DataOrder(2, epoch, fixedOrder: false), false).SelectMany(b => b),
+                BatchPlanner.Plan(examples, 4, Seeds.DataOrder(3, epoch - 1, fixedOrder: false), false).SelectMany(b => b));
     }
 
     [Fact]

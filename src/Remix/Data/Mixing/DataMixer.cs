@@ -26,7 +26,7 @@ public static class DataMixer
             if (share.Ratio < 0 || !double.IsFinite(share.Ratio))
                 throw new InvalidInputException("--mix", $"expected a non-negative ratio for {share.Source.Name}, found {share.Ratio}");
             int count = CountFor(share.BaseCount ?? data.Count, share.Ratio);
-            mixed.AddRange(share.Source.Sample(count, seed + 7919 * ++index));
+            mixed.AddRange(share.Source.Sample(count, Seeds.Share(seed, ++index)));
         }
         return mixed;
     }
