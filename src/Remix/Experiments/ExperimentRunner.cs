@@ -349,7 +349,8 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             var trainer = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options) { Progress = Progress, Regularizers = regularizers };
             var result = trainer.Train(new TrainingRun
             {
-                Examples = examples, MemorizedSet = sets[index], OutDir = stageDir, TokenizerSource = previous, CommandLine = CommandLine,
+                // The accuracy rule asks whether the facts are learned, as remix train's does: the set's factoids.
+                Examples = examples, MemorizedSet = [.. sets[index].Where(e => e.Kind == ExampleKind.Factoid)], OutDir = stageDir, TokenizerSource = previous, CommandLine = CommandLine,
                 // Earlier stages' sets during this stage (the forgetting curve), when the recipe asks for it.
                 EvalSets = options.EvalEvery > 0 ? [.. Enumerable.Range(0, index).Select(j => (spec.Stages[j].Name, (IReadOnlyList<Example>)sets[j]))] : [],
                 Resume = true, // a stage folder is the runner's own: whatever it holds was left by an earlier run of this stage
