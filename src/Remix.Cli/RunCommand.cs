@@ -26,7 +26,7 @@ public static class RunCommand
             {
                 o.WriteLine($"{spec.Name}: {spec.Stages.Count} stages ({string.Join(", ", spec.Stages.Select(s => s.Name))}), seeds {string.Join(", ", spec.Seeds)}, base {spec.BaseModel}, device {spec.Device}, dtype {spec.DType}{(spec.Joint ? ", joint" : "")}{(spec.LogitLens ? ", logit lens after each stage" : "")}");
                 foreach (var stage in spec.Stages)
-                    o.WriteLine($"  {stage.Name}: {string.Join(", ", stage.Data.Select(Path.GetFileName))}{(stage.Limit is { } n ? $" (first {n})" : "")}; mix {(stage.Mix.Count == 0 ? "none" : string.Join(", ", stage.Mix.Select(m => $"{m.Source} x{m.Ratio}")))}; stop {stage.Recipe.Stop}; lr {stage.Recipe.LearningRate}");
+                    o.WriteLine($"  {stage.Name}: {string.Join(", ", stage.Data.Select(d => Path.GetFileName(d.File)))}{(stage.Limit is { } n ? $" (first {n})" : "")}; mix {(stage.Mix.Count == 0 ? "none" : string.Join(", ", stage.Mix.Select(m => $"{m.Source} x{m.Ratio}")))}; stop {stage.Recipe.Stop}; lr {stage.Recipe.LearningRate}");
                 foreach (var path in spec.MissingPaths) o.WriteLine($"  not on this machine: {path}");
                 o.WriteLine("valid");
                 return 0;

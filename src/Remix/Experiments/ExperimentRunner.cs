@@ -55,8 +55,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         using var provenance = Runtime.RunProvenance.Begin(runDir, spec.Device, spec.DType, CommandLine, cancellation);
         AtomicFile.WriteAllText(Path.Combine(runDir, "config.json"), spec.Json);
 
-        var sets = spec.Stages.Select(s => s.Data.SelectMany(f => DatasetReader.Read(f).Examples)
-            .Where(e => e.Kind != ExampleKind.Document).Take(s.Limit ?? int.MaxValue).ToList()).ToList();
+        var sets = spec.Stages.Select(s => s.ReadSet()).ToList();
         string[] scoredBy = [.. sets.Select(ScoredBy)];
         var matrix = new AccuracyMatrix(spec.Stages.Count);
         var scores = ScoreMatrices.ToDictionary(name => name, _ => new double?[spec.Stages.Count, spec.Stages.Count]);
@@ -108,7 +107,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         sb.AppendLine(CultureInfo.InvariantCulture, $"{Path.GetFullPath(spec.BaseModel)} {spec.Device} {spec.DType} seed {seed}");
         foreach (var s in spec.Stages.Take(index + 1))
             sb.AppendLine(CultureInfo.InvariantCulture,
-                $"{s.Name} {Files(s.Data)} {s.Limit} mix [{string.Join("; ", s.Mix.Select(m => m with { File = m.File is null ? null : Path.GetFullPath(m.File) }))}] {s.Replay} {s.Regularizer} lora [{s.Lora?.Rank} {s.Lora?.Alpha} {string.Join(',', s.Lora?.Targets ?? [])}] {s.Recipe with { SaveEvery = 0, KeepCheckpoints = false }}");
+                $"{s.Name} {Files(s.Data.Select(d => d.File))}{string.Concat(s.Data.Where(d => d != new DataSpec(d.File)).Select(d => $" {d}"))} {s.Limit} mix [{string.Join("; ", s.Mix.Select(m => m with { File = m.File is null ? null : Path.GetFullPath(m.File) }))}] {s.Replay} {s.Regularizer} lora [{s.Lora?.Rank} {s.Lora?.Alpha} {string.Join(',', s.Lora?.Targets ?? [])}] {s.Recipe with { SaveEvery = 0, KeepCheckpoints = false }}");
         return $"{index + 1}-{spec.Stages[index].Name}-{Convert.ToHexStringLower(System.Security.Cryptography.SHA256.HashData(Encoding.UTF8.GetBytes(sb.ToString())))[..16]}";
     }
 

@@ -121,17 +121,18 @@ public sealed partial class SpecNode
     public SpecObject AsObject(string expected = "an object (key: value, ...)") =>
         _kind == Kind.Object ? new SpecObject(this, (YamlMappingNode)_node) : throw Expected(expected);
 
+    /// <summary>The value is a string scalar.</summary>
+    public bool IsString => _kind == Kind.String;
+
+    /// <summary>The value is a mapping.</summary>
+    public bool IsObject => _kind == Kind.Object;
+
+    /// <summary>The value is a list.</summary>
+    public bool IsList => _kind == Kind.List;
+
     /// <summary>A list; its items' paths are <c>PATH[i]</c>.</summary>
     public IReadOnlyList<SpecNode> AsList(string expected = "a list") =>
         _kind == Kind.List ? [.. ((YamlSequenceNode)_node).Children.Select((item, i) => new SpecNode(item, File, $"{Path}[{i}]"))] : throw Expected(expected);
-
-    /// <summary>One string or a non-empty list of strings, as the list of their nodes (so that each can be blamed where it stands).</summary>
-    public IReadOnlyList<SpecNode> AsStringOrList(string expected)
-    {
-        if (_kind == Kind.String) return [this];
-        if (_kind == Kind.List && AsList() is { Count: > 0 } items && items.All(i => i._kind == Kind.String)) return items;
-        throw Expected(expected);
-    }
 
     /// <summary>A short rendering for "found ...": a string in quotes, a number as written, a short list or object in JSON.</summary>
     public string Describe()

@@ -68,9 +68,6 @@ public sealed class SpecObject
     /// <summary>An optional boolean.</summary>
     public bool? Bool(string key) => Get(key)?.AsBool();
 
-    /// <summary>An optional string or non-empty list of strings, as their nodes.</summary>
-    public IReadOnlyList<SpecNode>? StringOrList(string key, string expected) => Get(key)?.AsStringOrList(expected);
-
     /// <summary>An optional list of mappings; <paramref name="expectedList"/> and <paramref name="expectedItem"/> describe them in errors.</summary>
     public IReadOnlyList<SpecObject>? Objects(string key, string expectedList, string expectedItem) =>
         Get(key) is { } list ? [.. list.AsList(expectedList).Select(item => item.AsObject(expectedItem))] : null;

@@ -34,7 +34,14 @@ public class ExperimentSpecTests
     // Values of the wrong type.
     [InlineData(3, "recipe: {lr: fast, epochs: 2}", "3:14: recipe.lr: expected a positive number, found \"fast\"")]
     [InlineData(3, "recipe: {lr: 0.01, epochs: [1, 2]}", "3:28: recipe.epochs: expected a positive integer, found [1,2]")]
-    [InlineData(6, "    data: {file: a.jsonl}", "6:11: stages[0].data: expected a file or a list of files, found {\"file\":\"a.jsonl\"}")]
+    [InlineData(6, "    data: 3", "6:11: stages[0].data: expected a file, {file, format, skip_bad, templates} or a non-empty list of them, found 3")]
+    [InlineData(6, "    data: []", "6:11: stages[0].data: expected a file, {file, format, skip_bad, templates} or a non-empty list of them, found []")]
+    [InlineData(6, "    data: [a.jsonl, 7]", "6:21: stages[0].data[1]: expected a file or {file, format, skip_bad, templates}, found 7")]
+    [InlineData(6, "    data: [{file: a.jsonl, skip_bad: yes}]", "6:38: stages[0].data[0].skip_bad: expected true or false, found \"yes\"")]
+    // A dataset format that does not exist, and the object form's keys.
+    [InlineData(6, "    data: [{file: a.jsonl, format: popq}]", "6:36: stages[0].data[0].format: unknown format \"popq\" (did you mean 'popqa'?)")]
+    [InlineData(6, "    data: [{file: a.jsonl, fromat: popqa}]", "6:28: stages[0].data[0].fromat: unknown key (did you mean 'format'?)")]
+    [InlineData(6, "    data: [{format: popqa}]", "6:12: stages[0].data[0].file: missing (expected a data file)")]
     [InlineData(9, "joint: yes", "9:8: joint: expected true or false, found \"yes\"")]
     [InlineData(3, "recipe: {stop: \"loss:x\"}", "3:16: recipe.stop: expected " + StopRule.Syntax + ", found \"loss:x\"")]
     [InlineData(3, "recipe: {betas: [0.9]}", "3:17: recipe.betas: expected two numbers in [0, 1), found [0.9]")]
@@ -48,7 +55,7 @@ public class ExperimentSpecTests
     // A mixing source that does not exist.
     [InlineData(9, "    mix: [{source: noise, ratio: 1}]", "9:20: stages[1].mix[0].source: expected random or generic, found \"noise\"")]
     // A required key missing: reported where the mapping that lacks it begins.
-    [InlineData(8, "    limit: 2", "7:5: stages[1].data: missing (expected a file or a list of files)")]
+    [InlineData(8, "    limit: 2", "7:5: stages[1].data: missing (expected a file, {file, format, skip_bad, templates} or a non-empty list of them)")]
     [InlineData(2, "seeds: [0]", "1:1: base_model: missing (expected a checkpoint directory)")]
     [InlineData(9, "    mix: [{ratio: 1}]", "9:11: stages[1].mix[0].source: missing (expected random or generic)")]
     // Checks across fields.
