@@ -12,21 +12,30 @@ public static class RunCommand
     {
         var config = new Option<string>("--config") { Description = "Experiment spec (YAML, or JSON)", Required = true };
         var output = new Option<string?>("--out") { Description = "Where the runs go (default: runs/NAME); one seed-N folder per seed" };
-        var validate = new Option<bool>("--validate") { Description = "Only read and check the spec" };
+        var validate = new Option<bool>("--validate") { Description = "Only check what the run would meet, and say what was found: the spec, every data file read as the run reads it, each stage's set, the base model's config, tokenizer and weight headers, the mixing sources (a spec for another machine lists the paths missing here)" };
         var shared = new Option<string?>("--shared-stages") { Description = "Keep finished stage trainings here and reuse them in runs that begin the same way (other specs, same seed); files are keyed by path, so empty it after editing a model or data file in place (default: none, every run trains its own)" };
         var keepCheckpoints = new Option<bool>("--keep-checkpoints") { Description = "Keep every stage's checkpoints and optimizer state once it has finished (default: only final/ stays)" };
         var threads = new CommonOptions();
         var command = new Command("run", "Run a multi-stage continual-learning experiment and report the accuracy matrix") { config, output, validate, shared, keepCheckpoints, threads.Threads };
         command.SetAction(parse =>
         {
+            var o = parse.InvocationConfiguration.Output;
             bool validateOnly = parse.GetValue(validate);
             var spec = ExperimentSpec.Load(BundledPaths.Resolve(parse.GetValue(config)!), requireFiles: !validateOnly);
-            var o = parse.InvocationConfiguration.Output;
+            // The same checks before a run as for --validate, so that a bad data row or tokenizer stops the run before it
+            // has trained (or written) anything.
+            var check = ExperimentCheck.Of(spec);
+            if (check.Problems.Count > 0)
+            {
+                foreach (var problem in check.Problems) parse.InvocationConfiguration.Error.WriteLine($"remix: {problem}");
+                return 1;
+            }
             if (validateOnly)
             {
                 o.WriteLine($"{spec.Name}: {spec.Stages.Count} stages ({string.Join(", ", spec.Stages.Select(s => s.Name))}), seeds {string.Join(", ", spec.Seeds)}, base {spec.BaseModel}, device {spec.Device}, dtype {spec.DType}{(spec.Joint ? ", joint" : "")}{(spec.LogitLens ? ", logit lens after each stage" : "")}");
                 foreach (var stage in spec.Stages)
                     o.WriteLine($"  {stage.Name}: {string.Join(", ", stage.Data.Select(d => Path.GetFileName(d.File)))}{(stage.Limit is { } n ? $" (first {n})" : "")}; mix {(stage.Mix.Count == 0 ? "none" : string.Join(", ", stage.Mix.Select(m => $"{m.Source} x{m.Ratio}")))}; stop {stage.Recipe.Stop}; lr {stage.Recipe.LearningRate}");
+                foreach (var line in check.Found) o.WriteLine($"  found {line}");
                 foreach (var path in spec.MissingPaths) o.WriteLine($"  not on this machine: {path}");
                 o.WriteLine("valid");
                 return 0;

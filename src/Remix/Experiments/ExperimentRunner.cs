@@ -237,9 +237,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     {
         var shares = new List<MixingShare>();
         foreach (var mix in stage.Mix)
-            shares.Add(mix.Source == "random"
-                ? new MixingShare(new RandomWordSource(RandomWordSource.LoadWordList(mix.File!), mix.PromptWords, mix.TargetWords), mix.Ratio)
-                : new MixingShare(new GenericPassageSource(DatasetReader.Read(mix.File!).Examples), mix.Ratio));
+            shares.Add(new MixingShare(mix.CreateSource(), mix.Ratio));
         if (stage.Replay is { } replay)
             shares.Add(MixingShare.Replay(sets[spec.Stages.ToList().FindIndex(s => s.Name == replay.Stage)], replay.Fraction));
         return DataMixer.Mix(sets[index], shares, seed + 1_000_003 * index);

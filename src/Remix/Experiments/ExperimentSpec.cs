@@ -1,6 +1,8 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
 using Remix.Data;
 using Remix.Data.Bundled;
+using Remix.Data.Mixing;
 using Remix.IO;
 using Remix.Runtime;
 using Remix.Training;
@@ -8,7 +10,16 @@ using Remix.Training;
 namespace Remix.Experiments;
 
 /// <summary>A mixing ingredient of a stage: <c>random</c> word sequences or <c>generic</c> passages from a corpus file.</summary>
-public sealed record MixSpec(string Source, double Ratio, string? File = null, int PromptWords = 10, int TargetWords = 10);
+public sealed record MixSpec(string Source, double Ratio, string? File = null, int PromptWords = 10, int TargetWords = 10)
+{
+    /// <summary>
+    /// The source a run draws from, read from <see cref="File"/>: a word list of at least two words, or a corpus with
+    /// documents of at least the 100 words a passage takes; either is refused in one line naming the file.
+    /// </summary>
+    public IMixingSource CreateSource() => Source == "random"
+        ? new RandomWordSource(RandomWordSource.LoadWordList(File!), PromptWords, TargetWords)
+        : new GenericPassageSource(DatasetReader.Read(File!).Examples, origin: File!);
+}
 
 /// <summary>Replay of an earlier stage's data.</summary>
 public sealed record ReplaySpec(string Stage, double Fraction);
@@ -32,6 +43,14 @@ public sealed record StageSpec
     public RegularizerSpec? Regularizer { get; init; }
     public LoraSpec? Lora { get; init; }
     public TrainingOptions Recipe { get; init; } = new();
+
+    /// <summary>
+    /// The stage as the spec file writes it (null when built in code), so that what only reading its files reveals, such
+    /// as a set smaller than its limit, is reported at the key concerned. Where a stage is written is no part of what it
+    /// trains: compare stages by their other fields.
+    /// </summary>
+    [JsonIgnore]
+    public SpecObject? Source { get; init; }
 
     /// <summary>
     /// The set the stage memorizes and is evaluated on: its data files read with their options, documents left out
@@ -170,7 +189,7 @@ public sealed record ExperimentSpec
         return new StageSpec
         {
             Name = name, Data = data, Limit = limit, Mix = mix, Replay = replay,
-            Regularizer = regularizer, Lora = lora, Recipe = recipe,
+            Regularizer = regularizer, Lora = lora, Recipe = recipe, Source = s,
         };
     }
 

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Remix.Data;
 using Remix.Experiments;
 using Remix.Tests.Support;
 using Remix.Training;
@@ -94,11 +95,12 @@ public class ExperimentSpecTests
     [Fact]
     public void TheValidSpecOfTheseCases_Validates()
     {
-        // The malformed cases above are each one edit away from this; it must itself pass.
+        // The malformed cases above are each one edit away from this; it must itself pass. There the base model and the
+        // data files are empty: a spec is refused before any file it names is read. Here they are real, as --validate reads them.
         using var dir = new TempDir();
-        Directory.CreateDirectory(dir.File("base"));
-        File.WriteAllText(dir.File("a.jsonl"), "");
-        File.WriteAllText(dir.File("b.jsonl"), "");
+        Assert.Equal(0, Support.Cli.Run("model", "init", "--out", dir.File("base"), "--hidden-size", "32").Code);
+        ExampleJsonl.Write(dir.File("a.jsonl"), KvrGenerator.Generate(3, 1, idPrefix: "a"));
+        ExampleJsonl.Write(dir.File("b.jsonl"), KvrGenerator.Generate(3, 2, idPrefix: "b"));
         File.WriteAllText(dir.File("spec.yaml"), string.Join('\n', Valid) + "\n");
         var r = Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--validate");
         Assert.True(r.Code == 0, r.Err);
