@@ -10,16 +10,27 @@ public static class RunCommand
 {
     public static Command Build(IReadOnlyList<string> commandLine)
     {
-        var config = new Option<string>("--config") { Description = "Experiment spec (YAML, or JSON)", Required = true };
+        // Not Required: --spec-reference needs no spec. The validator below asks for it otherwise, in the parser's own words.
+        var config = new Option<string?>("--config") { Description = "Experiment spec (YAML, or JSON); no default, needed unless --spec-reference" };
         var output = new Option<string?>("--out") { Description = "Where the runs go (default: runs/NAME); one seed-N folder per seed" };
         var validate = new Option<bool>("--validate") { Description = "Only check what the run would meet, and say what was found: the spec, every data file read as the run reads it, each stage's set, the base model's config, tokenizer and weight headers, the mixing sources (a spec for another machine lists the paths missing here)" };
+        var reference = new Option<bool>("--spec-reference") { Description = "Print every spec key with its type, default and meaning (the README's reference) and exit" };
         var shared = new Option<string?>("--shared-stages") { Description = "Keep finished stage trainings here and reuse them in runs that begin the same way (other specs, same seed); files are keyed by path, so empty it after editing a model or data file in place (default: none, every run trains its own)" };
         var keepCheckpoints = new Option<bool>("--keep-checkpoints") { Description = "Keep every stage's checkpoints and optimizer state once it has finished (default: only final/ stays)" };
         var threads = new CommonOptions();
-        var command = new Command("run", "Run a multi-stage continual-learning experiment and report the accuracy matrix") { config, output, validate, shared, keepCheckpoints, threads.Threads };
+        var command = new Command("run", "Run a multi-stage continual-learning experiment and report the accuracy matrix") { config, output, validate, reference, shared, keepCheckpoints, threads.Threads };
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(config) is null && result.GetResult(reference) is null) result.AddError("Option '--config' is required.");
+        });
         command.SetAction(parse =>
         {
             var o = parse.InvocationConfiguration.Output;
+            if (parse.GetValue(reference))
+            {
+                o.Write(SpecReference.Markdown());
+                return 0;
+            }
             bool validateOnly = parse.GetValue(validate);
             var spec = ExperimentSpec.Load(BundledPaths.Resolve(parse.GetValue(config)!), requireFiles: !validateOnly);
             // The same checks before a run as for --validate, so that a bad data row or tokenizer stops the run before it
