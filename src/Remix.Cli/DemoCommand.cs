@@ -45,7 +45,7 @@ public static class DemoCommand
             o.WriteLine($"plots: {report.CurvesPlot}, {report.TokenCurvesPlot}, {report.RetentionPlot}");
             string Final(string condition) => Path.Combine(ExperimentRunner.StageDirectory(ExperimentRunner.SeedDirectory(Path.Combine(root, condition), conditions[0].Seeds[0]), 2, "B"), "final");
             o.WriteLine($"where the facts sit, layer by layer: remix analyze logit-lens --model {Final("naive")} --model {Final("remix-generic-stage2")} "
-                + $"--data {conditions[0].Stages[0].Data[0]} --limit {facts} --out {Path.Combine(root, "logit-lens")}");
+                + $"--data {conditions[0].Stages[0].Data[0].File} --limit {facts} --out {Path.Combine(root, "logit-lens")}");
             o.WriteLine($"time: {clock.Elapsed:mm\\:ss}");
             return 0;
         });

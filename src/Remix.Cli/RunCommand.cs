@@ -10,24 +10,44 @@ public static class RunCommand
 {
     public static Command Build(IReadOnlyList<string> commandLine)
     {
-        var config = new Option<string>("--config") { Description = "Experiment spec (YAML, or JSON)", Required = true };
+        // Not Required: --spec-reference needs no spec. The validator below asks for it otherwise, in the parser's own words.
+        var config = new Option<string?>("--config") { Description = "Experiment spec (YAML, or JSON); no default, needed unless --spec-reference" };
         var output = new Option<string?>("--out") { Description = "Where the runs go (default: runs/NAME); one seed-N folder per seed" };
-        var validate = new Option<bool>("--validate") { Description = "Only read and check the spec" };
+        var validate = new Option<bool>("--validate") { Description = "Only check what the run would meet, and say what was found: the spec, every data file read as the run reads it, each stage's set, the base model's config, tokenizer and weight headers, the mixing sources (a spec for another machine lists the paths missing here)" };
+        var reference = new Option<bool>("--spec-reference") { Description = "Print every spec key with its type, default and meaning (the README's reference) and exit" };
         var shared = new Option<string?>("--shared-stages") { Description = "Keep finished stage trainings here and reuse them in runs that begin the same way (other specs, same seed); stages are keyed by the content of the model and data files, so an edited file is trained on afresh (default: none, every run trains its own)" };
         var noRetrain = new Option<bool>("--no-retrain") { Description = "Refuse, in one line, instead of retraining a stage of the run folder that was trained under another spec, model, data or seed (default: say which stage changed and retrain from it)" };
         var keepCheckpoints = new Option<bool>("--keep-checkpoints") { Description = "Keep every stage's checkpoints and optimizer state once it has finished (default: only final/ stays)" };
         var threads = new CommonOptions();
-        var command = new Command("run", "Run a multi-stage continual-learning experiment and report the accuracy matrix") { config, output, validate, shared, noRetrain, keepCheckpoints, threads.Threads };
+        var command = new Command("run", "Run a multi-stage continual-learning experiment and report the accuracy matrix") { config, output, validate, reference, shared, noRetrain, keepCheckpoints, threads.Threads };
+        command.Validators.Add(result =>
+        {
+            if (result.GetResult(config) is null && result.GetResult(reference) is null) result.AddError("Option '--config' is required.");
+        });
         command.SetAction(parse =>
         {
+            var o = parse.InvocationConfiguration.Output;
+            if (parse.GetValue(reference))
+            {
+                o.Write(SpecReference.Markdown());
+                return 0;
+            }
             bool validateOnly = parse.GetValue(validate);
             var spec = ExperimentSpec.Load(BundledPaths.Resolve(parse.GetValue(config)!), requireFiles: !validateOnly);
-            var o = parse.InvocationConfiguration.Output;
+            // The same checks before a run as for --validate, so that a bad data row or tokenizer stops the run before it
+            // has trained (or written) anything.
+            var check = ExperimentCheck.Of(spec);
+            if (check.Problems.Count > 0)
+            {
+                foreach (var problem in check.Problems) parse.InvocationConfiguration.Error.WriteLine($"remix: {problem}");
+                return 1;
+            }
             if (validateOnly)
             {
                 o.WriteLine($"{spec.Name}: {spec.Stages.Count} stages ({string.Join(", ", spec.Stages.Select(s => s.Name))}), seeds {string.Join(", ", spec.Seeds)}, base {spec.BaseModel}, device {spec.Device}, dtype {spec.DType}{(spec.Joint ? ", joint" : "")}{(spec.LogitLens ? ", logit lens after each stage" : "")}");
                 foreach (var stage in spec.Stages)
-                    o.WriteLine($"  {stage.Name}: {string.Join(", ", stage.Data.Select(Path.GetFileName))}{(stage.Limit is { } n ? $" (first {n})" : "")}; mix {(stage.Mix.Count == 0 ? "none" : string.Join(", ", stage.Mix.Select(m => $"{m.Source} x{m.Ratio}")))}; stop {stage.Recipe.Stop}; lr {stage.Recipe.LearningRate}");
+                    o.WriteLine($"  {stage.Name}: {string.Join(", ", stage.Data.Select(d => Path.GetFileName(d.File)))}{(stage.Limit is { } n ? $" (first {n})" : "")}; mix {(stage.Mix.Count == 0 ? "none" : string.Join(", ", stage.Mix.Select(m => $"{m.Source} x{m.Ratio}")))}; stop {stage.Recipe.Stop}; lr {stage.Recipe.LearningRate}");
+                foreach (var line in check.Found) o.WriteLine($"  found {line}");
                 foreach (var path in spec.MissingPaths) o.WriteLine($"  not on this machine: {path}");
                 o.WriteLine("valid");
                 return 0;

@@ -48,12 +48,14 @@ public static class TrainCommands
         var loraOption = new Option<string?>("--lora") { Description = "Train LoRA adapters instead of all weights: RANK[:ALPHA], alpha 2 x rank unless given (default: off, all weights train)" };
         var loraTargets = new Option<string>("--lora-targets") { Description = "Projections that get adapters", DefaultValueFactory = _ => string.Join(',', Lora.DefaultTargets) };
         var loraMerge = new Option<bool>("--lora-merge") { Description = "Merge the adapters into the weights of OUT/final (default: keep them as a PEFT adapter next to the base weights)" };
+        var read = new DatasetOptions("--data");
         var common = new CommonOptions();
         var command = new Command("train", "Fine-tune a model on data (with REMIX mixing or replay), with checkpoints and resume")
         {
             model, data, output, mix, replay, words, randomWords, eval, epochs, lr, batch, accum, warmup, decay, betas, eps, clip, schedule,
             seed, stop, maxLength, fixedOrder, groupByLength, evalEvery, saveEvery, resume, keepCheckpoints, l2, ewc, kl, loraOption, loraTargets, loraMerge,
         };
+        read.AddTo(command);
         common.AddTo(command);
         command.SetAction(parse =>
         {
@@ -80,7 +82,7 @@ public static class TrainCommands
             options = options with { Seed = Seeds.Stage(options.Seed, parse.GetValue(seed)) };
 
             var primary = parse.GetValue(data)!.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-                .SelectMany(f => DatasetReader.Read(BundledPaths.Resolve(f)).Examples).Where(e => e.Kind != ExampleKind.Document).ToList();
+                .SelectMany(f => DatasetReader.Read(BundledPaths.Resolve(f), read.Resolve(parse)).Examples).Where(e => e.Kind != ExampleKind.Document).ToList();
             if (primary.Count == 0) throw new InvalidInputException("--data", "no trainable examples (generic corpora go in --mix generic:FILE:RATIO)");
             var mixes = (parse.GetValue(mix) ?? []).Select(m => StageOptions.Mix(m, parse.GetValue(words), parse.GetValue(randomWords)!)).ToList();
             var replays = (parse.GetValue(replay) ?? []).Select(StageOptions.Replay).ToList();
@@ -185,8 +187,10 @@ public static class TrainCommands
         var batch = new Option<int>("--batch-size") { DefaultValueFactory = _ => 32, Description = "Questions answered together" };
         var maxNew = new Option<int>("--max-new-tokens") { DefaultValueFactory = _ => 512, Description = "Cap on generated tokens (the longest gold answer + 8, at most this)" };
         var force = new ForceOption("--out file");
+        var read = new DatasetOptions();
         var common = new CommonOptions();
         var command = new Command("eval", "Greedy evaluation: prints accuracy and ROUGE-L, writes per-example predictions") { model, data, output, batch, maxNew };
+        read.AddTo(command);
         force.AddTo(command);
         common.AddTo(command);
         command.SetAction(parse =>
@@ -197,7 +201,7 @@ public static class TrainCommands
             var path = parse.GetValue(output) ?? DefaultPredictionsPath(dir, file);
             if (parse.GetValue(output) is not null) force.Check(parse, path, file);
             bool replacing = File.Exists(path);
-            var examples = DatasetReader.Read(file).Examples;
+            var examples = DatasetReader.Read(file, read.Resolve(parse)).Examples;
             using var loaded = common.Load(parse, dir);
             var result = new Evaluator(loaded) { BatchSize = parse.GetValue(batch), MaxNewTokens = parse.GetValue(maxNew) }
                 .Evaluate(Path.GetFileNameWithoutExtension(file), examples);

@@ -31,7 +31,7 @@ public static class DatasetReader
         if (!File.Exists(path) && !Directory.Exists(path)) throw new InvalidInputException(path, "file not found");
         var probe = FileProbe.Of(path);
         return Formats.FirstOrDefault(f => f.Matches(probe))
-            ?? throw new InvalidInputException(path, $"could not tell the dataset format{(probe.Keys.Count > 0 ? $" from its fields ({string.Join(", ", probe.Keys.Order())})" : "")}; pass --format with one of {string.Join(", ", FormatNames)}");
+            ?? throw new InvalidInputException(path, $"could not tell the dataset format{(probe.Keys.Count > 0 ? $" from its fields ({string.Join(", ", probe.Keys.Order())})" : "")}; pass --format (in a spec, data: {{file, format}}) with one of {string.Join(", ", FormatNames)}");
     }
 
     /// <summary>Reads every example of a file.</summary>

@@ -111,8 +111,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         // The snapshot describes what the folder holds: every stage left in it now matches this spec.
         if (!File.Exists(configPath) || File.ReadAllText(configPath) != spec.Json) AtomicFile.WriteAllText(configPath, spec.Json);
 
-        var sets = spec.Stages.Select(s => s.Data.SelectMany(f => DatasetReader.Read(f).Examples)
-            .Where(e => e.Kind != ExampleKind.Document).Take(s.Limit ?? int.MaxValue).ToList()).ToList();
+        var sets = spec.Stages.Select(s => s.ReadSet()).ToList();
         string[] scoredBy = [.. sets.Select(ScoredBy)];
         var matrix = new AccuracyMatrix(spec.Stages.Count);
         var scores = ScoreMatrices.ToDictionary(name => name, _ => new double?[spec.Stages.Count, spec.Stages.Count]);

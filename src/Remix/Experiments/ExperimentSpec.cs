@@ -1,5 +1,8 @@
 using System.Text.Json;
+using System.Text.Json.Serialization;
+using Remix.Data;
 using Remix.Data.Bundled;
+using Remix.Data.Mixing;
 using Remix.IO;
 using Remix.Runtime;
 using Remix.Training;
@@ -7,7 +10,16 @@ using Remix.Training;
 namespace Remix.Experiments;
 
 /// <summary>A mixing ingredient of a stage: <c>random</c> word sequences or <c>generic</c> passages from a corpus file.</summary>
-public sealed record MixSpec(string Source, double Ratio, string? File = null, int PromptWords = 10, int TargetWords = 10);
+public sealed record MixSpec(string Source, double Ratio, string? File = null, int PromptWords = 10, int TargetWords = 10)
+{
+    /// <summary>
+    /// The source a run draws from, read from <see cref="File"/>: a word list of at least two words, or a corpus with
+    /// documents of at least the 100 words a passage takes; either is refused in one line naming the file.
+    /// </summary>
+    public IMixingSource CreateSource() => Source == "random"
+        ? new RandomWordSource(RandomWordSource.LoadWordList(File!), PromptWords, TargetWords)
+        : new GenericPassageSource(DatasetReader.Read(File!).Examples, origin: File!);
+}
 
 /// <summary>Replay of an earlier stage's data.</summary>
 public sealed record ReplaySpec(string Stage, double Fraction);
@@ -22,7 +34,8 @@ public sealed record LoraSpec(int Rank, double Alpha, IReadOnlyList<string> Targ
 public sealed record StageSpec
 {
     public required string Name { get; init; }
-    public required IReadOnlyList<string> Data { get; init; }
+    /// <summary>The files of the stage's set, each with how to read it.</summary>
+    public required IReadOnlyList<DataSpec> Data { get; init; }
     /// <summary>Use only the first N examples of the data.</summary>
     public int? Limit { get; init; }
     public IReadOnlyList<MixSpec> Mix { get; init; } = [];
@@ -30,6 +43,24 @@ public sealed record StageSpec
     public RegularizerSpec? Regularizer { get; init; }
     public LoraSpec? Lora { get; init; }
     public TrainingOptions Recipe { get; init; } = new();
+
+    /// <summary>
+    /// The stage as the spec file writes it (null when built in code), so that what only reading its files reveals, such
+    /// as a set smaller than its limit, is reported at the key concerned. Where a stage is written is no part of what it
+    /// trains: compare stages by their other fields.
+    /// </summary>
+    [JsonIgnore]
+    public SpecObject? Source { get; init; }
+
+    /// <summary>
+    /// The set the stage memorizes and is evaluated on: its data files read with their options, documents left out
+    /// (a corpus only feeds generic mixing), then the first <see cref="Limit"/> examples.
+    /// </summary>
+    public List<Example> ReadSet() => SetOf(Data.Select(d => d.Read()));
+
+    /// <summary>The stage's set (as <see cref="ReadSet"/>) from its data files already read, in <see cref="Data"/>'s order.</summary>
+    public List<Example> SetOf(IEnumerable<DatasetReadResult> files) =>
+        [.. files.SelectMany(f => f.Examples).Where(e => e.Kind != ExampleKind.Document).Take(Limit ?? int.MaxValue)];
 }
 
 /// <summary>
@@ -153,13 +184,49 @@ public sealed record ExperimentSpec
                 throw s.Get("regularizer")!.Expected($"kl or none with 'lora' ({Regularizer.WeightAnchoredWithLora})");
         }
         var recipe = ReadRecipe(s.Object("recipe"), defaults);
-        var data = s.Require("data", "a file or a list of files").AsStringOrList("a file or a list of files");
+        var data = ReadData(s.Require("data", DataExpected), resolve);
         s.RefuseUnknownKeys();
         return new StageSpec
         {
-            Name = name, Data = [.. data.Select(n => resolve(n, null))], Limit = limit, Mix = mix, Replay = replay,
-            Regularizer = regularizer, Lora = lora, Recipe = recipe,
+            Name = name, Data = data, Limit = limit, Mix = mix, Replay = replay,
+            Regularizer = regularizer, Lora = lora, Recipe = recipe, Source = s,
         };
+    }
+
+    const string DataExpected = "a file, {file, format, skip_bad, templates} or a non-empty list of them";
+
+    /// <summary>A stage's <c>data</c>: one file, one <c>{file, ...}</c> object, or a non-empty list mixing the two forms.</summary>
+    static List<DataSpec> ReadData(SpecNode node, Func<SpecNode, string?, string> resolve)
+    {
+        DataSpec One(SpecNode item) =>
+            item.IsString ? new DataSpec(resolve(item, null))
+            : item.IsObject ? ReadDataObject(item.AsObject(), resolve)
+            : throw item.Expected(node.IsList ? "a file or {file, format, skip_bad, templates}" : DataExpected);
+        if (!node.IsList) return [One(node)];
+        var items = node.AsList();
+        return items.Count > 0 ? [.. items.Select(One)] : throw node.Expected(DataExpected);
+    }
+
+    /// <summary><c>{file, format, skip_bad, templates}</c>: the dataset read options of <c>remix data inspect</c>, for one file.</summary>
+    static DataSpec ReadDataObject(SpecObject d, Func<SpecNode, string?, string> resolve)
+    {
+        var format = d.Get("format") is { } f ? FormatName(f) : null;
+        var skipBad = d.Bool("skip_bad") ?? false;
+        var templates = d.Get("templates") is { } t ? resolve(t, null) : null;
+        var file = resolve(d.Require("file", "a data file"), null);
+        d.RefuseUnknownKeys();
+        return new DataSpec(file, format, skipBad, templates);
+    }
+
+    /// <summary>A dataset format name, as <c>--format</c> takes it (any case); an unknown one gets the nearest name as a hint.</summary>
+    static string FormatName(SpecNode node)
+    {
+        var names = DatasetReader.FormatNames.ToList();
+        var given = node.AsString($"a dataset format ({string.Join(", ", names)})");
+        if (names.FirstOrDefault(n => n.Equals(given, StringComparison.OrdinalIgnoreCase)) is { } name) return name;
+        throw node.Error(NearestName.Closest(given, names) is { } near
+            ? $"unknown format \"{given}\" (did you mean '{near}'?)"
+            : $"unknown format \"{given}\" (expected {SpecNode.Alternatives(names)})");
     }
 
     static MixSpec ReadMix(SpecObject m, Func<SpecNode, string?, string> resolve)

@@ -129,7 +129,13 @@ public sealed class StageKey
         foreach (var (name, value) in node["recipe"]!.AsObject())
             if (!NotTrainingRelevant.Contains(name)) recipe[SpecNames.GetValueOrDefault(name, name)] = value?.DeepClone();
         node["recipe"] = recipe;
-        node["data"] = new JsonArray([.. stage.Data.Select(d => (JsonNode?)FileValue(d, hashes))]);
+        // A file read as detected is its name and content alone (as before data could carry read options); read options are
+        // in the key only where a file has them.
+        node["data"] = new JsonArray([.. stage.Data.Select(d => d == new DataSpec(d.File) ? (JsonNode?)FileValue(d.File, hashes) : new JsonObject
+        {
+            ["file"] = FileValue(d.File, hashes), ["format"] = d.Format, ["skip_bad"] = d.SkipBad,
+            ["templates"] = d.Templates is { } templates ? FileValue(templates, hashes) : null,
+        })]);
         if (node["mix"] is JsonArray mixes)
             for (int m = 0; m < stage.Mix.Count; m++)
                 if (stage.Mix[m].File is { } file) mixes[m]!["file"] = FileValue(file, hashes);

@@ -23,11 +23,6 @@ public static class StageTrainingSet
         return DataMixer.Mix(own, shares, Seeds.Mixing(stageSeed, stageIndex));
     }
 
-    /// <summary>The mixing source a <see cref="MixSpec"/> names, read from its file: a word list or a corpus of passages.</summary>
-    public static MixingShare Share(MixSpec mix) => mix.Source switch
-    {
-        "random" => new MixingShare(new RandomWordSource(RandomWordSource.LoadWordList(mix.File!), mix.PromptWords, mix.TargetWords), mix.Ratio),
-        "generic" => new MixingShare(new GenericPassageSource(DatasetReader.Read(mix.File!).Examples), mix.Ratio),
-        _ => throw new InvalidInputException("mix", $"expected the source random or generic, found \"{mix.Source}\""),
-    };
+    /// <summary>The share a <see cref="MixSpec"/> names: its source (<see cref="MixSpec.CreateSource"/>) at its ratio.</summary>
+    public static MixingShare Share(MixSpec mix) => new(mix.CreateSource(), mix.Ratio);
 }

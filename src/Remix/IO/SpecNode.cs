@@ -23,6 +23,9 @@ public sealed partial class SpecNode
     readonly YamlNode _node;
     readonly Kind _kind;
 
+    /// <summary>Where the mappings of this document record the keys their readers ask for (see <see cref="Load"/>); null: nowhere.</summary>
+    internal ISet<string>? AskedKeys { get; }
+
     /// <summary>The file the value came from, as the user named it.</summary>
     public string File { get; }
 
@@ -38,11 +41,12 @@ public sealed partial class SpecNode
     /// <summary><c>FILE:LINE:COLUMN</c>, the origin of every error about this value.</summary>
     public string Origin => $"{File}:{Line}:{Column}";
 
-    internal SpecNode(YamlNode node, string file, string path)
+    internal SpecNode(YamlNode node, string file, string path, ISet<string>? askedKeys)
     {
         _node = node;
         File = file;
         Path = path;
+        AskedKeys = askedKeys;
         _kind = node switch
         {
             YamlMappingNode => Kind.Object,
@@ -52,8 +56,12 @@ public sealed partial class SpecNode
         };
     }
 
-    /// <summary>Reads a YAML or JSON file holding one document.</summary>
-    public static SpecNode Load(string path)
+    /// <summary>
+    /// Reads a YAML or JSON file holding one document. With <paramref name="askedKeys"/>, every key a reader of the document
+    /// asks a mapping for (present or not) is added to it by its key path, such as <c>stages[0].recipe.lr</c>: the keys a
+    /// parser knows, which the spec reference is checked against.
+    /// </summary>
+    public static SpecNode Load(string path, ISet<string>? askedKeys = null)
     {
         string text;
         try { text = System.IO.File.ReadAllText(path); }
@@ -74,7 +82,7 @@ public sealed partial class SpecNode
             var second = stream.Documents[1].RootNode.Start;
             throw new InvalidInputException($"{path}:{second.Line}:{second.Column}", "expected one document, found a second");
         }
-        return new SpecNode(stream.Documents[0].RootNode, path, "");
+        return new SpecNode(stream.Documents[0].RootNode, path, "", askedKeys);
     }
 
     /// <summary>The error about this value: <c>FILE:LINE:COLUMN: KEY.PATH: message</c>.</summary>
@@ -121,17 +129,18 @@ public sealed partial class SpecNode
     public SpecObject AsObject(string expected = "an object (key: value, ...)") =>
         _kind == Kind.Object ? new SpecObject(this, (YamlMappingNode)_node) : throw Expected(expected);
 
+    /// <summary>The value is a string scalar.</summary>
+    public bool IsString => _kind == Kind.String;
+
+    /// <summary>The value is a mapping.</summary>
+    public bool IsObject => _kind == Kind.Object;
+
+    /// <summary>The value is a list.</summary>
+    public bool IsList => _kind == Kind.List;
+
     /// <summary>A list; its items' paths are <c>PATH[i]</c>.</summary>
     public IReadOnlyList<SpecNode> AsList(string expected = "a list") =>
-        _kind == Kind.List ? [.. ((YamlSequenceNode)_node).Children.Select((item, i) => new SpecNode(item, File, $"{Path}[{i}]"))] : throw Expected(expected);
-
-    /// <summary>One string or a non-empty list of strings, as the list of their nodes (so that each can be blamed where it stands).</summary>
-    public IReadOnlyList<SpecNode> AsStringOrList(string expected)
-    {
-        if (_kind == Kind.String) return [this];
-        if (_kind == Kind.List && AsList() is { Count: > 0 } items && items.All(i => i._kind == Kind.String)) return items;
-        throw Expected(expected);
-    }
+        _kind == Kind.List ? [.. ((YamlSequenceNode)_node).Children.Select((item, i) => new SpecNode(item, File, $"{Path}[{i}]", AskedKeys))] : throw Expected(expected);
 
     /// <summary>A short rendering for "found ...": a string in quotes, a number as written, a short list or object in JSON.</summary>
     public string Describe()

@@ -24,11 +24,11 @@ public sealed class SpecObject
         Node = node;
         foreach (var (key, value) in map.Children)
         {
-            var keyNode = new SpecNode(key, node.File, node.Path);
+            var keyNode = new SpecNode(key, node.File, node.Path, node.AskedKeys);
             var name = key is YamlScalarNode { Value: { } text } ? text : throw keyNode.Expected("a key name");
             var path = node.Path == "" ? name : $"{node.Path}.{name}";
-            if (_entries.Any(e => e.Key == name)) throw new SpecNode(key, node.File, path).Error("duplicate key");
-            _entries.Add((name, new SpecNode(key, node.File, path), new SpecNode(value, node.File, path)));
+            if (_entries.Any(e => e.Key == name)) throw new SpecNode(key, node.File, path, node.AskedKeys).Error("duplicate key");
+            _entries.Add((name, new SpecNode(key, node.File, path, node.AskedKeys), new SpecNode(value, node.File, path, node.AskedKeys)));
         }
     }
 
@@ -36,6 +36,7 @@ public sealed class SpecObject
     public SpecNode? Get(string key)
     {
         if (!_known.Contains(key)) _known.Add(key);
+        Node.AskedKeys?.Add(Child(key));
         return _entries.FirstOrDefault(e => e.Key == key).Value;
     }
 
@@ -67,9 +68,6 @@ public sealed class SpecObject
 
     /// <summary>An optional boolean.</summary>
     public bool? Bool(string key) => Get(key)?.AsBool();
-
-    /// <summary>An optional string or non-empty list of strings, as their nodes.</summary>
-    public IReadOnlyList<SpecNode>? StringOrList(string key, string expected) => Get(key)?.AsStringOrList(expected);
 
     /// <summary>An optional list of mappings; <paramref name="expectedList"/> and <paramref name="expectedItem"/> describe them in errors.</summary>
     public IReadOnlyList<SpecObject>? Objects(string key, string expectedList, string expectedItem) =>

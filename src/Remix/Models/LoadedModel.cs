@@ -50,8 +50,7 @@ public sealed class LoadedModel : IDisposable
             var (model, adapter) = LoadModel(directory, device, dtype, applyAdapter);
             try
             {
-                if (tokenizer.VocabularySize > model.Config.VocabSize)
-                    throw new InvalidInputException(directory, $"tokenizer.json has {tokenizer.VocabularySize} tokens but config.json's vocab_size is {model.Config.VocabSize}");
+                CheckFits(directory, tokenizer, model.Config);
                 var stops = HfCheckpoint.StopTokenIds(directory, model.Config, tokenizer.EosTokenId);
                 return new LoadedModel(directory, model, tokenizer, stops, adapter);
             }
@@ -66,6 +65,28 @@ public sealed class LoadedModel : IDisposable
             tokenizer.Dispose();
             throw;
         }
+    }
+
+    /// <summary>
+    /// Reads everything <see cref="Load(string, Device?, ScalarType, bool)"/> reads but the tensors — config.json, tokenizer.json
+    /// (and that it fits the vocabulary), the stop tokens and every weight file's header — so that a checkpoint of any size
+    /// is checked in moments; refuses what loading would refuse there, in one line naming the file.
+    /// </summary>
+    public static ModelSummary Check(string directory)
+    {
+        var config = HfCheckpoint.LoadConfig(directory);
+        using (var tokenizer = HfTokenizer.Load(directory))
+        {
+            CheckFits(directory, tokenizer, config);
+            HfCheckpoint.StopTokenIds(directory, config, tokenizer.EosTokenId);
+        }
+        return ModelSummary.Read(directory);
+    }
+
+    static void CheckFits(string directory, HfTokenizer tokenizer, LlamaConfig config)
+    {
+        if (tokenizer.VocabularySize > config.VocabSize)
+            throw new InvalidInputException(directory, $"tokenizer.json has {tokenizer.VocabularySize} tokens but config.json's vocab_size is {config.VocabSize}");
     }
 
     /// <summary>

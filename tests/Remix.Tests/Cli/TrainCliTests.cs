@@ -36,6 +36,31 @@ public class TrainCliTests
     }
 
     [Fact]
+    public void TrainAndEval_ReadTheirDataWithFormatAndSkipBad_AsDataInspectDoes()
+    {
+        using var dir = new TempDir();
+        Assert.Equal(0, Run("model", "init", "--out", dir.File("m"), "--hidden-size", "32").Code);
+        // Sums whose answers lack GSM8K's "#### N" cannot be detected as GSM8K; the last line is not JSON at all.
+        var sums = dir.File("sums.jsonl");
+        File.WriteAllText(sums, string.Concat(Enumerable.Range(1, 4).Select(i => $"{{\"question\": \"What is {i} plus {i}?\", \"answer\": \"{2 * i}\"}}\n")) + "not json\n");
+        string[] train = ["train", "--model", dir.File("m"), "--data", sums, "--out", dir.File("run"), "--epochs", "1", "--batch-size", "4"];
+
+        Assert.StartsWith($"remix: {sums}: could not tell the dataset format", Run(train).Err);
+        Assert.StartsWith($"remix: {sums}: line 5: malformed JSON", Run([.. train, "--format", "gsm8k"]).Err);
+        Assert.StartsWith("remix: --format: expected one of ", Run([.. train, "--format", "gsm9k"]).Err);
+        Assert.False(Directory.Exists(dir.File("run")));
+        var trained = Run([.. train, "--format", "gsm8k", "--skip-bad"]);
+        Assert.True(trained.Code == 0, trained.Err);
+        Assert.Contains("steps: 1", trained.Out); // the four sums, one batch
+
+        string[] eval = ["eval", "--model", Path.Combine(dir.File("run"), "final"), "--data", sums, "--out", dir.File("pred.jsonl")];
+        Assert.StartsWith($"remix: {sums}: could not tell the dataset format", Run(eval).Err);
+        var evaluated = Run([.. eval, "--format", "gsm8k", "--skip-bad"]);
+        Assert.True(evaluated.Code == 0, evaluated.Err);
+        Assert.Contains("examples: 4 (", evaluated.Out);
+    }
+
+    [Fact]
     public void TrainResume_WithNothingToResume_SaysItStartsFromScratch_AndAFinishedRunIsNotTrainedAgain()
     {
         using var dir = new TempDir();

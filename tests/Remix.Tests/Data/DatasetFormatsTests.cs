@@ -190,7 +190,7 @@ public class DatasetFormatsTests
         using var dir = new Support.TempDir();
         File.WriteAllText(dir.File("x.jsonl"), "{\"foo\": 1}\n");
         var e = Assert.Throws<InvalidInputException>(() => DatasetReader.Read(dir.File("x.jsonl")));
-        Assert.Equal($"{dir.File("x.jsonl")}: could not tell the dataset format from its fields (foo); pass --format with one of {string.Join(", ", DatasetReader.FormatNames)}", e.Message);
+        Assert.Equal($"{dir.File("x.jsonl")}: could not tell the dataset format from its fields (foo); pass --format (in a spec, data: {{file, format}}) with one of {string.Join(", ", DatasetReader.FormatNames)}", e.Message);
     }
 }
 

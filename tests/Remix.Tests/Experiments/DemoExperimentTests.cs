@@ -13,13 +13,13 @@ public class DemoExperimentTests
         {
             Assert.Equal(2, c.Stages.Count);
             Assert.True(Directory.Exists(c.BaseModel));
-            Assert.All(c.Stages.SelectMany(s => s.Data), f => Assert.True(File.Exists(f), f));
+            Assert.All(c.Stages.SelectMany(s => s.Data), d => Assert.True(File.Exists(d.File), d.File));
         });
         var both = conditions.Single(c => c.Name == "remix-both");
         Assert.Equal("random", both.Stages[0].Mix.Single().Source);
         Assert.Equal("generic", both.Stages[1].Mix.Single().Source);
         Assert.Equal(0.1, conditions.Single(c => c.Name == "replay-10%").Stages[1].Replay!.Fraction);
-        Assert.EndsWith("arithmetic-gsm8k.jsonl", conditions[^1].Stages[1].Data[0]);
+        Assert.EndsWith("arithmetic-gsm8k.jsonl", conditions[^1].Stages[1].Data[0].File);
         Assert.Equal(["joint"], conditions.Where(c => c.Joint).Select(c => c.Name));
         Assert.Equal([0, 1, 2], DemoExperiment.Conditions(quick: true, seeds: 3)[0].Seeds);
     }

@@ -1,4 +1,5 @@
 using System.Text.Json.Nodes;
+using Remix.Data;
 using Remix.Experiments;
 using Remix.Tests.Support;
 using Remix.Training;
@@ -34,7 +35,14 @@ public class ExperimentSpecTests
     // Values of the wrong type.
     [InlineData(3, "recipe: {lr: fast, epochs: 2}", "3:14: recipe.lr: expected a positive number, found \"fast\"")]
     [InlineData(3, "recipe: {lr: 0.01, epochs: [1, 2]}", "3:28: recipe.epochs: expected a positive integer, found [1,2]")]
-    [InlineData(6, "    data: {file: a.jsonl}", "6:11: stages[0].data: expected a file or a list of files, found {\"file\":\"a.jsonl\"}")]
+    [InlineData(6, "    data: 3", "6:11: stages[0].data: expected a file, {file, format, skip_bad, templates} or a non-empty list of them, found 3")]
+    [InlineData(6, "    data: []", "6:11: stages[0].data: expected a file, {file, format, skip_bad, templates} or a non-empty list of them, found []")]
+    [InlineData(6, "    data: [a.jsonl, 7]", "6:21: stages[0].data[1]: expected a file or {file, format, skip_bad, templates}, found 7")]
+    [InlineData(6, "    data: [{file: a.jsonl, skip_bad: yes}]", "6:38: stages[0].data[0].skip_bad: expected true or false, found \"yes\"")]
+    // A dataset format that does not exist, and the object form's keys.
+    [InlineData(6, "    data: [{file: a.jsonl, format: popq}]", "6:36: stages[0].data[0].format: unknown format \"popq\" (did you mean 'popqa'?)")]
+    [InlineData(6, "    data: [{file: a.jsonl, fromat: popqa}]", "6:28: stages[0].data[0].fromat: unknown key (did you mean 'format'?)")]
+    [InlineData(6, "    data: [{format: popqa}]", "6:12: stages[0].data[0].file: missing (expected a data file)")]
     [InlineData(9, "joint: yes", "9:8: joint: expected true or false, found \"yes\"")]
     [InlineData(3, "recipe: {stop: \"loss:x\"}", "3:16: recipe.stop: expected " + StopRule.Syntax + ", found \"loss:x\"")]
     [InlineData(3, "recipe: {betas: [0.9]}", "3:17: recipe.betas: expected two numbers in [0, 1), found [0.9]")]
@@ -48,7 +56,7 @@ public class ExperimentSpecTests
     // A mixing source that does not exist.
     [InlineData(9, "    mix: [{source: noise, ratio: 1}]", "9:20: stages[1].mix[0].source: expected random or generic, found \"noise\"")]
     // A required key missing: reported where the mapping that lacks it begins.
-    [InlineData(8, "    limit: 2", "7:5: stages[1].data: missing (expected a file or a list of files)")]
+    [InlineData(8, "    limit: 2", "7:5: stages[1].data: missing (expected a file, {file, format, skip_bad, templates} or a non-empty list of them)")]
     [InlineData(2, "seeds: [0]", "1:1: base_model: missing (expected a checkpoint directory)")]
     [InlineData(9, "    mix: [{ratio: 1}]", "9:11: stages[1].mix[0].source: missing (expected random or generic)")]
     // Checks across fields.
@@ -87,11 +95,12 @@ public class ExperimentSpecTests
     [Fact]
     public void TheValidSpecOfTheseCases_Validates()
     {
-        // The malformed cases above are each one edit away from this; it must itself pass.
+        // The malformed cases above are each one edit away from this; it must itself pass. There the base model and the
+        // data files are empty: a spec is refused before any file it names is read. Here they are real, as --validate reads them.
         using var dir = new TempDir();
-        Directory.CreateDirectory(dir.File("base"));
-        File.WriteAllText(dir.File("a.jsonl"), "");
-        File.WriteAllText(dir.File("b.jsonl"), "");
+        Assert.Equal(0, Support.Cli.Run("model", "init", "--out", dir.File("base"), "--hidden-size", "32").Code);
+        ExampleJsonl.Write(dir.File("a.jsonl"), KvrGenerator.Generate(3, 1, idPrefix: "a"));
+        ExampleJsonl.Write(dir.File("b.jsonl"), KvrGenerator.Generate(3, 2, idPrefix: "b"));
         File.WriteAllText(dir.File("spec.yaml"), string.Join('\n', Valid) + "\n");
         var r = Support.Cli.Run("run", "--config", dir.File("spec.yaml"), "--validate");
         Assert.True(r.Code == 0, r.Err);

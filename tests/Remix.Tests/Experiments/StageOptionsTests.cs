@@ -54,7 +54,7 @@ public sealed class StageOptionsTests : IDisposable
         var (replay, file) = StageOptions.Replay(_dir.File("a.jsonl") + ":0.25");
         var yaml = StageB("replay: {stage: a, fraction: 0.25}");
         Assert.Equal(yaml.Replay, replay);
-        Assert.Equal(ExperimentSpec.Load(_dir.File("spec.yaml")).Stages[0].Data, [file]);
+        Assert.Equal([file], ExperimentSpec.Load(_dir.File("spec.yaml")).Stages[0].Data.Select(d => d.File));
     }
 
     [Theory]
@@ -72,7 +72,7 @@ public sealed class StageOptionsTests : IDisposable
         var (regularizer, file) = StageOptions.Ewc("100:" + _dir.File("a.jsonl"));
         Assert.Equal(StageB("regularizer: {type: ewc, strength: 100}").Regularizer, regularizer);
         // The runner estimates a stage's Fisher on the previous stage's set: here stage a's, read from a.jsonl.
-        Assert.Equal(ExperimentSpec.Load(_dir.File("spec.yaml")).Stages[0].Data, [file]);
+        Assert.Equal([file], ExperimentSpec.Load(_dir.File("spec.yaml")).Stages[0].Data.Select(d => d.File));
     }
 
     [Theory]

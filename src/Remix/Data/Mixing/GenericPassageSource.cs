@@ -11,7 +11,11 @@ public sealed class GenericPassageSource : IMixingSource
     public const string Instruction = "Complete the following partial passage:\n\n";
     readonly List<string[]> _documents;
 
-    public GenericPassageSource(IEnumerable<Example> corpus, int promptWords = 50, int targetWords = 50)
+    /// <summary>
+    /// Keeps the documents of <paramref name="corpus"/> long enough for a passage; none being so is refused with
+    /// <paramref name="origin"/> (the corpus file, when it came from one) named.
+    /// </summary>
+    public GenericPassageSource(IEnumerable<Example> corpus, int promptWords = 50, int targetWords = 50, string origin = "generic corpus")
     {
         ArgumentOutOfRangeException.ThrowIfLessThan(promptWords, 1);
         ArgumentOutOfRangeException.ThrowIfLessThan(targetWords, 1);
@@ -28,7 +32,7 @@ public sealed class GenericPassageSource : IMixingSource
         }
         SkippedShort = total - _documents.Count;
         if (_documents.Count == 0)
-            throw new InvalidInputException("generic corpus", $"none of its {total} documents has the {promptWords + targetWords} words a passage needs");
+            throw new InvalidInputException(origin, $"none of its {total} documents has the {promptWords + targetWords} words a passage needs");
     }
 
     public string Name => "generic";

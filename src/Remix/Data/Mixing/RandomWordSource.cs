@@ -21,6 +21,8 @@ public sealed class RandomWordSource : IMixingSource
     }
 
     public string Name => "random";
+    /// <summary>The distinct words drawn from.</summary>
+    public int WordCount => _words.Count;
     public int PromptWords { get; }
     public int TargetWords { get; }
 
