@@ -3,7 +3,7 @@ using Remix.Data.Bundled;
 namespace Remix.Experiments;
 
 /// <summary>
-/// The default experiment behind <c>remix demo</c>, as spec files under <c>examples/demo/full/</c> and
+/// The default experiment behind <c>remix demo</c>, as spec files under <c>examples/demo/</c> and
 /// <c>examples/demo/quick/</c> (so that <c>remix run --config</c> replays any row): on <c>models/remix-tiny</c>, stage 1
 /// memorizes country capitals (D_A), stage 2 learns chemical symbols (a factoid D_B) — or, for one condition,
 /// GSM8K-format arithmetic (a non-factoid D_B) — under naive fine-tuning, replay, the three REMIX variants and L2
@@ -16,8 +16,8 @@ public static class DemoExperiment
     public static readonly IReadOnlyList<string> ConditionFiles =
         ["naive", "replay", "remix-random-stage1", "remix-generic-stage2", "remix-both", "l2", "joint", "naive-nonfactoid-B"];
 
-    /// <summary>The folder of the demo's spec files, relative to the checkout: <c>examples/demo/full</c> or <c>examples/demo/quick</c>.</summary>
-    public static string Folder(bool quick) => Path.Combine("examples", "demo", quick ? "quick" : "full");
+    /// <summary>The folder of the demo's spec files, relative to the checkout: <c>examples/demo</c> or <c>examples/demo/quick</c>.</summary>
+    public static string Folder(bool quick) => quick ? Path.Combine("examples", "demo", "quick") : Path.Combine("examples", "demo");
 
     /// <summary>
     /// Reads the conditions of the full demo or of <c>--quick</c>; <paramref name="seeds"/> replaces the files' seeds
