@@ -54,6 +54,8 @@ public sealed record ExperimentResults
         PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
         WriteIndented = true,
         UnmappedMemberHandling = JsonUnmappedMemberHandling.Disallow,
+        // "stages": null must be refused here, in one line, not met as a null later on.
+        RespectNullableAnnotations = true,
         Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping,
     };
 
@@ -69,13 +71,18 @@ public sealed record ExperimentResults
         int version = fields.OptionalInt("schema_version", 0) ?? 0;
         if (version > CurrentSchemaVersion)
             throw new InvalidInputException(path, $"schema_version {version} is newer than this Remix reads (up to {CurrentSchemaVersion}); update Remix to read it");
+        ExperimentResults results;
         try
         {
-            return document.RootElement.Deserialize<ExperimentResults>(Options)! with { SchemaVersion = version };
+            results = document.RootElement.Deserialize<ExperimentResults>(Options)! with { SchemaVersion = version };
         }
         catch (JsonException e)
         {
             throw new InvalidInputException(path, $"not a results file of schema version {version}: {e.Message.Split('\n')[0]}");
         }
+        // Nullable annotations cover the members, not the items of their lists.
+        if (results.Stages.Any(s => s is null) || results.AccuracyMatrix.Any(row => row is null))
+            throw new InvalidInputException(path, "not a results file: 'stages' and the rows of 'accuracy_matrix' may not be null");
+        return results;
     }
 }

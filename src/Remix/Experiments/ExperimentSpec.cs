@@ -175,7 +175,7 @@ public sealed record ExperimentSpec
         {
             var alpha = l.Number("alpha", 0, aboveMin: true);
             var targets = l.Get("targets") is { } tn ? tn.AsList("a non-empty list of projection names") is { Count: > 0 } items
-                ? [.. items.Select(i => i.AsString("a projection name (such as q_proj)"))] : throw tn.Expected("a non-empty list of projection names")
+                ? [.. items.Select(i => i.AsChoice(Lora.ProjectionNames))] : throw tn.Expected("a non-empty list of projection names")
                 : new List<string>(Lora.DefaultTargets);
             int rank = l.Require("rank", "a positive integer").AsInt(1);
             l.RefuseUnknownKeys();
@@ -290,6 +290,7 @@ public sealed record ExperimentSpec
             EvalEvery = Int("eval_every", nameof(TrainingOptions.EvalEvery)) ?? defaults.EvalEvery,
             SaveEvery = Int("save_every", nameof(TrainingOptions.SaveEvery)) ?? defaults.SaveEvery,
             KeepCheckpoints = r.Bool("keep_checkpoints") ?? defaults.KeepCheckpoints,
+            CollectEvery = Int("collect_every", nameof(TrainingOptions.CollectEvery)) ?? defaults.CollectEvery,
         };
         r.RefuseUnknownKeys();
         if (options.FirstOutOfRange() is { } bad)
@@ -315,6 +316,7 @@ public sealed record ExperimentSpec
         nameof(TrainingOptions.MaxLength) => "max_length",
         nameof(TrainingOptions.EvalEvery) => "eval_every",
         nameof(TrainingOptions.SaveEvery) => "save_every",
+        nameof(TrainingOptions.CollectEvery) => "collect_every",
         _ => property,
     };
 }

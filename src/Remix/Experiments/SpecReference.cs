@@ -70,6 +70,7 @@ public static class SpecReference
         new("recipe.eval_every", "non-negative step count", Number(Paper.EvalEvery), "Evaluate the earlier stages' sets every N optimizer steps: the forgetting curve (0: only at the end)."),
         new("recipe.save_every", "non-negative step count", Number(Paper.SaveEvery), "Checkpoint every N steps (0: only when interrupted)."),
         new("recipe.keep_checkpoints", "true or false", Bool(Paper.KeepCheckpoints), "Keep the checkpoints and optimizer state once the stage has finished."),
+        new("recipe.collect_every", "positive step count", Number(Paper.CollectEvery), "Collect .NET garbage every N steps, which frees TorchSharp's native memory (memory only: the numbers do not change)."),
     ];
 
     /// <summary>The reference as the README's Markdown table, one row per key.</summary>

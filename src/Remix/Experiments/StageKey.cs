@@ -131,10 +131,13 @@ public sealed class StageKey
         node["recipe"] = recipe;
         // A file read as detected is its name and content alone (as before data could carry read options); read options are
         // in the key only where a file has them.
-        node["data"] = new JsonArray([.. stage.Data.Select(d => d == new DataSpec(d.File) ? (JsonNode?)FileValue(d.File, hashes) : new JsonObject
+        // A LAMA file's prompts come from a relations.jsonl that may have been found beside it rather than named: that file
+        // is in the key too, whichever way it was found.
+        string? Templates(DataSpec d) => (d.Format ?? DetectedFormat(d.File)) == "lama-trex" ? Data.Formats.LamaTrexFormat.TemplatesFile(d.File, d.Templates) : d.Templates;
+        node["data"] = new JsonArray([.. stage.Data.Select(d => d == new DataSpec(d.File) && Templates(d) is null ? (JsonNode?)FileValue(d.File, hashes) : new JsonObject
         {
             ["file"] = FileValue(d.File, hashes), ["format"] = d.Format, ["skip_bad"] = d.SkipBad,
-            ["templates"] = d.Templates is { } templates ? FileValue(templates, hashes) : null,
+            ["templates"] = Templates(d) is { } templates ? FileValue(templates, hashes) : null,
         })]);
         if (node["mix"] is JsonArray mixes)
             for (int m = 0; m < stage.Mix.Count; m++)
@@ -142,6 +145,13 @@ public sealed class StageKey
         var parts = new List<KeyValuePair<string, string>>();
         Flatten(node, Prefix(index)[..^1], parts);
         return parts;
+    }
+
+    /// <summary>The format a data file is detected as, or null when it cannot be told (the run's reading refuses it then).</summary>
+    static string? DetectedFormat(string path)
+    {
+        try { return Data.DatasetReader.Detect(path).Name; }
+        catch (InvalidInputException) { return null; }
     }
 
     /// <summary><c>NAME sha256:HEX</c>; a folder (a sharded dataset) by the hashes of its files and their relative paths.</summary>

@@ -25,6 +25,9 @@ public static partial class Lora
     public static IEnumerable<(string Name, Linear Linear)> Projections(LlamaForCausalLM model) =>
         model.named_modules().Where(m => m.module is Linear).Select(m => (m.name, (Linear)m.module));
 
+    /// <summary>The names of the Llama family's projections (the last part of their module names), the targets LoRA can take.</summary>
+    public static readonly IReadOnlyList<string> ProjectionNames = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "lm_head"];
+
     /// <summary>The projections that get adapters unless told otherwise: PEFT's default for Llama.</summary>
     public static readonly IReadOnlyList<string> DefaultTargets = ["q_proj", "v_proj"];
 
@@ -35,9 +38,11 @@ public static partial class Lora
     public static int Attach(LlamaForCausalLM model, int rank, double alpha, IReadOnlyCollection<string>? targets = null, long seed = 0)
     {
         targets ??= DefaultTargets;
-        int attached = Attach(model, rank, alpha, false, name => targets.Contains(name[(name.LastIndexOf('.') + 1)..]), seed);
-        if (attached == 0) throw new InvalidInputException("--lora-targets", $"no projection named {string.Join(", ", targets)} in the model");
-        return attached;
+        // Every name must meet a projection: [q_proj, v_prj] would otherwise train q_proj alone without a word.
+        var present = Projections(model).Select(p => p.Name[(p.Name.LastIndexOf('.') + 1)..]).ToHashSet();
+        if (targets.Where(t => !present.Contains(t)).ToList() is { Count: > 0 } unknown)
+            throw new InvalidInputException("--lora-targets", $"no projection named {string.Join(", ", unknown)} in the model (it has {string.Join(", ", present.Order())})");
+        return Attach(model, rank, alpha, false, name => targets.Contains(name[(name.LastIndexOf('.') + 1)..]), seed);
     }
 
     static int Attach(LlamaForCausalLM model, int rank, double alpha, bool rankStabilized, Func<string, bool> targeted, long seed)

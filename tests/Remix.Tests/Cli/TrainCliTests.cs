@@ -61,6 +61,18 @@ public class TrainCliTests
     }
 
     [Fact]
+    public void LoraTargets_ThatNameNoProjection_AreRefused_EvenBesideOnesThatDo()
+    {
+        using var dir = new TempDir();
+        Assert.Equal(0, Run("model", "init", "--out", dir.File("m"), "--hidden-size", "32").Code);
+        ExampleJsonl.Write(dir.File("facts.jsonl"), KvrGenerator.Generate(4, 1));
+        var r = Run("train", "--model", dir.File("m"), "--data", dir.File("facts.jsonl"), "--out", dir.File("run"), "--lora", "2", "--lora-targets", "q_proj,v_prj");
+        Assert.Equal(1, r.Code);
+        Assert.StartsWith("remix: --lora-targets: no projection named v_prj in the model (it has ", r.Err.Split('\n').Last(l => l.Length > 0));
+        Assert.False(Directory.Exists(Path.Combine(dir.File("run"), "final")));
+    }
+
+    [Fact]
     public void TrainResume_WithNothingToResume_SaysItStartsFromScratch_AndAFinishedRunIsNotTrainedAgain()
     {
         using var dir = new TempDir();

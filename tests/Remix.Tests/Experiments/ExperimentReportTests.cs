@@ -108,4 +108,20 @@ public class ExperimentReportTests
         Assert.StartsWith($"remix: {path}: {expected}", r.Err);
         Assert.Single(r.Err.TrimEnd().Split('\n'));
     }
+
+    [Theory]
+    [InlineData("stages")]
+    [InlineData("accuracy_matrix")]
+    [InlineData("forgetting")]
+    public void Results_WithARequiredFieldNull_AreRefusedInOneLine(string field)
+    {
+        using var dir = new TempDir();
+        var path = dir.File("results.json");
+        Sample().Write(path);
+        var node = System.Text.Json.Nodes.JsonNode.Parse(File.ReadAllText(path))!.AsObject();
+        node[field] = null;
+        File.WriteAllText(path, node.ToJsonString());
+        var e = Assert.Throws<InvalidInputException>(() => Remix.Experiments.ExperimentResults.Read(path));
+        Assert.StartsWith($"{path}: not a results file of schema version 1", e.Message);
+    }
 }

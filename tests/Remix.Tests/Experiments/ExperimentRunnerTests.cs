@@ -322,7 +322,7 @@ public class ExperimentRunnerTests
         Assert.Equal("5:21: stages[0].replay.stage: expected an earlier stage's name (this is the first stage), found \"Z\"", Refusal("    replay: {stage: Z, fraction: 0.1}"));
         Assert.Equal("5:20: stages[0].mix[0].source: expected random or generic, found \"noise\"", Refusal("    mix: [{source: noise, ratio: 1}]"));
         Assert.StartsWith("5:18: stages[0].regularizer: expected kl or none with 'lora'", Refusal("    regularizer: {type: ewc, strength: 1}\n    lora: {rank: 2}"));
-        Assert.Equal("5:39: stages[0].lora.targets[1]: expected a projection name (such as q_proj), found 7", Refusal("    lora: {rank: 2, targets: [q_proj, 7]}"));
+        Assert.Equal("5:39: stages[0].lora.targets[1]: expected q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj or lm_head, found 7", Refusal("    lora: {rank: 2, targets: [q_proj, 7]}"));
         Assert.StartsWith("5:53: stages[0].mix[0].prompt_words: expected no word counts for generic passages", Refusal("    mix: [{source: generic, ratio: 1, prompt_words: 20}]"));
         // Device and dtype are spelled as for --device and --dtype; a GPU spec validates on a machine without one.
         string Spec(string extra) => Write(dir.File("spec.yaml"), $"base_model: base\n{extra}\nstages:\n  - name: A\n    data: a.jsonl\n");

@@ -29,6 +29,7 @@ public class ExperimentSpecTests
     [InlineData(3, "recipe:\n  lr: 0.01\n  batchsize: 4", "5:3: recipe.batchsize: unknown key (did you mean 'batch_size'?)")]
     [InlineData(9, "    mix: [{source: random, ratoi: 1}]", "9:28: stages[1].mix[0].ratoi: unknown key (did you mean 'ratio'?)")]
     [InlineData(9, "    lora: {rank: 2, alpah: 4}", "9:21: stages[1].lora.alpah: unknown key (did you mean 'alpha'?)")]
+    [InlineData(9, "    lora: {rank: 2, targets: [q_proj, v_prj]}", "9:39: stages[1].lora.targets[1]: expected q_proj, k_proj, v_proj, o_proj, gate_proj, up_proj, down_proj or lm_head, found \"v_prj\"")]
     [InlineData(9, "    replay: {stage: A, fractoin: 0.1}", "9:24: stages[1].replay.fractoin: unknown key (did you mean 'fraction'?)")]
     [InlineData(9, "    regularizer: {type: kl, strenght: 1}", "9:29: stages[1].regularizer.strenght: unknown key (did you mean 'strength'?)")]
     [InlineData(2, "base_modle: base", "2:1: base_modle: unknown key (did you mean 'base_model'?)")]

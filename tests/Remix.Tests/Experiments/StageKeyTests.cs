@@ -64,6 +64,24 @@ public class StageKeyTests
     }
 
     [Fact]
+    public void ALamaFilesTemplatesFoundBesideIt_AreInTheKey()
+    {
+        using var dir = new TempDir();
+        Files(dir.Path);
+        // LAMA data with its relations.jsonl beside it, found by the reader without being named in the spec.
+        var fixture = Path.Combine(AppContext.BaseDirectory, "Fixtures", "datasets", "lama-custom");
+        Directory.CreateDirectory(dir.File("lama"));
+        foreach (var file in Directory.GetFiles(Path.Combine(fixture, "TREx"))) File.Copy(file, Path.Combine(dir.File("lama"), Path.GetFileName(file)));
+        File.Copy(Path.Combine(fixture, "relations.jsonl"), dir.File("lama/relations.jsonl"));
+        var data = Path.GetFileName(Directory.GetFiles(dir.File("lama"), "P*.jsonl")[0]);
+        var before = Key(Spec(dir.Path, $"{{name: A, data: lama/{data}}}"));
+        File.AppendAllText(dir.File("lama/relations.jsonl"), "\n");
+        var after = Key(Spec(dir.Path, $"{{name: A, data: lama/{data}}}"));
+        Assert.NotEqual(before.Hash, after.Hash);
+        Assert.Contains("templates", after.Difference(before, StageKey.Prefix(0)));
+    }
+
+    [Fact]
     public void AKey_SavedAndReadBack_IsTheSame()
     {
         using var dir = new TempDir();

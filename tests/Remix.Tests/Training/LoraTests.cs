@@ -89,6 +89,8 @@ public class LoraTests
     {
         using var model = TestModels.Create(TestModels.Config(), seed: 3);
         var e = Assert.Throws<InvalidInputException>(() => Lora.Attach(model, 4, 8, ["c_attn"]));
-        Assert.Equal("--lora-targets: no projection named c_attn in the model", e.Message);
+        Assert.Equal("--lora-targets: no projection named c_attn in the model (it has down_proj, gate_proj, k_proj, o_proj, q_proj, up_proj, v_proj)", e.Message);
+        // One name that meets nothing is refused beside one that does: q_proj alone would train without a word.
+        Assert.Contains("no projection named v_prj", Assert.Throws<InvalidInputException>(() => Lora.Attach(model, 4, 8, ["q_proj", "v_prj"])).Message);
     }
 }

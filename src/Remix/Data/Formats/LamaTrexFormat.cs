@@ -73,7 +73,7 @@ internal sealed class LamaTrexFormat : IDatasetFormat
     static Dictionary<string, string> LoadTemplates(string dataPath, string? explicitPath)
     {
         var templates = new Dictionary<string, string>(BuiltInTemplates);
-        var file = explicitPath ?? Candidates(dataPath).FirstOrDefault(File.Exists);
+        var file = TemplatesFile(dataPath, explicitPath);
         if (file is null) return templates;
         foreach (var (line, text) in Utf8Lines.Read(file))
         {
@@ -88,6 +88,12 @@ internal sealed class LamaTrexFormat : IDatasetFormat
         }
         return templates;
     }
+
+    /// <summary>
+    /// The templates file a LAMA data file is read with: <paramref name="explicitPath"/>, else the first
+    /// <c>relations.jsonl</c> beside the data or up to two folders above; null: the built-in templates alone.
+    /// </summary>
+    public static string? TemplatesFile(string dataPath, string? explicitPath) => explicitPath ?? Candidates(dataPath).FirstOrDefault(File.Exists);
 
     static IEnumerable<string> Candidates(string dataPath)
     {
