@@ -80,6 +80,12 @@ public sealed class LoadedModel : IDisposable
             CheckFits(directory, tokenizer, config);
             HfCheckpoint.StopTokenIds(directory, config, tokenizer.EosTokenId);
         }
+        // Loading merges an adapter found here: its config and its weights' header are read as loading reads them.
+        if (Lora.HoldsAdapter(directory))
+        {
+            PeftAdapterConfig.Load(directory);
+            using var adapter = SafeTensors.SafeTensorsFile.Open(Path.Combine(directory, Lora.AdapterWeightsFile));
+        }
         return ModelSummary.Read(directory);
     }
 

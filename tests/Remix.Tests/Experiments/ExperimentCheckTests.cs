@@ -73,6 +73,7 @@ public class ExperimentCheckTests
     [
         "malformed row", "undetectable format", "unknown format name", "no examples after limit", "fewer examples than the limit",
         "duplicate ids", "no tokenizer.json", "no weights", "malformed config.json", "empty word list", "no 100-word document",
+        "an adapter Remix cannot apply",
     ];
 
     /// <summary>Breaks one input of the valid arrangement; returns the one line expected after "remix: ".</summary>
@@ -114,6 +115,11 @@ public class ExperimentCheckTests
             case "no 100-word document":
                 File.WriteAllText(dir.File("corpus.jsonl"), $"{{\"text\": \"{Words(99)}\"}}\n{{\"text\": \"{Words(30)}\"}}\n");
                 return $"{dir.File("corpus.jsonl")}: none of its 2 documents has the 100 words a passage needs";
+            case "an adapter Remix cannot apply":
+                // Loading would merge it; a DoRA adapter is refused there, so the check refuses it too.
+                File.WriteAllText(Path.Combine(dir.File("base"), "adapter_config.json"), "{\"peft_type\": \"LORA\", \"r\": 2, \"lora_alpha\": 4, \"target_modules\": [\"q_proj\"], \"use_dora\": true}");
+                File.WriteAllText(Path.Combine(dir.File("base"), "adapter_model.safetensors"), "");
+                return $"{Path.Combine(dir.File("base"), "adapter_config.json")}: ";
             default:
                 throw new ArgumentException(input, nameof(input));
         }
