@@ -85,6 +85,10 @@ public static class TrainCommands
                 .SelectMany(f => DatasetReader.Read(BundledPaths.Resolve(f), read.Resolve(parse)).Examples).Where(e => e.Kind != ExampleKind.Document).ToList();
             if (primary.Count == 0) throw new InvalidInputException("--data", "no trainable examples (generic corpora go in --mix generic:FILE:RATIO)");
             var mixes = (parse.GetValue(mix) ?? []).Select(m => StageOptions.Mix(m, parse.GetValue(words), parse.GetValue(randomWords)!)).ToList();
+            // Word options shape random sequences only: given without a random mix they would change nothing, silently.
+            foreach (var option in new Option[] { words, randomWords })
+                if (parse.GetResult(option) is { Implicit: false } && !mixes.Any(m => m.Source == "random"))
+                    throw new InvalidInputException(option.Name, "applies to random word sequences: add --mix random:RATIO, or leave it out");
             var replays = (parse.GetValue(replay) ?? []).Select(StageOptions.Replay).ToList();
             var examples = TrainingSet(primary, mixes, replays, options.Seed);
             var lora = parse.GetValue(loraOption) is { } loraText ? StageOptions.Lora(loraText, parse.GetValue(loraTargets)) : null;

@@ -60,6 +60,21 @@ public class TrainCliTests
         Assert.Contains("examples: 4 (", evaluated.Out);
     }
 
+    [Theory]
+    [InlineData("--words")]
+    [InlineData("--random-words")]
+    public void WordOptions_WithoutARandomMix_AreRefused(string option)
+    {
+        using var dir = new TempDir();
+        Assert.Equal(0, Run("model", "init", "--out", dir.File("m"), "--hidden-size", "32").Code);
+        ExampleJsonl.Write(dir.File("facts.jsonl"), KvrGenerator.Generate(4, 1));
+        File.WriteAllLines(dir.File("words.txt"), ["alpha", "bravo"]);
+        var r = Run("train", "--model", dir.File("m"), "--data", dir.File("facts.jsonl"), "--out", dir.File("run"),
+            option, option == "--words" ? dir.File("words.txt") : "5+5", "--mix", "generic:0.5");
+        Assert.Equal(1, r.Code);
+        Assert.Equal($"remix: {option}: applies to random word sequences: add --mix random:RATIO, or leave it out{Environment.NewLine}", r.Err);
+    }
+
     [Fact]
     public void LoraTargets_ThatNameNoProjection_AreRefused_EvenBesideOnesThatDo()
     {
