@@ -174,6 +174,12 @@ public sealed partial class SpecNode
 
     string Scalar => ((YamlScalarNode)_node).Value ?? "";
 
+    /// <summary>The YAML node itself, for readers that build a document from parts of others (a grid's entries).</summary>
+    internal YamlNode Yaml => _node;
+
+    /// <summary>The scalar as written (for a name derived from a value); empty for a list or mapping.</summary>
+    internal string Text => _node is YamlScalarNode ? Scalar : "";
+
     static Kind ScalarKind(YamlScalarNode s)
     {
         if (s.Style is not (ScalarStyle.Plain or ScalarStyle.Any)) return Kind.String;
