@@ -28,8 +28,12 @@ public static class GridCommands
             var dir = parse.GetValue(output)!;
             var plan = GridPlan.Write(grid, dir, parse.GetValue(extend));
             var o = parse.InvocationConfiguration.Output;
-            var axes = string.Join(" x ", grid.Axes.Select(a => $"{a.Path} ({a.Values.Count}{(a.Zip is { } z ? $", zip {z + 1}" : "")})"));
-            o.WriteLine($"{path}: {plan.Entries} entries over {grid.Axes.Count} ax{(grid.Axes.Count == 1 ? "is" : "es")}: {axes}");
+            // One factor per axis that varies alone and per zip group, its axes joined by '+'.
+            var factors = grid.Axes.Where(a => a.Zip is null || grid.Axes.First(b => b.Zip == a.Zip) == a).Select(a => a.Zip is { } z
+                ? $"{string.Join(" + ", grid.Axes.Where(b => b.Zip == z).Select(b => b.Path))} ({a.Values.Count})"
+                : $"{a.Path} ({a.Values.Count})");
+            int configurations = grid.Entries.Select(e => string.Join('\0', e.Values.Select(v => v.Value.Name))).Distinct().Count();
+            o.WriteLine($"{path}: {plan.Entries} entries ({configurations} configurations, each seed an entry) over {grid.Axes.Count} ax{(grid.Axes.Count == 1 ? "is" : "es")}: {string.Join(" x ", factors)}");
             foreach (var missing in grid.MissingPaths) o.WriteLine($"  not on this machine: {missing}");
             o.WriteLine(plan.Added == 0
                 ? $"{dir} holds every entry already: nothing to plan"

@@ -62,7 +62,9 @@ public sealed partial record GridSpec
                 var text = one.ToJsonString(new JsonSerializerOptions { WriteIndented = true });
                 // In the file's order of the axes, whatever zip groups put together.
                 var named = values.OrderBy(v => axes.FindIndex(a => a.Path == v.Path)).ToList();
-                entries.Add(new GridEntry(Id(named, seed, one), named, seed, one, spec with { Seeds = [seed], Json = text }));
+                // A zip group is named in the id by its first axis: the others move with it.
+                var slug = named.Where(v => axes.First(a => a.Path == v.Path) is var a && (a.Zip is null || axes.First(b => b.Zip == a.Zip) == a));
+                entries.Add(new GridEntry(Id(slug, seed, one), named, seed, one, spec with { Seeds = [seed], Json = text }));
             }
         }
         return new GridSpec { File = path, Axes = axes, Entries = entries, MissingPaths = missing };
@@ -234,6 +236,13 @@ public sealed partial record GridSpec
                 var key = segment.TrimStart('.');
                 if (current is not YamlMappingNode map) throw axisKey.Error($"{at} is not an object in the base spec, so {here} names nothing");
                 var existing = map.Children.Keys.FirstOrDefault(k => k is YamlScalarNode { Value: var v } && v == key);
+                // null leaves the field out, to its default: a method axis with replay in one value and none in another.
+                if (last && new SpecNode(value, axisKey.File, here, null).IsNull)
+                {
+                    if (existing is not null) map.Children.Remove(existing);
+                    else if (!KnownKeysUnder(at).Contains(key)) throw axisKey.Error($"{here} is no spec field");
+                    return;
+                }
                 if (existing is not null)
                 {
                     if (last) map.Children[existing] = value;
@@ -283,7 +292,7 @@ public sealed partial record GridSpec
     }
 
     /// <summary>
-    /// <c>KEY-NAME_..._seed-N_HASH</c>: each axis's last key and value name, the seed, and the first 10 hex digits of the
+    /// <c>KEY-NAME_..._seed-N_HASH</c>: each axis's (a zip group's first axis's) last key and value name, the seed, and the first 10 hex digits of the
     /// SHA-256 of the resolved experiment's JSON, so an entry keeps its id however the grid around it grows.
     /// </summary>
     static string Id(IEnumerable<(string Path, GridValue Value)> values, int seed, JsonObject spec)

@@ -135,6 +135,9 @@ public sealed partial class SpecNode
     /// <summary>The value is a mapping.</summary>
     public bool IsObject => _kind == Kind.Object;
 
+    /// <summary>The value is null (<c>null</c>, <c>~</c> or nothing).</summary>
+    public bool IsNull => _kind == Kind.Null;
+
     /// <summary>The value is a list.</summary>
     public bool IsList => _kind == Kind.List;
 

@@ -155,7 +155,7 @@ public class GridSpecTests
 
         var first = Support.Cli.Run("grid", "plan", grid, "--out", plan);
         Assert.True(first.Code == 0, first.Err);
-        Assert.Contains("4 entries over 1 axis", first.Out);
+        Assert.Contains("4 entries (2 configurations, each seed an entry) over 1 axis: stages[1].mix[0].ratio (2)", first.Out);
         Assert.Contains("4 new, 0 planned before", first.Out);
         Assert.Equal(File.ReadAllText(grid), File.ReadAllText(Path.Combine(plan, "grid.yaml")));
         var lines = File.ReadAllLines(Path.Combine(plan, "runs.jsonl"));
@@ -197,5 +197,45 @@ public class GridSpecTests
         Assert.Equal(GridSpec.Load(grown).Entries.Select(e => e.Id).Order(), ids.Order());
         Assert.All(ids.Skip(4), id => Assert.StartsWith("ratio-4_", id));
         Assert.Equal(File.ReadAllText(grown), File.ReadAllText(Path.Combine(plan, "grid.yaml")));
+    }
+    [Fact]
+    public void NullLeavesAFieldOut_SoAZipGroupCanBeAMethod_NamedInTheIdByItsFirstAxis()
+    {
+        using var dir = Folder();
+        var grid = GridSpec.Load(Grid(dir, """
+            axes:
+              stages[1].replay: [{name: naive, value: null}, {name: replay, value: {stage: A, fraction: 0.5}}]
+              stages[1].mix: [{name: naive, value: []}, {name: replay, value: null}]
+            zip: [["stages[1].replay", "stages[1].mix"]]
+            """));
+
+        var (naive, replay) = (grid.Entries[0], grid.Entries[2]);
+        Assert.Null(naive.Experiment.Stages[1].Replay);
+        Assert.Empty(naive.Experiment.Stages[1].Mix);
+        Assert.Equal(new ReplaySpec("A", 0.5), replay.Experiment.Stages[1].Replay);
+        Assert.Empty(replay.Experiment.Stages[1].Mix);
+        Assert.False(replay.Spec["stages"]![1]!.AsObject().ContainsKey("mix"));
+        Assert.StartsWith("replay-naive_seed-0_", naive.Id);
+        Assert.StartsWith("replay-replay_seed-0_", replay.Id);
+    }
+
+    [Fact]
+    public void ThePaperGrid_Plans_144Entries_ForAnotherMachine()
+    {
+        using var dir = new TempDir();
+        var example = Remix.Data.Bundled.BundledPaths.Find("examples/paper-grid.yaml");
+        var (code, stdout, stderr) = Support.Cli.Run("grid", "plan", example, "--out", dir.File("plan"), "--allow-missing");
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("144 entries (48 configurations, each seed an entry) over 7 axes: base_model (2) x stages[0].data (2) x stages[1].data (2) x stages[0].mix + stages[1].mix + stages[1].replay + stages[1].regularizer (6)", stdout);
+        Assert.Contains("not on this machine: checkpoints/Mistral-7B-v0.3", stdout);
+        var grid = GridSpec.Load(example, requireFiles: false);
+        var methods = grid.Entries.GroupBy(e => e.Values.First(v => v.Path == "stages[0].mix").Value.Name).ToDictionary(g => g.Key, g => g.First().Experiment.Stages);
+        Assert.Equal(["naive", "replay", "l2", "remix-x1", "remix-x2", "remix-x4"], methods.Keys);
+        Assert.Equal("l2", methods["l2"][1].Regularizer!.Type);
+        Assert.Null(methods["l2"][1].Replay);
+        Assert.Equal(0.1, methods["replay"][1].Replay!.Fraction);
+        Assert.Equal([4.0, 4.0], methods["remix-x4"].Select(s => s.Mix.Single().Ratio));
+        Assert.All(methods["naive"], s => Assert.True(s.Mix.Count == 0 && s.Replay is null && s.Regularizer is null));
     }
 }
