@@ -238,4 +238,23 @@ public class GridSpecTests
         Assert.Equal([4.0, 4.0], methods["remix-x4"].Select(s => s.Mix.Single().Ratio));
         Assert.All(methods["naive"], s => Assert.True(s.Mix.Count == 0 && s.Replay is null && s.Regularizer is null));
     }
+    [Fact]
+    public void AnErrorInTheBaseSpec_IsRefusedAtItsKeyInTheGridFile()
+    {
+        using var dir = Folder();
+        var path = Write(dir.File("grid.yaml"), Base.Replace("epochs: 2", "epoch: 2") + "axes:\n  recipe.lr: [0.01]\n");
+        var e = Assert.Throws<InvalidInputException>(() => GridSpec.Load(path));
+        Assert.Equal($"{path}:4:20: recipe.epoch: unknown key (did you mean 'epochs'?)", e.Message);
+    }
+
+    [Fact]
+    public void PlanningIntoAFolderThatHoldsSomethingElse_IsRefused_AndWritesNothing()
+    {
+        using var dir = Folder();
+        Directory.CreateDirectory(dir.File("plan"));
+        File.WriteAllText(Path.Combine(dir.File("plan"), "notes.txt"), "mine");
+        var r = Support.Cli.Run("grid", "plan", Grid(dir, "axes:\n  recipe.lr: [0.01]\n"), "--out", dir.File("plan"), "--extend");
+        Assert.Equal($"remix: {dir.File("plan")}: not a grid plan (no grid.yaml) and not empty: plan into a new or empty folder\n", r.Err);
+        Assert.Equal(["notes.txt"], Directory.GetFiles(dir.File("plan")).Select(Path.GetFileName));
+    }
 }
