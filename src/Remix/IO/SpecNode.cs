@@ -135,6 +135,9 @@ public sealed partial class SpecNode
     /// <summary>The value is a mapping.</summary>
     public bool IsObject => _kind == Kind.Object;
 
+    /// <summary>The value is null (<c>null</c>, <c>~</c> or nothing).</summary>
+    public bool IsNull => _kind == Kind.Null;
+
     /// <summary>The value is a list.</summary>
     public bool IsList => _kind == Kind.List;
 
@@ -173,6 +176,12 @@ public sealed partial class SpecNode
     };
 
     string Scalar => ((YamlScalarNode)_node).Value ?? "";
+
+    /// <summary>The YAML node itself, for readers that build a document from parts of others (a grid's entries).</summary>
+    internal YamlNode Yaml => _node;
+
+    /// <summary>The scalar as written (for a name derived from a value); empty for a list or mapping.</summary>
+    internal string Text => _node is YamlScalarNode ? Scalar : "";
 
     static Kind ScalarKind(YamlScalarNode s)
     {

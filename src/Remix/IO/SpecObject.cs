@@ -87,6 +87,9 @@ public sealed class SpecObject
             if (!_known.Contains(name)) throw UnknownKey(name, keyNode);
     }
 
+    /// <summary>Every key with its key node and value, in the file's order, for mappings whose keys are data (a grid's axes).</summary>
+    internal IReadOnlyList<(string Key, SpecNode KeyNode, SpecNode Value)> Entries => _entries;
+
     /// <summary>The mapping as JSON, in the file's order.</summary>
     public JsonObject ToJson() => new(_entries.Select(e => KeyValuePair.Create(e.Key, e.Value.ToJson())));
 

@@ -1,0 +1,260 @@
+using System.Text.Json.Nodes;
+using Remix.Experiments;
+using Remix.Tests.Support;
+using static Remix.Tests.Experiments.ExperimentRunnerTests;
+
+namespace Remix.Tests.Experiments;
+
+public class GridSpecTests
+{
+    /// <summary>A two-stage base experiment (stage B mixes random words) for the axes below it.</summary>
+    const string Base = """
+        name: g
+        base_model: base
+        seeds: [0, 1]
+        recipe: {lr: 0.01, epochs: 2, batch_size: 4}
+        stages:
+          - {name: A, data: a.jsonl}
+          - name: B
+            data: b.jsonl
+            mix: [{source: random, ratio: 1.0, file: words.txt}]
+
+        """;
+
+    static TempDir Folder()
+    {
+        var dir = new TempDir();
+        BaseModelAndTwoSets(dir);
+        File.WriteAllText(dir.File("words.txt"), "alpha\nbravo\ncharlie\ndelta\n");
+        return dir;
+    }
+
+    static string Grid(TempDir dir, string axes, string name = "grid.yaml") => Write(dir.File(name), Base + axes);
+
+    [Fact]
+    public void Product_TakesEveryCombination_EachSeedAnEntry_WithTheValuesSet()
+    {
+        using var dir = Folder();
+        var grid = GridSpec.Load(Grid(dir, """
+            axes:
+              stages[1].mix[0].ratio: [0, 2]
+              recipe.lr: [0.01, {name: fast, value: 0.1}]
+            """));
+
+        Assert.Equal(8, grid.Entries.Count);
+        var found = grid.Entries.Select(e => (e.Experiment.Stages[1].Mix[0].Ratio, e.Experiment.Stages[0].Recipe.LearningRate, e.Seed)).ToList();
+        var expected = from ratio in new[] { 0.0, 2.0 } from lr in new[] { 0.01, 0.1 } from seed in new[] { 0, 1 } select (ratio, lr, seed);
+        Assert.Equal(expected, found);
+        Assert.Equal(["0", "0", "0", "0", "2", "2", "2", "2"], grid.Entries.Select(e => e.Values[0].Value.Name));
+        Assert.Equal(["0.01", "0.01", "fast", "fast"], grid.Entries.Take(4).Select(e => e.Values[1].Value.Name));
+        // Each entry is an experiment of its one seed, in the parsed spec and in its JSON.
+        Assert.All(grid.Entries, e => Assert.Equal([e.Seed], e.Experiment.Seeds));
+        Assert.All(grid.Entries, e => Assert.Equal($"[{e.Seed}]", e.Spec["seeds"]!.ToJsonString()));
+        Assert.Equal(8, grid.Entries.Select(e => e.Id).Distinct().Count());
+        Assert.StartsWith("ratio-2_lr-fast_seed-1_", grid.Entries[^1].Id);
+    }
+
+    [Fact]
+    public void TwoSeeds_TimesAnAxisOfTwo_AreFourEntries_WhetherTheSeedsAreTheBasesOrAnAxis()
+    {
+        using var dir = Folder();
+        var fromBase = GridSpec.Load(Grid(dir, "axes:\n  recipe.epochs: [1, 3]\n"));
+        var fromAxis = GridSpec.Load(Write(dir.File("axis.yaml"), Base.Replace("seeds: [0, 1]", "seed: 7") + "axes:\n  seeds: [0, 1]\n  recipe.epochs: [1, 3]\n"));
+
+        foreach (var grid in new[] { fromBase, fromAxis })
+        {
+            Assert.Equal([(1, 0), (1, 1), (3, 0), (3, 1)], grid.Entries.Select(e => (e.Experiment.Stages[1].Recipe.Epochs, e.Seed)));
+            Assert.All(grid.Entries, e => Assert.Single(e.Values));
+        }
+        // The seeds axis takes the place of the base's seed: the entries are the same experiments.
+        Assert.Equal(fromBase.Entries.Select(e => e.Spec.ToJsonString()), fromAxis.Entries.Select(e => e.Spec.ToJsonString()));
+        Assert.Equal(fromBase.Entries.Select(e => e.Id), fromAxis.Entries.Select(e => e.Id));
+    }
+
+    [Fact]
+    public void Zip_VariesItsAxesTogether_AndTheProductWithTheRest()
+    {
+        using var dir = Folder();
+        var grid = GridSpec.Load(Grid(dir, """
+            axes:
+              recipe.lr: [0.01, 0.02, 0.03]
+              stages[1].mix[0].ratio: [0, 1]
+              recipe.epochs: [1, 2, 3]
+            zip: [[recipe.lr, recipe.epochs]]
+            """));
+
+        var configurations = grid.Entries.Where(e => e.Seed == 0).Select(e => (e.Experiment.Stages[0].Recipe.LearningRate, e.Experiment.Stages[1].Mix[0].Ratio, e.Experiment.Stages[0].Recipe.Epochs));
+        Assert.Equal([(0.01, 0, 1), (0.01, 1, 1), (0.02, 0, 2), (0.02, 1, 2), (0.03, 0, 3), (0.03, 1, 3)], configurations);
+        Assert.Equal(12, grid.Entries.Count);
+        // An entry lists its values in the file's order of the axes, the zipped ones apart as written.
+        Assert.Equal(["recipe.lr", "stages[1].mix[0].ratio", "recipe.epochs"], grid.Entries[0].Values.Select(v => v.Path));
+    }
+
+    [Theory]
+    [InlineData("[[recipe.lr, recipe.epochs]]", "zip[0]: axes that vary together need as many values each: recipe.lr has 3, recipe.epochs has 2")]
+    [InlineData("[[recipe.lr, recipe.epoch]]", "zip[0][1]: \"recipe.epoch\" is not an axis (did you mean 'recipe.epochs'?)")]
+    [InlineData("[[recipe.lr, seeds]]", "zip[0][1]: seeds vary on their own: each seed of each configuration is an entry")]
+    [InlineData("[[recipe.lr]]", "zip[0]: expected two or more axis paths (axes that vary together), found [\"recipe.lr\"]")]
+    public void AZipGroup_OfUnequalLengthsOrUnknownAxes_IsRefused(string zip, string message)
+    {
+        using var dir = Folder();
+        var path = Grid(dir, $"axes:\n  recipe.lr: [0.01, 0.02, 0.03]\n  recipe.epochs: [1, 2]\n  seeds: [0, 1]\nzip: {zip}\n");
+        var e = Assert.Throws<InvalidInputException>(() => GridSpec.Load(path));
+        Assert.EndsWith(message, e.Message);
+        Assert.StartsWith($"{path}:14:", e.Message);
+    }
+
+    [Fact]
+    public void ValueNames_AreDerived_FromFilesListsAndNumbers_OrGiven()
+    {
+        using var dir = Folder();
+        Directory.CreateDirectory(dir.File("sets"));
+        File.Copy(dir.File("b.jsonl"), Path.Combine(dir.File("sets"), "c.jsonl"));
+        var grid = GridSpec.Load(Grid(dir, """
+            axes:
+              stages[0].data: [a.jsonl, sets/c.jsonl, [a.jsonl, sets/c.jsonl], {name: both, value: [{file: a.jsonl}, b.jsonl]}]
+              stages[1].recipe.stop: ["accuracy:1.0"]
+            """));
+
+        Assert.Equal(["a", "c", "a+c", "both"], grid.Entries.Where(e => e.Seed == 0).Select(e => e.Values[0].Value.Name));
+        Assert.Equal("accuracy:1.0", grid.Entries[0].Values[1].Value.Name);
+        Assert.Equal(["c.jsonl"], grid.Entries[2].Experiment.Stages[0].Data.Select(d => Path.GetFileName(d.File)));
+        // The stage had no recipe of its own: the axis gave it one.
+        Assert.Equal("""{"stop":"accuracy:1.0"}""", grid.Entries[0].Spec["stages"]![1]!["recipe"]!.ToJsonString());
+    }
+
+    [Theory]
+    [InlineData("stages[3].recipe.lr: [0.1]", "axes.stages[3].recipe.lr: stages[3] does not exist (the spec has 2 stages)")]
+    [InlineData("recipe.lrr: [0.1]", "axes.recipe.lrr: recipe.lrr is no spec field (did you mean 'lr'?)")]
+    [InlineData("stages[0].data[1]: [b.jsonl]", "axes.stages[0].data[1]: stages[0].data is not a list in the base spec, so stages[0].data[1] names nothing")]
+    [InlineData("stages[0].regularizer.strength: [0.1]", "axes.stages[0].regularizer.strength: stages[0].regularizer is not in the base spec: write it there to vary its keys")]
+    public void APathThatNamesNoField_IsRefused_AtTheAxisKey(string axis, string message)
+    {
+        using var dir = Folder();
+        var path = Grid(dir, $"axes:\n  recipe.epochs: [1]\n  {axis}\n");
+        var e = Assert.Throws<InvalidInputException>(() => GridSpec.Load(path));
+        // Base ends on its line 9: "axes:" is line 10, this axis line 12, its key at column 3.
+        Assert.Equal($"{path}:12:3: {message}", e.Message);
+    }
+
+    [Fact]
+    public void ABadValue_IsRefusedAsInASpec_AtTheValueInTheGridFile()
+    {
+        using var dir = Folder();
+        var path = Grid(dir, "axes:\n  recipe.lr: [0.01, -1]\n");
+        var e = Assert.Throws<InvalidInputException>(() => GridSpec.Load(path));
+        Assert.StartsWith($"{path}:11:21: recipe.lr: expected a positive number", e.Message);
+    }
+
+    [Fact]
+    public void Plan_WritesOneResolvedEntryALine_AndPlanningAgainIsANoOp()
+    {
+        using var dir = Folder();
+        var grid = Grid(dir, "axes:\n  stages[1].mix[0].ratio: [0, 2]\n");
+        var plan = dir.File("plan");
+
+        var first = Support.Cli.Run("grid", "plan", grid, "--out", plan);
+        Assert.True(first.Code == 0, first.Err);
+        Assert.Contains("4 entries (2 configurations, each seed an entry) over 1 axis: stages[1].mix[0].ratio (2)", first.Out);
+        Assert.Contains("4 new, 0 planned before", first.Out);
+        Assert.Equal(File.ReadAllText(grid), File.ReadAllText(Path.Combine(plan, "grid.yaml")));
+        var lines = File.ReadAllLines(Path.Combine(plan, "runs.jsonl"));
+        Assert.Equal(4, lines.Length);
+        var line = JsonNode.Parse(lines[3])!.AsObject();
+        Assert.Equal(["id", "axes", "seed", "spec"], line.Select(p => p.Key));
+        Assert.Equal("""{"stages[1].mix[0].ratio":{"name":"2","value":2}}""", line["axes"]!.ToJsonString());
+        Assert.Equal(1, (int)line["seed"]!);
+        Assert.Equal("[1]", line["spec"]!["seeds"]!.ToJsonString());
+        Assert.Equal(2, (double)line["spec"]!["stages"]![1]!["mix"]![0]!["ratio"]!);
+
+        var before = File.ReadAllText(Path.Combine(plan, "runs.jsonl"));
+        var again = Support.Cli.Run("grid", "plan", grid, "--out", plan);
+        Assert.Equal(0, again.Code);
+        Assert.Contains("holds every entry already: nothing to plan", again.Out);
+        Assert.Equal(before, File.ReadAllText(Path.Combine(plan, "runs.jsonl")));
+    }
+
+    [Fact]
+    public void AnAxisGainingAValue_IsRefusedWithoutExtend_AndExtendAppendsOnlyTheNewEntries_KeepingEveryId()
+    {
+        using var dir = Folder();
+        var plan = dir.File("plan");
+        Assert.Equal(0, Support.Cli.Run("grid", "plan", Grid(dir, "axes:\n  stages[1].mix[0].ratio: [0, 2]\n", "small.yaml"), "--out", plan).Code);
+        var before = File.ReadAllText(Path.Combine(plan, "runs.jsonl"));
+        var grown = Grid(dir, "axes:\n  stages[1].mix[0].ratio: [0, 2, 4]\n", "grown.yaml");
+
+        var refused = Support.Cli.Run("grid", "plan", grown, "--out", plan);
+        Assert.Equal(1, refused.Code);
+        Assert.Equal($"remix: {plan}: planned from another grid spec (its grid.yaml differs from {grown}): pass --extend to add the new entries, or plan into another folder\n", refused.Err);
+        Assert.Equal(before, File.ReadAllText(Path.Combine(plan, "runs.jsonl")));
+
+        var extended = Support.Cli.Run("grid", "plan", grown, "--out", plan, "--extend");
+        Assert.True(extended.Code == 0, extended.Err);
+        Assert.Contains("2 new, 4 planned before", extended.Out);
+        var after = File.ReadAllText(Path.Combine(plan, "runs.jsonl"));
+        Assert.StartsWith(before, after);
+        var ids = after.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select(l => (string)JsonNode.Parse(l)!["id"]!).ToList();
+        Assert.Equal(GridSpec.Load(grown).Entries.Select(e => e.Id).Order(), ids.Order());
+        Assert.All(ids.Skip(4), id => Assert.StartsWith("ratio-4_", id));
+        Assert.Equal(File.ReadAllText(grown), File.ReadAllText(Path.Combine(plan, "grid.yaml")));
+    }
+    [Fact]
+    public void NullLeavesAFieldOut_SoAZipGroupCanBeAMethod_NamedInTheIdByItsFirstAxis()
+    {
+        using var dir = Folder();
+        var grid = GridSpec.Load(Grid(dir, """
+            axes:
+              stages[1].replay: [{name: naive, value: null}, {name: replay, value: {stage: A, fraction: 0.5}}]
+              stages[1].mix: [{name: naive, value: []}, {name: replay, value: null}]
+            zip: [["stages[1].replay", "stages[1].mix"]]
+            """));
+
+        var (naive, replay) = (grid.Entries[0], grid.Entries[2]);
+        Assert.Null(naive.Experiment.Stages[1].Replay);
+        Assert.Empty(naive.Experiment.Stages[1].Mix);
+        Assert.Equal(new ReplaySpec("A", 0.5), replay.Experiment.Stages[1].Replay);
+        Assert.Empty(replay.Experiment.Stages[1].Mix);
+        Assert.False(replay.Spec["stages"]![1]!.AsObject().ContainsKey("mix"));
+        Assert.StartsWith("replay-naive_seed-0_", naive.Id);
+        Assert.StartsWith("replay-replay_seed-0_", replay.Id);
+    }
+
+    [Fact]
+    public void ThePaperGrid_Plans_144Entries_ForAnotherMachine()
+    {
+        using var dir = new TempDir();
+        var example = Remix.Data.Bundled.BundledPaths.Find("examples/paper-grid.yaml");
+        var (code, stdout, stderr) = Support.Cli.Run("grid", "plan", example, "--out", dir.File("plan"), "--allow-missing");
+
+        Assert.True(code == 0, stderr);
+        Assert.Contains("144 entries (48 configurations, each seed an entry) over 7 axes: base_model (2) x stages[0].data (2) x stages[1].data (2) x stages[0].mix + stages[1].mix + stages[1].replay + stages[1].regularizer (6)", stdout);
+        Assert.Contains("not on this machine: checkpoints/Mistral-7B-v0.3", stdout);
+        var grid = GridSpec.Load(example, requireFiles: false);
+        var methods = grid.Entries.GroupBy(e => e.Values.First(v => v.Path == "stages[0].mix").Value.Name).ToDictionary(g => g.Key, g => g.First().Experiment.Stages);
+        Assert.Equal(["naive", "replay", "l2", "remix-x1", "remix-x2", "remix-x4"], methods.Keys);
+        Assert.Equal("l2", methods["l2"][1].Regularizer!.Type);
+        Assert.Null(methods["l2"][1].Replay);
+        Assert.Equal(0.1, methods["replay"][1].Replay!.Fraction);
+        Assert.Equal([4.0, 4.0], methods["remix-x4"].Select(s => s.Mix.Single().Ratio));
+        Assert.All(methods["naive"], s => Assert.True(s.Mix.Count == 0 && s.Replay is null && s.Regularizer is null));
+    }
+    [Fact]
+    public void AnErrorInTheBaseSpec_IsRefusedAtItsKeyInTheGridFile()
+    {
+        using var dir = Folder();
+        var path = Write(dir.File("grid.yaml"), Base.Replace("epochs: 2", "epoch: 2") + "axes:\n  recipe.lr: [0.01]\n");
+        var e = Assert.Throws<InvalidInputException>(() => GridSpec.Load(path));
+        Assert.Equal($"{path}:4:20: recipe.epoch: unknown key (did you mean 'epochs'?)", e.Message);
+    }
+
+    [Fact]
+    public void PlanningIntoAFolderThatHoldsSomethingElse_IsRefused_AndWritesNothing()
+    {
+        using var dir = Folder();
+        Directory.CreateDirectory(dir.File("plan"));
+        File.WriteAllText(Path.Combine(dir.File("plan"), "notes.txt"), "mine");
+        var r = Support.Cli.Run("grid", "plan", Grid(dir, "axes:\n  recipe.lr: [0.01]\n"), "--out", dir.File("plan"), "--extend");
+        Assert.Equal($"remix: {dir.File("plan")}: not a grid plan (no grid.yaml) and not empty: plan into a new or empty folder\n", r.Err);
+        Assert.Equal(["notes.txt"], Directory.GetFiles(dir.File("plan")).Select(Path.GetFileName));
+    }
+}
