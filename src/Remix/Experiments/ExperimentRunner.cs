@@ -150,7 +150,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
                     var trained = TrainStage(stage, i, sets, previous, stageDir, seed, cancellation,
                         (model, result) => EvaluateStage(model, sets, stageDir, evaluationKeys[index], stage.Lora is null ? FinalEvaluations(result, index) : null));
                     if (trained.Interrupted) throw Interrupted($"stage {stage.Name}", trained);
-                    if (shared is not null) AtomicDirectory.Write(shared, tmp => CopyTraining(stageDir, tmp));
+                    if (shared is not null) StoreShared(shared, stageDir, keys[i], stage.Name);
                 }
                 if (!File.Exists(evalPath)) EvaluateStage(Path.Combine(stageDir, "final"), sets, stageDir, evaluationKeys[i]);
             }
@@ -160,6 +160,20 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         }
 
         return provenance.Complete(WriteResults(runDir, matrix, Results(matrix, scores, perFact, seed, scoredBy), scoredBy));
+    }
+
+    /// <summary>
+    /// Keeps a finished stage training in the shared folder. Another process may have trained the same stage at the same
+    /// time: the first complete copy stays and this one is dropped (they were trained under the same key); a folder there
+    /// that is not a complete training under this key is replaced.
+    /// </summary>
+    void StoreShared(string shared, string stageDir, StageKey key, string stageName)
+    {
+        if (Directory.Exists(shared) && !(File.Exists(Path.Combine(shared, "final", "config.json"))
+            && StageKey.Read(Path.Combine(shared, StageKey.FileName))?.Hash == key.Hash))
+            AtomicDirectory.Delete(shared);
+        if (!AtomicDirectory.WriteOnce(shared, tmp => CopyTraining(stageDir, tmp)))
+            Progress?.Message($"stage {stageName}: {shared} was stored meanwhile by another run; keeping that copy");
     }
 
     /// <summary>The hash cache of this run folder, kept in memory between the seeds of one runner.</summary>

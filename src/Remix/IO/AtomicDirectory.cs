@@ -33,6 +33,36 @@ public static class AtomicDirectory
     }
 
     /// <summary>
+    /// Calls <paramref name="fill"/> with an empty temporary directory and renames it to <paramref name="path"/> unless a
+    /// directory is there already — put there meanwhile by another process, say — which is kept as it is; false then.
+    /// </summary>
+    public static bool WriteOnce(string path, Action<string> fill)
+    {
+        var full = Path.GetFullPath(path);
+        if (Directory.Exists(full)) return false;
+        var tmp = AtomicFile.TemporarySibling(full);
+        Directory.CreateDirectory(tmp);
+        try
+        {
+            fill(tmp);
+            Directory.Move(tmp, full);
+        }
+        catch (IOException) when (Directory.Exists(full))
+        {
+            // Another writer's complete copy took the path between the check and the rename: it stays, this one goes.
+            Directory.Delete(tmp, true);
+            return false;
+        }
+        catch
+        {
+            if (Directory.Exists(tmp)) Directory.Delete(tmp, true);
+            throw;
+        }
+        AtomicFile.RemoveAbandonedSiblings(full);
+        return true;
+    }
+
+    /// <summary>
     /// Removes a directory so that it is either whole or gone: renamed to a temporary sibling first, then deleted. A
     /// kill during the deletion leaves a part of it under the temporary name, which the next write or removal of
     /// <paramref name="path"/> clears (<see cref="AtomicFile.RemoveAbandonedSiblings"/>).

@@ -12,6 +12,37 @@ public class AtomicWriteTests
     static string Sibling(TempDir dir, string name, int pid) => dir.File($".{name}.{pid}.{Guid.NewGuid():N}.tmp");
 
     [Fact]
+    public void WriteOnce_KeepsADirectoryThatIsThereAlready_AndLeavesNoTemporaryFolder()
+    {
+        using var dir = new TempDir();
+        var target = dir.File("stage");
+
+        Assert.True(AtomicDirectory.WriteOnce(target, tmp => File.WriteAllText(Path.Combine(tmp, "model"), "first")));
+        // A second writer of the same key (another process that trained it at the same time) finds it there.
+        Assert.False(AtomicDirectory.WriteOnce(target, tmp => File.WriteAllText(Path.Combine(tmp, "model"), "second")));
+
+        Assert.Equal("first", File.ReadAllText(Path.Combine(target, "model")));
+        Assert.Equal(["stage"], Directory.EnumerateFileSystemEntries(dir.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
+    public void WriteOnce_WhenTheTargetAppearsWhileFilling_KeepsThatOne()
+    {
+        using var dir = new TempDir();
+        var target = dir.File("stage");
+
+        bool written = AtomicDirectory.WriteOnce(target, tmp =>
+        {
+            File.WriteAllText(Path.Combine(tmp, "model"), "late");
+            AtomicDirectory.Write(target, other => File.WriteAllText(Path.Combine(other, "model"), "early"));
+        });
+
+        Assert.False(written);
+        Assert.Equal("early", File.ReadAllText(Path.Combine(target, "model")));
+        Assert.Equal(["stage"], Directory.EnumerateFileSystemEntries(dir.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public void AtomicFile_RemovesTheTemporaryFilesOfKilledWriters_AndKeepsThoseOfRunningOnes()
     {
         using var dir = new TempDir();
