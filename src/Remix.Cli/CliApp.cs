@@ -35,7 +35,7 @@ public static class CliApp
         root.Subcommands.Add(PretrainCommand.Build(commandLine));
         root.Subcommands.Add(RunCommand.Build(commandLine));
         root.Subcommands.Add(DemoCommand.Build(commandLine));
-        root.Subcommands.Add(GridCommands.Build());
+        root.Subcommands.Add(GridCommands.Build(commandLine));
         root.Subcommands.Add(ReportCommand.Build());
         root.Subcommands.Add(AnalyzeCommands.Build());
         root.Subcommands.Add(InfoCommand.Build());

@@ -1,17 +1,86 @@
 using System.CommandLine;
 using Remix.Data.Bundled;
 using Remix.Experiments;
+using Remix.IO;
+using Remix.Training;
 
 namespace Remix.Cli;
 
-/// <summary><c>remix grid plan</c>: a grid of experiments expanded into one resolved entry per configuration and seed.</summary>
+/// <summary>
+/// <c>remix grid plan</c>: a grid of experiments expanded into one resolved entry per configuration and seed;
+/// <c>remix grid run</c>: one entry run into the plan folder, as one task of a job array.
+/// </summary>
 public static class GridCommands
 {
-    public static Command Build()
+    /// <summary>The environment variables a job array gives each task its index in: Slurm's, then a Kubernetes Indexed Job's.</summary>
+    static readonly string[] IndexVariables = ["SLURM_ARRAY_TASK_ID", "JOB_COMPLETION_INDEX"];
+
+    public static Command Build(IReadOnlyList<string> commandLine)
     {
-        var command = new Command("grid", "Plan grids of experiments (a base spec, axes that vary its fields, zip groups)");
+        var command = new Command("grid", "Plan grids of experiments (a base spec, axes that vary its fields, zip groups) and run their entries");
         command.Subcommands.Add(Plan());
+        command.Subcommands.Add(Run(commandLine));
         return command;
+    }
+
+    static Command Run(IReadOnlyList<string> commandLine)
+    {
+        var dir = new Argument<string>("DIR") { Description = "The plan folder (written by remix grid plan)" };
+        var index = new Option<int?>("--index") { Description = $"The entry: its line of runs.jsonl, from 0 (default: ${string.Join(", else $", IndexVariables)}, as a job array sets it)" };
+        var threads = new CommonOptions();
+        var command = new Command("run", "Run one entry of a grid into DIR/runs/ID (a finished entry is left as it is, an interrupted one resumes); entries that begin alike share stage trainings in DIR/shared-stages") { dir, index, threads.Threads };
+        command.SetAction(parse =>
+        {
+            var o = parse.InvocationConfiguration.Output;
+            var err = parse.InvocationConfiguration.Error;
+            var root = parse.GetValue(dir)!;
+            int i = parse.GetValue(index) ?? IndexFromEnvironment();
+            var entry = GridPlan.ReadEntry(root, i);
+            var runs = Path.Combine(root, GridPlan.RunsDirectoryName);
+            var runDir = Path.Combine(runs, entry.Id);
+            var check = ExperimentCheck.Of(entry.Experiment);
+            if (check.Problems.Count > 0)
+            {
+                foreach (var problem in check.Problems) err.WriteLine($"remix: entry {i} ({entry.Id}): {problem}");
+                return 1;
+            }
+            threads.ApplyThreads(parse);
+            Directory.CreateDirectory(runs);
+            // Beside the run folder, so that a refused worker writes nothing into it.
+            using var held = ProcessLock.Acquire(runDir + ".lock");
+            if (held.TookOverFrom is { } dead) err.WriteLine($"remix: {runDir}.lock was left by {dead}, no longer running: taking it over");
+            var results = Path.Combine(runDir, ExperimentResults.FileName);
+            // The runner returns a finished run as it is, leaving its results untouched; it writes them again otherwise.
+            DateTime? before = File.Exists(Path.Combine(runDir, ExperimentRunner.DoneMarker)) && File.Exists(results) ? File.GetLastWriteTimeUtc(results) : null;
+            var runner = new ExperimentRunner(entry.Experiment)
+            {
+                Progress = ProgressReporter.For(err), SharedStages = Path.Combine(root, GridPlan.SharedStagesDirectoryName), CommandLine = commandLine,
+            };
+            using var interruption = new Interruption();
+            try
+            {
+                runner.Run(runDir, entry.Seed, interruption.Token);
+            }
+            catch (OperationCanceledException e) when (interruption.Requested)
+            {
+                return interruption.Stopped(err, $"{e.Message}; run the same command again to resume entry {i} ({entry.Id})");
+            }
+            o.WriteLine(before is { } t && File.GetLastWriteTimeUtc(results) == t
+                ? $"entry {i} ({entry.Id}): already finished: {results}"
+                : $"entry {i} ({entry.Id}): results: {results}");
+            return 0;
+        });
+        return command;
+    }
+
+    /// <summary>The entry a job array's task runs, from the first of <see cref="IndexVariables"/> that is set.</summary>
+    static int IndexFromEnvironment()
+    {
+        foreach (var name in IndexVariables)
+            if (Environment.GetEnvironmentVariable(name) is { Length: > 0 } value)
+                return int.TryParse(value, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out int i) ? i
+                    : throw new InvalidInputException(name, $"expected an entry index (0, 1, ...), found \"{value}\"");
+        throw new InvalidInputException("--index", $"missing: pass --index I, or run as a job array task (${string.Join(" or $", IndexVariables)} set)");
     }
 
     static Command Plan()

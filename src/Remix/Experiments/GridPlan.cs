@@ -56,10 +56,52 @@ public sealed record GridPlan(int Entries, int Added, int AlreadyPlanned, string
         var plan = new JsonObject
         {
             ["grid"] = Path.GetFullPath(grid.File),
-            ["base_directory"] = Path.GetDirectoryName(Path.GetFullPath(grid.File)),
+            // Relative to the plan folder, so that a folder moved (or mounted elsewhere) with the grid's files still finds them.
+            ["base_directory"] = Path.GetRelativePath(Path.GetFullPath(directory), Path.GetDirectoryName(Path.GetFullPath(grid.File))!),
         };
         AtomicFile.WriteAllText(Path.Combine(directory, PlanFileName), plan.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) + "\n");
         return new GridPlan(grid.Entries.Count, added.Count, grid.Entries.Count - added.Count, runs);
+    }
+
+    /// <summary>The folder of the grid folder's runs, one <c>ID/</c> folder an entry.</summary>
+    public const string RunsDirectoryName = "runs";
+
+    /// <summary>The shared-stages cache of a grid folder, where entries that begin alike share a stage's training.</summary>
+    public const string SharedStagesDirectoryName = "shared-stages";
+
+    /// <summary>
+    /// Entry <paramref name="index"/> (from 0, the line of <c>runs.jsonl</c>) of the plan folder <paramref name="directory"/>,
+    /// its spec read by the spec parser with relative paths leading where <c>plan.json</c>'s <c>base_directory</c> says.
+    /// </summary>
+    public static PlannedEntry ReadEntry(string directory, int index)
+    {
+        var runs = Path.Combine(directory, RunsFileName);
+        if (!File.Exists(runs)) throw new InvalidInputException(directory, $"not a grid plan (no {RunsFileName}): plan it with remix grid plan SPEC --out {directory}");
+        var lines = File.ReadAllText(runs).Split('\n');
+        int count = lines.Count(l => l.Trim().Length > 0);
+        if (index < 0 || index >= count)
+            throw new InvalidInputException(runs, $"no entry {index}: it holds {count} entr{(count == 1 ? "y" : "ies")} (indices 0 to {count - 1})");
+        int number = 0;
+        while (lines[number].Trim().Length == 0 || index-- > 0) number++;
+        // Blank lines before it keep the spec's errors at their line of runs.jsonl.
+        var node = SpecNode.Parse(new string('\n', number) + lines[number], runs).AsObject("a planned entry {\"id\", \"seed\", \"spec\", ...}");
+        var idNode = node.Require("id", "the entry's id");
+        var id = idNode.AsString();
+        if (id is "" or "." or ".." || id.IndexOfAny(['/', '\\', '\0']) >= 0) throw idNode.Expected("a folder name");
+        var spec = node.Require("spec", "the entry's experiment").AsObject();
+        var experiment = ExperimentSpec.Parse(spec, BaseDirectory(directory));
+        return new PlannedEntry(id, experiment.Seeds[0], experiment);
+    }
+
+    /// <summary>The folder relative paths in the entries of plan folder <paramref name="directory"/> are relative to.</summary>
+    static string BaseDirectory(string directory)
+    {
+        var path = Path.Combine(directory, PlanFileName);
+        var text = File.Exists(path) ? File.ReadAllText(path) : throw new InvalidInputException(directory, $"not a grid plan (no {PlanFileName})");
+        var node = SpecNode.Parse(text, path).AsObject("a plan {\"grid\", \"base_directory\"}");
+        var baseDirectory = node.Require("base_directory", "the folder the grid's relative paths are relative to").AsString();
+        // An absolute one (as older plans wrote) is taken as it is.
+        return Path.GetFullPath(Path.Combine(directory, baseDirectory));
     }
 
     /// <summary>

@@ -60,7 +60,8 @@ public static class AtomicFile
         }
     }
 
-    static bool IsRunning(int pid)
+    /// <summary>Whether a process of this id runs on this machine (this process included).</summary>
+    public static bool IsRunning(int pid)
     {
         if (pid == Environment.ProcessId) return true;
         try

@@ -66,6 +66,12 @@ public sealed partial class SpecNode
         string text;
         try { text = System.IO.File.ReadAllText(path); }
         catch (Exception e) when (e is FileNotFoundException or DirectoryNotFoundException) { throw new InvalidInputException(path, "file not found"); }
+        return Parse(text, path, askedKeys);
+    }
+
+    /// <summary>Reads one YAML or JSON document from <paramref name="text"/>, its errors and origins naming <paramref name="path"/>.</summary>
+    public static SpecNode Parse(string text, string path, ISet<string>? askedKeys = null)
+    {
         var stream = new YamlStream();
         var scanner = new Scanner(new StringReader(text));
         try { stream.Load(new Parser(scanner)); }

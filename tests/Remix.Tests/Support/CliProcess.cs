@@ -12,11 +12,17 @@ public sealed class CliProcess : IDisposable
     readonly Process _process;
     readonly Task<string> _stdout, _stderr;
 
-    public CliProcess(params string[] args)
+    public CliProcess(params string[] args) : this(new Dictionary<string, string?>(), args) { }
+
+    /// <summary>Starts remix with <paramref name="environment"/> changed: a null value unsets the variable.</summary>
+    public CliProcess(IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
         start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Remix.Cli.dll"));
         foreach (var arg in args) start.ArgumentList.Add(arg);
+        foreach (var (name, value) in environment)
+            if (value is null) start.Environment.Remove(name);
+            else start.Environment[name] = value;
         _process = Process.Start(start)!;
         _stdout = _process.StandardOutput.ReadToEndAsync();
         _stderr = _process.StandardError.ReadToEndAsync();
@@ -26,6 +32,13 @@ public sealed class CliProcess : IDisposable
     public static (int Code, string Out, string Err) Run(params string[] args)
     {
         using var p = new CliProcess(args);
+        return p.Wait();
+    }
+
+    /// <summary>Runs to the end with <paramref name="environment"/> changed (a null value unsets the variable).</summary>
+    public static (int Code, string Out, string Err) Run(IReadOnlyDictionary<string, string?> environment, params string[] args)
+    {
+        using var p = new CliProcess(environment, args);
         return p.Wait();
     }
 
