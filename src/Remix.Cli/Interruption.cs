@@ -43,6 +43,17 @@ public sealed class Interruption : IDisposable
         return 128 + (_number > 0 ? _number : 2);
     }
 
+    /// <summary>The line that ends an interrupted training (<c>remix train</c>, <c>remix pretrain</c>): its step and checkpoint.</summary>
+    public int StoppedTraining(TextWriter error, string outDir, int step) =>
+        Stopped(error, $"at step {step}; checkpoint saved in {Training.TrainingCheckpoint.Directory(outDir, step)}; continue with --resume");
+
+    /// <summary>Says that <c>--resume</c> found nothing to continue in <paramref name="outDir"/>, so training starts from scratch.</summary>
+    public static void SayIfNothingToResume(TextWriter error, string outDir, bool resume)
+    {
+        if (resume && !Training.TrainingCheckpoint.CanResume(outDir))
+            error.WriteLine($"remix: nothing to resume in {outDir} (no checkpoint): starting from scratch");
+    }
+
     static IEnumerable<(PosixSignal Signal, string Name, int Number)> Signals()
     {
         yield return (PosixSignal.SIGINT, "SIGINT", 2);

@@ -71,12 +71,11 @@ public static class PretrainCommand
             progress.Message($"pretraining {model.ParameterCount():N0} parameters on {blocks.Count:N0} blocks x {block} tokens ({(long)blocks.Count * block:N0} tokens per epoch)");
             var trainer = new Trainer(model, tokenizer, config.EosTokenIds, options) { Progress = progress };
             var outDir = parse.GetValue(output)!;
-            if (parse.GetValue(resume) && !TrainingCheckpoint.CanResume(outDir))
-                parse.InvocationConfiguration.Error.WriteLine($"remix: nothing to resume in {outDir} (no checkpoint): starting from scratch");
+            Interruption.SayIfNothingToResume(parse.InvocationConfiguration.Error, outDir, parse.GetValue(resume));
             using var interruption = new Interruption();
             var result = trainer.Train(new TrainingRun { PreEncoded = blocks, OutDir = outDir, Resume = parse.GetValue(resume), TokenizerSource = tokDir, CommandLine = commandLine }, interruption.Token);
             if (result.Interrupted)
-                return interruption.Stopped(parse.InvocationConfiguration.Error, $"at step {result.Steps}; checkpoint saved in {TrainingCheckpoint.Directory(outDir, result.Steps)}; continue with --resume");
+                return interruption.StoppedTraining(parse.InvocationConfiguration.Error, outDir, result.Steps);
             var o = parse.InvocationConfiguration.Output;
             o.WriteLine($"parameters: {model.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)}");
             o.WriteLine($"steps: {result.Steps}, tokens seen: {result.TokensSeen.ToString("N0", CultureInfo.InvariantCulture)}");

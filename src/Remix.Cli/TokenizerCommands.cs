@@ -30,9 +30,10 @@ public static class TokenizerCommands
             var clock = System.Diagnostics.Stopwatch.StartNew();
             BpeTrainer.Result? result = null;
             AtomicDirectory.Write(outDir, tmp => result = BpeTrainer.TrainAndWrite(texts, vocab, tmp));
+            var trained = result!; // set by the fill, which ran: Write returned
             var o = parse.InvocationConfiguration.Output;
-            o.WriteLine($"documents: {examples.Count}, pre-tokenized words: {result.WordsSeen:N0} ({result.UniqueWords:N0} distinct)");
-            o.WriteLine($"vocabulary: {result.Vocabulary.Count} symbols ({result.Merges.Count} merges) + 5 added tokens, in {clock.Elapsed.TotalSeconds:F1} s");
+            o.WriteLine($"documents: {examples.Count}, pre-tokenized words: {trained.WordsSeen:N0} ({trained.UniqueWords:N0} distinct)");
+            o.WriteLine($"vocabulary: {trained.Vocabulary.Count} symbols ({trained.Merges.Count} merges) + 5 added tokens, in {clock.Elapsed.TotalSeconds:F1} s");
             o.WriteLine($"wrote {Path.Combine(parse.GetValue(output)!, HfTokenizer.FileName)}");
             return 0;
         });

@@ -105,8 +105,7 @@ public static class TrainCommands
             using var disposeRegularizers = new CompositeDisposable(regularizers);
             var trainer = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options) { Progress = progress, Regularizers = regularizers };
             var outDir = parse.GetValue(output)!;
-            if (parse.GetValue(resume) && !TrainingCheckpoint.CanResume(outDir))
-                parse.InvocationConfiguration.Error.WriteLine($"remix: nothing to resume in {outDir} (no checkpoint): starting from scratch");
+            Interruption.SayIfNothingToResume(parse.InvocationConfiguration.Error, outDir, parse.GetValue(resume));
             using var interruption = new Interruption();
             var result = trainer.Train(new TrainingRun
             {
@@ -114,7 +113,7 @@ public static class TrainCommands
                 OutDir = outDir, Resume = parse.GetValue(resume), TokenizerSource = dir, CommandLine = commandLine,
             }, interruption.Token);
             if (result.Interrupted)
-                return interruption.Stopped(parse.InvocationConfiguration.Error, $"at step {result.Steps}; checkpoint saved in {TrainingCheckpoint.Directory(outDir, result.Steps)}; continue with --resume");
+                return interruption.StoppedTraining(parse.InvocationConfiguration.Error, outDir, result.Steps);
             if (parse.GetValue(loraMerge) && result.FinalModelDirectory is { } finalDir)
             {
                 if (!result.AlreadyFinished)
