@@ -38,17 +38,18 @@ public static class GridCommands
             var entry = GridPlan.ReadEntry(root, i);
             var runs = Path.Combine(root, GridPlan.RunsDirectoryName);
             var runDir = Path.Combine(runs, entry.Id);
+            threads.ApplyThreads(parse);
+            Directory.CreateDirectory(runs);
+            // Beside the run folder, so that a refused worker writes nothing into it.
+            using var held = ProcessLock.Acquire(runDir + GridStatus.LockSuffix);
+            if (held.TookOverFrom is { } dead) err.WriteLine($"remix: {runDir}{GridStatus.LockSuffix} was left by {dead}, no longer running: taking it over");
             var check = ExperimentCheck.Of(entry.Experiment);
             if (check.Problems.Count > 0)
             {
                 foreach (var problem in check.Problems) err.WriteLine($"remix: entry {i} ({entry.Id}): {problem}");
+                GridStatus.RecordFailure(runDir, check.Problems[0]);
                 return 1;
             }
-            threads.ApplyThreads(parse);
-            Directory.CreateDirectory(runs);
-            // Beside the run folder, so that a refused worker writes nothing into it.
-            using var held = ProcessLock.Acquire(runDir + ".lock");
-            if (held.TookOverFrom is { } dead) err.WriteLine($"remix: {runDir}.lock was left by {dead}, no longer running: taking it over");
             var results = Path.Combine(runDir, ExperimentResults.FileName);
             // The runner returns a finished run as it is, leaving its results untouched; it writes them again otherwise.
             DateTime? before = File.Exists(Path.Combine(runDir, ExperimentRunner.DoneMarker)) && File.Exists(results) ? File.GetLastWriteTimeUtc(results) : null;
@@ -65,6 +66,13 @@ public static class GridCommands
             {
                 return interruption.Stopped(err, $"{e.Message}; run the same command again to resume entry {i} ({entry.Id})");
             }
+            catch (Exception e)
+            {
+                // Kept beside the run folder, so that remix grid status and local list it and leave the entry alone until retried.
+                GridStatus.RecordFailure(runDir, e.Message);
+                throw;
+            }
+            GridStatus.ClearFailure(runDir);
             o.WriteLine(before is { } t && File.GetLastWriteTimeUtc(results) == t
                 ? $"entry {i} ({entry.Id}): already finished: {results}"
                 : $"entry {i} ({entry.Id}): results: {results}");

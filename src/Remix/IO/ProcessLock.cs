@@ -42,6 +42,18 @@ public sealed class ProcessLock : IDisposable
         return new ProcessLock(path, Describe(pid, host));
     }
 
+    /// <summary>
+    /// Who holds the lock at <paramref name="path"/> without taking it: null when there is no lock, else its holder
+    /// (<c>pid P on HOST</c>) and whether it may still run (false only for a process known to be gone from this host).
+    /// </summary>
+    public static (string Holder, bool Alive)? Inspect(string path)
+    {
+        if (!File.Exists(path)) return null;
+        var (pid, host) = Holder(path);
+        bool alive = host != Environment.MachineName || pid is not { } p || AtomicFile.IsRunning(p);
+        return (Describe(pid, host), alive);
+    }
+
     static bool TryCreate(string path)
     {
         try
