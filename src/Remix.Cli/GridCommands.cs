@@ -20,6 +20,9 @@ public static class GridCommands
         var command = new Command("grid", "Plan grids of experiments (a base spec, axes that vary its fields, zip groups) and run their entries");
         command.Subcommands.Add(Plan());
         command.Subcommands.Add(Run(commandLine));
+        command.Subcommands.Add(Local());
+        command.Subcommands.Add(Status());
+        command.Subcommands.Add(Retry());
         return command;
     }
 
@@ -28,21 +31,34 @@ public static class GridCommands
         var dir = new Argument<string>("DIR") { Description = "The plan folder (written by remix grid plan)" };
         var index = new Option<int?>("--index") { Description = $"The entry: its line of runs.jsonl, from 0 (default: ${string.Join(", else $", IndexVariables)}, as a job array sets it)" };
         var threads = new CommonOptions();
-        var command = new Command("run", "Run one entry of a grid into DIR/runs/ID (a finished entry is left as it is, an interrupted one resumes); entries that begin alike share stage trainings in DIR/shared-stages") { dir, index, threads.Threads };
+        // Set by remix grid local, whose workers leave a terminal's Ctrl+C to it: it stops each with one SIGTERM.
+        var worker = new Option<bool>("--worker") { Hidden = true };
+        var command = new Command("run", "Run one entry of a grid into DIR/runs/ID (a finished entry is left as it is, an interrupted one resumes); entries that begin alike share stage trainings in DIR/shared-stages") { dir, index, threads.Threads, worker };
         command.SetAction(parse =>
         {
             var o = parse.InvocationConfiguration.Output;
             var err = parse.InvocationConfiguration.Error;
             var root = parse.GetValue(dir)!;
             int i = parse.GetValue(index) ?? IndexFromEnvironment();
-            var entry = GridPlan.ReadEntry(root, i);
+            var id = GridPlan.EntryId(root, i);
             var runs = Path.Combine(root, GridPlan.RunsDirectoryName);
-            var runDir = Path.Combine(runs, entry.Id);
+            var runDir = Path.Combine(runs, id);
             threads.ApplyThreads(parse);
             Directory.CreateDirectory(runs);
             // Beside the run folder, so that a refused worker writes nothing into it.
             using var held = ProcessLock.Acquire(runDir + GridStatus.LockSuffix);
             if (held.TookOverFrom is { } dead) err.WriteLine($"remix: {runDir}{GridStatus.LockSuffix} was left by {dead}, no longer running: taking it over");
+            PlannedEntry entry;
+            try
+            {
+                // Read under the lock: an entry whose spec no longer reads here (a file gone since planning) is failed, not refused.
+                entry = GridPlan.ReadEntry(root, i);
+            }
+            catch (InvalidInputException e)
+            {
+                GridStatus.RecordFailure(runDir, e.Message);
+                throw;
+            }
             var check = ExperimentCheck.Of(entry.Experiment);
             if (check.Problems.Count > 0)
             {
@@ -57,7 +73,7 @@ public static class GridCommands
             {
                 Progress = ProgressReporter.For(err), SharedStages = Path.Combine(root, GridPlan.SharedStagesDirectoryName), CommandLine = commandLine,
             };
-            using var interruption = new Interruption();
+            using var interruption = new Interruption(ignoreInterrupt: parse.GetValue(worker));
             try
             {
                 runner.Run(runDir, entry.Seed, interruption.Token);
@@ -76,6 +92,78 @@ public static class GridCommands
             o.WriteLine(before is { } t && File.GetLastWriteTimeUtc(results) == t
                 ? $"entry {i} ({entry.Id}): already finished: {results}"
                 : $"entry {i} ({entry.Id}): results: {results}");
+            return 0;
+        });
+        return command;
+    }
+
+    static Command Local()
+    {
+        var dir = new Argument<string>("DIR") { Description = "The plan folder (written by remix grid plan)" };
+        var jobs = new Option<int>("--jobs", "-j") { Description = "Worker processes, each running one entry at a time", DefaultValueFactory = _ => 1 };
+        var threads = new Option<int?>("--threads") { Description = "CPU threads per worker (default: the cores divided among the workers)" };
+        var command = new Command("local", "Run every pending entry of a grid on this machine with N worker processes, with live progress; failed entries are left alone (remix grid retry puts them back)") { dir, jobs, threads };
+        command.SetAction(parse =>
+        {
+            var root = parse.GetValue(dir)!;
+            int n = parse.GetValue(jobs);
+            if (n < 1) throw new InvalidInputException("--jobs", $"expected 1 or more workers, found {n}");
+            int perWorker = parse.GetValue(threads) ?? Math.Max(1, Environment.ProcessorCount / n);
+            if (perWorker < 1) throw new InvalidInputException("--threads", $"expected 1 or more threads, found {perWorker}");
+            var err = parse.InvocationConfiguration.Error;
+            using var interruption = new Interruption();
+            return new GridPool(root, n, perWorker, parse.InvocationConfiguration.Output, err)
+                .Run(interruption.Token, () => interruption.Stopped(err, $"(grid local); every worker saved its checkpoint: run the same command again to resume"));
+        });
+        return command;
+    }
+
+    static Command Status()
+    {
+        var dir = new Argument<string>("DIR") { Description = "The plan folder (written by remix grid plan)" };
+        var json = new Option<bool>("--json") { Description = "One JSON object: the counts and every entry (index, id, seed, axes, state, detail)" };
+        var command = new Command("status", "Where every entry of a grid stands: done, running (and its worker), failed (and its error) or pending") { dir, json };
+        command.SetAction(parse =>
+        {
+            var root = parse.GetValue(dir)!;
+            var entries = GridStatus.Read(root);
+            var o = parse.InvocationConfiguration.Output;
+            var counts = new[] { EntryState.Done, EntryState.Running, EntryState.Failed, EntryState.Pending }.ToDictionary(s => s, s => entries.Count(e => e.State == s));
+            if (parse.GetValue(json))
+            {
+                var node = new System.Text.Json.Nodes.JsonObject { ["plan"] = root, ["entries"] = entries.Count };
+                foreach (var (state, count) in counts) node[GridStatus.Describe(state)] = count;
+                node["list"] = new System.Text.Json.Nodes.JsonArray([.. entries.Select(e => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+                {
+                    ["index"] = e.Index, ["id"] = e.Id, ["seed"] = e.Seed,
+                    ["axes"] = new System.Text.Json.Nodes.JsonObject(e.Axes.Select(a => KeyValuePair.Create(a.Path, (System.Text.Json.Nodes.JsonNode?)a.Name))),
+                    ["state"] = GridStatus.Describe(e.State), ["detail"] = e.Detail,
+                    ["log"] = File.Exists(GridPool.LogPath(root, e.Index)) ? GridPool.LogPath(root, e.Index) : null,
+                })]);
+                o.WriteLine(node.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
+                return 0;
+            }
+            int width = entries.Max(e => e.Id.Length);
+            foreach (var e in entries)
+                o.WriteLine($"{e.Index,4}  {e.Id.PadRight(width)}  {GridStatus.Describe(e.State),-7}{(e.Detail is { } d ? "  " + d : "")}");
+            o.WriteLine($"{root}: {entries.Count} entries: {string.Join(", ", counts.Select(kv => $"{kv.Value} {GridStatus.Describe(kv.Key)}"))}");
+            return 0;
+        });
+        return command;
+    }
+
+    static Command Retry()
+    {
+        var dir = new Argument<string>("DIR") { Description = "The plan folder (written by remix grid plan)" };
+        var ids = new Argument<string[]>("ID") { Description = "The failed entries to put back (default: every failed one)", Arity = ArgumentArity.ZeroOrMore };
+        var command = new Command("retry", "Put failed entries back to pending (each resumes from where it stopped when run again)") { dir, ids };
+        command.SetAction(parse =>
+        {
+            var root = parse.GetValue(dir)!;
+            var back = GridStatus.Retry(root, parse.GetValue(ids) ?? []);
+            var o = parse.InvocationConfiguration.Output;
+            if (back.Count == 0) o.WriteLine($"{root}: no failed entries");
+            foreach (var e in back) o.WriteLine($"entry {e.Index} ({e.Id}): pending again (it failed: {e.Detail})");
             return 0;
         });
         return command;

@@ -14,11 +14,20 @@ public sealed class Interruption : IDisposable
     string? _signal;
     int _number;
 
-    public Interruption()
+    /// <param name="ignoreInterrupt">
+    /// Ignore SIGINT (a worker of <c>remix grid local</c>: a terminal's Ctrl+C reaches its whole process group, and the
+    /// pool, which gets it too, stops each worker with one SIGTERM; a second signal would end a worker before its checkpoint).
+    /// </param>
+    public Interruption(bool ignoreInterrupt = false)
     {
         foreach (var (signal, name, number) in Signals())
             _registrations.Add(PosixSignalRegistration.Create(signal, context =>
             {
+                if (ignoreInterrupt && signal == PosixSignal.SIGINT)
+                {
+                    context.Cancel = true;
+                    return;
+                }
                 // The first signal asks for a clean stop; a second one gets the default action (the process ends).
                 if (Interlocked.CompareExchange(ref _signal, name, null) is not null) return;
                 _number = number;

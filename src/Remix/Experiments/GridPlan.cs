@@ -75,6 +75,17 @@ public sealed record GridPlan(int Entries, int Added, int AlreadyPlanned, string
     /// </summary>
     public static PlannedEntry ReadEntry(string directory, int index)
     {
+        var (node, id) = EntryLine(directory, index);
+        var spec = node.Require("spec", "the entry's experiment").AsObject();
+        var experiment = ExperimentSpec.Parse(spec, BaseDirectory(directory));
+        return new PlannedEntry(id, experiment.Seeds[0], experiment);
+    }
+
+    /// <summary>The id of entry <paramref name="index"/> of the plan folder <paramref name="directory"/>, its spec not read.</summary>
+    public static string EntryId(string directory, int index) => EntryLine(directory, index).Id;
+
+    static (SpecObject Node, string Id) EntryLine(string directory, int index)
+    {
         var runs = Path.Combine(directory, RunsFileName);
         if (!File.Exists(runs)) throw new InvalidInputException(directory, $"not a grid plan (no {RunsFileName}): plan it with remix grid plan SPEC --out {directory}");
         var lines = File.ReadAllText(runs).Split('\n');
@@ -88,9 +99,7 @@ public sealed record GridPlan(int Entries, int Added, int AlreadyPlanned, string
         var idNode = node.Require("id", "the entry's id");
         var id = idNode.AsString();
         if (id is "" or "." or ".." || id.IndexOfAny(['/', '\\', '\0']) >= 0) throw idNode.Expected("a folder name");
-        var spec = node.Require("spec", "the entry's experiment").AsObject();
-        var experiment = ExperimentSpec.Parse(spec, BaseDirectory(directory));
-        return new PlannedEntry(id, experiment.Seeds[0], experiment);
+        return (node, id);
     }
 
     /// <summary>The folder relative paths in the entries of plan folder <paramref name="directory"/> are relative to.</summary>
