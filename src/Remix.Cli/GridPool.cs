@@ -89,7 +89,7 @@ public sealed class GridPool(string directory, int jobs, int threadsPerWorker, T
             }
             if (workers.Count > 0) Progress(queue.Count, workers, finished, failed);
         }
-        if (_terminal) error.Write("\r" + new string(' ', 120) + "\r");
+        if (_terminal) error.Write("\r" + new string(' ', Width()) + "\r");
 
         var now = GridStatus.Read(directory);
         // Failed before this run too: the grid is not finished while any entry is failed.
@@ -107,7 +107,7 @@ public sealed class GridPool(string directory, int jobs, int threadsPerWorker, T
     /// <summary>An event (an entry started or ended) with the counts after it: one line each, above the live line on a terminal.</summary>
     void Say(string what, int queued, int running, int finished, int failed)
     {
-        if (_terminal) error.Write("\r" + new string(' ', 120) + "\r");
+        if (_terminal) error.Write("\r" + new string(' ', Width()) + "\r");
         error.WriteLine($"grid: {what}  [{Counts(queued, running, finished, failed)}]");
         _lastLine = _clock.Elapsed;
     }
@@ -119,13 +119,26 @@ public sealed class GridPool(string directory, int jobs, int threadsPerWorker, T
             + string.Join(" | ", workers.Select(w => $"{w.Entry.Index}: {w.LastProgress ?? "starting"}"));
         if (_terminal)
         {
-            int width = Console.IsOutputRedirected ? 120 : Math.Max(40, Console.WindowWidth - 1);
+            int width = Width();
             error.Write("\r" + (line.Length > width ? line[..width] : line.PadRight(width)));
         }
         else if (_clock.Elapsed - _lastLine >= TimeSpan.FromSeconds(30))
         {
             error.WriteLine(line);
             _lastLine = _clock.Elapsed;
+        }
+    }
+
+    /// <summary>The terminal's width less one (a full line would wrap), or 120 where it does not say.</summary>
+    static int Width()
+    {
+        try
+        {
+            return Console.WindowWidth is > 20 and var w ? w - 1 : 120;
+        }
+        catch (IOException)
+        {
+            return 120;
         }
     }
 
@@ -185,7 +198,9 @@ public sealed class GridPool(string directory, int jobs, int threadsPerWorker, T
             lock (_log) _log.WriteLine(line);
             if (!isError) return;
             if (line.StartsWith("remix: ", StringComparison.Ordinal)) _lastError = line["remix: ".Length..];
-            else if (line.Contains("step ", StringComparison.Ordinal) || line.StartsWith("stage ", StringComparison.Ordinal)) LastProgress = line.Trim();
+            else if (System.Text.RegularExpressions.Regex.Match(line, @"step \d+/\d+") is { Success: true } step)
+                // Its step and its own ETA: the rest of a training's line would not fit beside the others'.
+                LastProgress = System.Text.RegularExpressions.Regex.Match(line, @"ETA \S+") is { Success: true } eta ? $"{step.Value} {eta.Value}" : step.Value;
         }
 
         /// <summary>Asks the worker to checkpoint and stop, as a scheduler's SIGTERM does.</summary>
