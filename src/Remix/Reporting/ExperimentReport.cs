@@ -1,8 +1,7 @@
 using System.Globalization;
 using System.Text;
-using System.Text.Json;
+using Remix.Experiments;
 using Remix.IO;
-using Remix.Training;
 
 namespace Remix.Reporting;
 
@@ -26,17 +25,23 @@ public static class ExperimentReport
         public double FirstFinalLogProb { get; init; } = double.NaN;
     }
 
-    public sealed record Output(IReadOnlyList<Row> Rows, string Markdown, string TablePath, string CurvesPlot, string RetentionPlot, string TokenCurvesPlot);
+    /// <summary>What a report wrote: its rows, report.md (as text and its path), the long table (<see cref="ResultsTable"/>) as CSV and Parquet, and the plots.</summary>
+    public sealed record Output(IReadOnlyList<Row> Rows, string Markdown, string TablePath, string CurvesPlot, string RetentionPlot, string TokenCurvesPlot,
+        ResultsTable Results, string CsvPath, string ParquetPath);
 
-    /// <summary>Reads every results.json under the directories; rows follow <paramref name="order"/> (run names), then the rest by name.</summary>
+    /// <summary>
+    /// Reads every results.json under the directories; rows follow <paramref name="order"/> (run names), then the rest by name.
+    /// The long table's <c>entry</c> is each run folder relative to the directory it was found under (that directory's name when it is the run folder).
+    /// </summary>
     public static Output Build(IEnumerable<string> directories, string outDir, IReadOnlyList<string>? order = null)
     {
         var results = directories.SelectMany(d => Directory.Exists(d)
-                ? Directory.EnumerateFiles(d, "results.json", SearchOption.AllDirectories)
+                ? Directory.EnumerateFiles(d, ExperimentResults.FileName, SearchOption.AllDirectories).Select(file => (Root: d, File: file))
                 : throw new InvalidInputException(d, "directory not found"))
-            .Order(StringComparer.Ordinal).ToList();
+            .OrderBy(r => r.File, StringComparer.Ordinal).ToList();
         if (results.Count == 0) throw new InvalidInputException(string.Join(", ", directories), "no results.json found (finished runs have one)");
-        var runs = results.Select(Load).ToList();
+        RefuseRunFolder(outDir);
+        var runs = results.Select(r => ReportedRun.Load(r.File)).ToList();
         int Rank(string name) => order is null || !order.Contains(name) ? int.MaxValue : order.ToList().IndexOf(name);
         var rows = runs.GroupBy(r => r.Name).OrderBy(g => Rank(g.Key)).ThenBy(g => g.Key, StringComparer.Ordinal).Select(g =>
         {
@@ -74,44 +79,39 @@ public static class ExperimentReport
             first.ToDictionary(r => r.Name, r => (IReadOnlyList<(double, double)>)r.TokenCurve), yLabel: "answer-token accuracy on D_A");
         var retentionPlot = Path.Combine(outDir, "retention.png");
         Plots.Bars(retentionPlot, "D_A accuracy after the last stage", "accuracy on D_A", [.. rows.Select(r => (r.Name, r.FirstFinal))]);
-        return new Output(rows, md.ToString(), table, curvesPlot, retentionPlot, tokenCurvesPlot);
+
+        // In the rows' order, each name's runs by folder.
+        var ordered = results.Zip(runs).OrderBy(p => rows.FindIndex(r => r.Name == p.Second.Name)).ToList();
+        var longTable = new ResultsTable([], [.. ordered.SelectMany(p => ResultsTable.RowsOf(p.Second.Results, p.Second.Path, Entry(p.First.Root, p.First.File), []))]);
+        var (csv, parquet) = WriteTable(longTable, outDir);
+        return new Output(rows, md.ToString(), table, curvesPlot, retentionPlot, tokenCurvesPlot, longTable, csv, parquet);
     }
 
-    static string F(double v) => v.ToString("F2", CultureInfo.InvariantCulture);
-
-    static string P(double v) => v.ToString("P0", CultureInfo.InvariantCulture);
-
-    sealed record Run(string Name, int Seed, double[][] Matrix, double[][]? Rouge, bool LastScoredByRouge, double Forgetting,
-        double FirstFinalTokens, double FirstFinalLogProb, List<(double Step, double Accuracy)> Curve, List<(double Step, double Accuracy)> TokenCurve);
-
-    static double[][]? Matrix(IReadOnlyList<IReadOnlyList<double?>>? m) =>
-        m is null ? null : [.. m.Select(row => row.Select(v => v ?? double.NaN).ToArray())];
-
-    static Run Load(string path)
+    static string Entry(string root, string resultsFile)
     {
-        var results = Experiments.ExperimentResults.Read(path);
-        var stages = results.Stages;
-        var matrix = Matrix(results.AccuracyMatrix)!;
-        var tokens = Matrix(results.TokenAccuracyMatrix);
-        var logProbs = Matrix(results.GoldLogprobMatrix);
-        if (stages.Count == 0 || matrix.Length != stages.Count || matrix.Any(row => row.Length != stages.Count))
-            throw new InvalidInputException(path, $"accuracy_matrix: expected {stages.Count} x {stages.Count} scores, one per stage");
-        if (!results.Forgetting.TryGetValue(stages[0], out double forgetting))
-            throw new InvalidInputException(path, $"forgetting: expected a value for stage '{stages[0]}'");
-        var curve = new List<(double, double)> { (0, matrix[0][0]) };
-        var tokenCurve = tokens is null ? new List<(double, double)>() : [(0, tokens[0][0])];
-        var runDir = Path.GetDirectoryName(path)!;
-        var stage2 = stages.Count > 1 ? Experiments.ExperimentRunner.StageDirectory(runDir, 2, stages[1]) : null;
-        if (stage2 is not null && File.Exists(Path.Combine(stage2, "metrics.jsonl")))
-            foreach (var m in MetricsLog.Read(Path.Combine(stage2, "metrics.jsonl")))
-                if ((string?)m["kind"] == $"eval/{stages[0]}")
-                {
-                    curve.Add(((double)m["step"]!, (double)m["accuracy"]!));
-                    if (m["token_accuracy"] is { } t) tokenCurve.Add(((double)m["step"]!, (double)t));
-                }
-        var rouge = Matrix(results.RougeLMatrix);
-        bool lastByRouge = rouge is not null && results.ScoredBy is { Count: > 0 } scoredBy && scoredBy[^1] == "rouge_l";
-        return new Run(results.Name, results.Seed, matrix, rouge, lastByRouge, forgetting,
-            tokens?[^1][0] ?? double.NaN, logProbs?[^1][0] ?? double.NaN, curve, tokenCurve);
+        var folder = Path.GetDirectoryName(Path.GetFullPath(resultsFile))!;
+        var relative = Path.GetRelativePath(Path.GetFullPath(root), folder);
+        return relative == "." ? Path.GetFileName(folder) : relative.Replace('\\', '/');
     }
+
+    /// <summary>Writes the long table beside report.md; returns the CSV's and the Parquet file's paths.</summary>
+    internal static (string Csv, string Parquet) WriteTable(ResultsTable table, string outDir)
+    {
+        var csv = Path.Combine(outDir, ResultsTable.CsvFileName);
+        var parquet = Path.Combine(outDir, ResultsTable.ParquetFileName);
+        table.WriteCsv(csv);
+        table.WriteParquet(parquet);
+        return (csv, parquet);
+    }
+
+    /// <summary>A run folder's own results.csv (its matrix) must not be replaced by a report's long table.</summary>
+    internal static void RefuseRunFolder(string outDir)
+    {
+        if (File.Exists(Path.Combine(outDir, ExperimentResults.FileName)))
+            throw new InvalidInputException(outDir, $"is a run folder (it holds {ExperimentResults.FileName}), whose {ResultsTable.CsvFileName} the report's would replace: pass --out to write the report elsewhere");
+    }
+
+    internal static string F(double v) => v.ToString("F2", CultureInfo.InvariantCulture);
+
+    internal static string P(double v) => v.ToString("P0", CultureInfo.InvariantCulture);
 }

@@ -1,0 +1,51 @@
+using Remix.Experiments;
+using Remix.Training;
+
+namespace Remix.Reporting;
+
+/// <summary>
+/// One finished run as the reports read it: its results.json, the summary numbers the tables show and the first set's
+/// curve during the second stage (from that stage's metrics log).
+/// </summary>
+internal sealed record ReportedRun(string Path, ExperimentResults Results, double[][] Matrix, double[][]? Rouge, bool LastScoredByRouge, double Forgetting,
+    double FirstFinalTokens, double FirstFinalLogProb, List<(double Step, double Accuracy)> Curve, List<(double Step, double Accuracy)> TokenCurve)
+{
+    public string Name => Results.Name;
+
+    public int Seed => Results.Seed;
+
+    /// <summary>The last set at the end, by its own score (ROUGE-L for a set without gold answers).</summary>
+    public double LastFinal => LastScoredByRouge ? Rouge![^1][^1] : Matrix[^1][^1];
+
+    static double[][]? Scores(IReadOnlyList<IReadOnlyList<double?>>? m) =>
+        m is null ? null : [.. m.Select(row => row.Select(v => v ?? double.NaN).ToArray())];
+
+    /// <summary>Reads <paramref name="path"/> (a results.json) and the second stage's metrics log beside it, when there is one.</summary>
+    public static ReportedRun Load(string path)
+    {
+        var results = ExperimentResults.Read(path);
+        var stages = results.Stages;
+        var matrix = Scores(results.AccuracyMatrix)!;
+        var tokens = Scores(results.TokenAccuracyMatrix);
+        var logProbs = Scores(results.GoldLogprobMatrix);
+        if (stages.Count == 0 || matrix.Length != stages.Count || matrix.Any(row => row.Length != stages.Count))
+            throw new InvalidInputException(path, $"accuracy_matrix: expected {stages.Count} x {stages.Count} scores, one per stage");
+        if (!results.Forgetting.TryGetValue(stages[0], out double forgetting))
+            throw new InvalidInputException(path, $"forgetting: expected a value for stage '{stages[0]}'");
+        var curve = new List<(double, double)> { (0, matrix[0][0]) };
+        var tokenCurve = tokens is null ? new List<(double, double)>() : [(0, tokens[0][0])];
+        var runDir = System.IO.Path.GetDirectoryName(path)!;
+        var stage2 = stages.Count > 1 ? ExperimentRunner.StageDirectory(runDir, 2, stages[1]) : null;
+        if (stage2 is not null && File.Exists(System.IO.Path.Combine(stage2, "metrics.jsonl")))
+            foreach (var m in MetricsLog.Read(System.IO.Path.Combine(stage2, "metrics.jsonl")))
+                if ((string?)m["kind"] == $"eval/{stages[0]}")
+                {
+                    curve.Add(((double)m["step"]!, (double)m["accuracy"]!));
+                    if (m["token_accuracy"] is { } t) tokenCurve.Add(((double)m["step"]!, (double)t));
+                }
+        var rouge = Scores(results.RougeLMatrix);
+        bool lastByRouge = rouge is not null && results.ScoredBy is { Count: > 0 } scoredBy && scoredBy[^1] == "rouge_l";
+        return new ReportedRun(path, results, matrix, rouge, lastByRouge, forgetting,
+            tokens?[^1][0] ?? double.NaN, logProbs?[^1][0] ?? double.NaN, curve, tokenCurve);
+    }
+}

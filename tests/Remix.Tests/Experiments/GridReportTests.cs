@@ -1,0 +1,156 @@
+using System.Text.Json.Nodes;
+using Remix.Experiments;
+using Remix.Reporting;
+using Remix.Tests.Support;
+using static Remix.Tests.Experiments.ExperimentRunnerTests;
+
+namespace Remix.Tests.Experiments;
+
+public class GridReportTests
+{
+    /// <summary>A grid of two configurations (stage B's epochs 1 or 2) x three seeds, planned into plan/; nothing run.</summary>
+    static (TempDir Dir, string Plan, List<(string Id, string Epochs, int Seed)> Entries) Planned()
+    {
+        var dir = new TempDir();
+        BaseModelAndTwoSets(dir);
+        var grid = Write(dir.File("grid.yaml"), """
+            name: g
+            base_model: base
+            seeds: [0, 1, 2]
+            recipe: {lr: 0.01, epochs: 1, batch_size: 4}
+            stages:
+              - {name: A, data: a.jsonl}
+              - {name: B, data: b.jsonl}
+            axes:
+              stages[1].recipe.epochs: [1, 2]
+              recipe.lr: [0.01]
+            """);
+        var plan = dir.File("plan");
+        var r = Support.Cli.Run("grid", "plan", grid, "--out", plan);
+        Assert.True(r.Code == 0, r.Err);
+        var entries = File.ReadAllLines(Path.Combine(plan, "runs.jsonl")).Select(l => JsonNode.Parse(l)!)
+            .Select(n => (n["id"]!.GetValue<string>(), n["axes"]!["stages[1].recipe.epochs"]!["name"]!.GetValue<string>(), n["seed"]!.GetValue<int>())).ToList();
+        Assert.Equal(6, entries.Count);
+        return (dir, plan, entries);
+    }
+
+    /// <summary>What a finished entry leaves: results.json (D_A after A, D_A at the end, D_B at the end) and the DONE marker.</summary>
+    static void Finish(string plan, string id, int seed, double aAfterA, double aFinal, double bFinal)
+    {
+        var runDir = GridStatus.RunDirectory(plan, id);
+        Directory.CreateDirectory(runDir);
+        new ExperimentResults
+        {
+            Name = "g", Seed = seed, Stages = ["A", "B"], ScoredBy = ["accuracy", "accuracy"],
+            AccuracyMatrix = [[aAfterA, 0.0], [aFinal, bFinal]],
+            Forgetting = new Dictionary<string, double> { ["A"] = aAfterA - aFinal, ["B"] = 0 },
+        }.Write(Path.Combine(runDir, "results.json"));
+        File.WriteAllText(Path.Combine(runDir, ExperimentRunner.DoneMarker), "");
+    }
+
+    [Fact]
+    public void GridReport_OneRowPerConfiguration_WithTheAxesAsColumns_MeanSdAndRangeOverSeeds_AndListsWhatIsNotFinished()
+    {
+        var (dir, plan, entries) = Planned();
+        using var _ = dir;
+        // (epochs, seed) -> D_A at the end; D_B at the end is 1 - that, D_A after A always 1.
+        var aFinal = new Dictionary<(string, int), double> { [("1", 0)] = 0.2, [("1", 1)] = 0.4, [("2", 0)] = 0.5, [("2", 1)] = 0.9 };
+        foreach (var (id, epochs, seed) in entries.Where(e => e.Seed < 2))
+            Finish(plan, id, seed, 1.0, aFinal[(epochs, seed)], 1 - aFinal[(epochs, seed)]);
+        var failed = entries.Single(e => e.Epochs == "1" && e.Seed == 2).Id;
+        GridStatus.RecordFailure(GridStatus.RunDirectory(plan, failed), "stage B: out of memory");
+
+        var r = Support.Cli.Run("report", plan);
+
+        Assert.True(r.Code == 0, r.Err);
+        Assert.StartsWith("2 of 6 entries not finished (1 pending, 1 failed): left out", r.Out);
+        Assert.Contains($"results: {Path.Combine(plan, "results.csv")}, {Path.Combine(plan, "results.parquet")}", r.Out);
+        var md = File.ReadAllText(Path.Combine(plan, "report.md"));
+        Assert.Contains("2 of 6 entries not finished (1 pending, 1 failed): left out", md);
+        Assert.Contains($"- {failed}: failed (stage B: out of memory)", md);
+        Assert.Contains($"- {entries.Single(e => e.Epochs == "2" && e.Seed == 2).Id}: pending", md);
+        Assert.Contains("| epochs | lr | seeds | first set after its stage | sd | min–max | first set at the end | sd | min–max |", md);
+        Assert.Contains("| 1 | 0.01 | 2 | 100% | 0% | 100%–100% | 30% | 14% | 20%–40% | 0.70 | 0.14 | 0.60–0.80 | 70% | 14% | 60%–80% |", md.Replace(" %", "%"));
+        Assert.Contains("| 2 | 0.01 | 2 | 100% | 0% | 100%–100% | 70% | 28% | 50%–90% | 0.30 | 0.28 | 0.10–0.50 | 30% | 28% | 10%–50% |", md.Replace(" %", "%"));
+        foreach (var plot in new[] { "forgetting-curves.png", "forgetting-curves-answer-tokens.png", "retention.png" })
+            Assert.True(File.Exists(Path.Combine(plan, plot)), plot);
+
+        var report = GridReport.Build(plan, dir.File("out"));
+
+        Assert.Equal(["epochs", "lr"], report.AxisColumns);
+        Assert.Equal(["epochs=1, lr=0.01", "epochs=2, lr=0.01"], report.Rows.Select(row => row.Label));
+        var (one, two) = (report.Rows[0], report.Rows[1]);
+        Assert.Equal((2, 0.3, Math.Round(Math.Sqrt(0.02), 12), 0.2, 0.4), (one.Seeds, Math.Round(one.FirstFinal!.Mean, 12), Math.Round(one.FirstFinal.Sd, 12), one.FirstFinal.Min, one.FirstFinal.Max));
+        Assert.Equal((0.7, Math.Round(Math.Sqrt(0.08), 12), 0.5, 0.9), (Math.Round(two.FirstFinal!.Mean, 12), Math.Round(two.FirstFinal.Sd, 12), two.FirstFinal.Min, two.FirstFinal.Max));
+        Assert.Equal((0.0, 1.0), (one.FirstAfterFirst!.Sd, one.FirstAfterFirst.Mean));
+        Assert.Equal([(failed, EntryState.Failed), (entries.Single(e => e.Epochs == "2" && e.Seed == 2).Id, EntryState.Pending)], report.LeftOut.Select(e => (e.Id, e.State)));
+        // The long table: the four finished runs, each axis a column, every cell a row.
+        Assert.Equal(["run", "entry", "seed", "epochs", "lr", "after_stage", "after_stage_name", "set", "metric", "value"], report.Results.Columns);
+        Assert.Equal(4 * 4, report.Results.Rows.Count);
+        foreach (var (id, epochs, seed) in entries.Where(e => e.Seed < 2))
+        {
+            var rows = report.Results.Rows.Where(row => row.Entry == id).ToList();
+            Assert.All(rows, row => Assert.Equal(("g", seed, epochs, "0.01"), (row.Run, row.Seed, row.Axes[0], row.Axes[1])));
+            Assert.Equal(aFinal[(epochs, seed)], rows.Single(row => row.AfterStage == 2 && row.Set == "A").Value);
+        }
+    }
+
+    [Fact]
+    public async Task GridReport_ParquetFile_EqualsTheCsv_AndEveryRunsResults()
+    {
+        var (dir, plan, entries) = Planned();
+        using var _ = dir;
+        foreach (var (id, _, seed) in entries.Take(3)) Finish(plan, id, seed, 1.0, 0.1 * (seed + 1), 1.0 / 3);
+
+        var report = GridReport.Build(plan, plan);
+
+        var parquet = await ReportLongTableTests.ReadParquet(report.ParquetPath);
+        var csv = ReportLongTableTests.ReadCsv(report.CsvPath);
+        Assert.Equal(csv[0], parquet.Columns);
+        Assert.Equal(csv.Count - 1, parquet.Rows.Count);
+        int Column(string name) => parquet.Columns.IndexOf(name);
+        for (int i = 0; i < parquet.Rows.Count; i++)
+        {
+            var row = parquet.Rows[i];
+            Assert.Equal(csv[i + 1][Column("value")], ((double)row[Column("value")]!).ToString("R", System.Globalization.CultureInfo.InvariantCulture));
+            Assert.Equal(csv[i + 1][Column("epochs")], (string)row[Column("epochs")]!);
+            var results = ExperimentResults.Read(Path.Combine(GridStatus.RunDirectory(plan, (string)row[Column("entry")]!), "results.json"));
+            int after = (int)row[Column("after_stage")]!, set = results.Stages.ToList().IndexOf((string)row[Column("set")]!);
+            Assert.Equal(results.AccuracyMatrix[after - 1][set], (double)row[Column("value")]!);
+            Assert.Equal(results.Seed, (int)row[Column("seed")]!);
+        }
+        Assert.Equal(3 * 4, parquet.Rows.Count);
+    }
+
+    [Fact]
+    public void GridReport_WithNoEntryFinished_IsRefusedInOneLine()
+    {
+        var (dir, plan, _) = Planned();
+        using var _ = dir;
+
+        var r = Support.Cli.Run("report", plan);
+
+        Assert.Equal(1, r.Code);
+        Assert.Equal($"remix: {plan}: no entry finished yet (6 pending of 6): nothing to report", r.Err.TrimEnd());
+    }
+
+    [Fact]
+    public void GridReport_AResultsFileOfAnotherSeed_IsRefusedNamingTheFile()
+    {
+        var (dir, plan, entries) = Planned();
+        using var _ = dir;
+        Finish(plan, entries[0].Id, seed: 7, 1.0, 0.5, 0.5);
+
+        var r = Support.Cli.Run("report", plan);
+
+        Assert.Equal(1, r.Code);
+        Assert.Equal($"remix: {Path.Combine(plan, "runs", entries[0].Id, "results.json")}: seed: 7, but runs.jsonl plans entry {entries[0].Id} with seed 0", r.Err.TrimEnd());
+    }
+
+    [Theory]
+    [InlineData("stages[1].recipe.epochs,recipe.lr", "epochs,lr")]
+    [InlineData("stages[0].recipe.epochs,stages[1].recipe.epochs", "stages[0].recipe.epochs,stages[1].recipe.epochs")]
+    [InlineData("stages[0].mix,stages[1].mix[0].ratio", "mix,ratio")]
+    public void GridReport_NamesAnAxisColumnByItsLastKey_OrByItsPathWhereThatIsAmbiguous(string paths, string columns) =>
+        Assert.Equal(columns.Split(','), GridReport.ColumnNames(paths.Split(',')));
+}
