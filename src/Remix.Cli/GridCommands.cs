@@ -32,7 +32,7 @@ public static class GridCommands
         var index = new Option<int?>("--index") { Description = $"The entry: its line of runs.jsonl, from 0 (default: ${string.Join(", else $", IndexVariables)}, as a job array sets it)" };
         var threads = new CommonOptions();
         // Set by remix grid local, whose workers leave a terminal's Ctrl+C to it: it stops each with one SIGTERM.
-        var worker = new Option<bool>("--worker") { Hidden = true };
+        var worker = new Option<bool>("--worker") { Hidden = true, Description = "Run as a worker of remix grid local: ignore SIGINT, which the pool turns into one SIGTERM (default: SIGINT stops the entry)" };
         var command = new Command("run", "Run one entry of a grid into DIR/runs/ID (a finished entry is left as it is, an interrupted one resumes); entries that begin alike share stage trainings in DIR/shared-stages") { dir, index, threads.Threads, worker };
         command.SetAction(parse =>
         {
