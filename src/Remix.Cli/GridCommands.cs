@@ -20,6 +20,8 @@ public static class GridCommands
         var command = new Command("grid", "Plan grids of experiments (a base spec, axes that vary its fields, zip groups) and run their entries");
         command.Subcommands.Add(Plan());
         command.Subcommands.Add(Run(commandLine));
+        command.Subcommands.Add(GridClusterCommands.Slurm());
+        command.Subcommands.Add(GridClusterCommands.K8s());
         return command;
     }
 
