@@ -48,7 +48,7 @@ public sealed record KubernetesJob(string Path, string Name, int Completions, st
     {
         if (options.Image.Length == 0 || options.Image.Any(char.IsWhiteSpace)) throw new InvalidInputException("--image", $"expected an image name, found \"{options.Image}\"");
         if (options.Remix.Count == 0) throw new InvalidInputException("--remix", "expected the command that starts remix in the image");
-        if ((options.Claim is null) != (options.Mount is null)) throw new InvalidInputException(options.Claim is null ? "--mount" : "--claim", "--claim and --mount go together: the claim and where it is mounted");
+        if ((options.Claim is null) != (options.Mount is null)) throw new InvalidInputException(options.Claim is null ? "--claim" : "--mount", "missing: --claim and --mount go together (the claim, and where it is mounted)");
         if (options.Mount is { } m && !m.StartsWith('/')) throw new InvalidInputException("--mount", $"expected an absolute path in the container, found \"{m}\"");
         if (options.Parallelism is < 1) throw new InvalidInputException("--parallelism", $"expected a positive number, found {options.Parallelism}");
         if (options.GpusPerTask is < 1) throw new InvalidInputException("--gpus-per-task", $"expected a positive number, found {options.GpusPerTask}");
