@@ -38,7 +38,8 @@ public sealed record KubernetesJob(string Path, string Name, int Completions, st
         if (completions == 0) throw new InvalidInputException(System.IO.Path.Combine(root, GridPlan.RunsFileName), "holds no entries");
         var inContainer = PlanDirectoryInContainer(root, options, System.IO.Path.GetFullPath(workingDirectory));
         var name = JobName(root);
-        var yaml = new SerializerBuilder().Build().Serialize(Manifest(name, completions, inContainer, options));
+        // Quoted where a string would read as a number (args: "4"), which Kubernetes refuses; no anchors, for readers that take none.
+        var yaml = new SerializerBuilder().WithQuotingNecessaryStrings().DisableAliases().Build().Serialize(Manifest(name, completions, inContainer, options));
         var path = System.IO.Path.Combine(root, DirectoryName, FileName);
         AtomicFile.WriteAllText(path, $"# Written by remix grid k8s: every entry of {GridPlan.RunsFileName}, a finished one's pod does nothing.\n{yaml}");
         return new KubernetesJob(path, name, completions, inContainer);

@@ -48,6 +48,7 @@ public class GridK8sTests
         Assert.Equal("registry.example/remix:1", Scalar(container, "image"));
         Assert.Equal(["remix"], ((YamlSequenceNode)At(container, "command")).Select(n => ((YamlScalarNode)n).Value));
         Assert.Equal(["grid", "run", "/project/grids/plan", "--threads", "4"], ((YamlSequenceNode)At(container, "args")).Select(n => ((YamlScalarNode)n).Value));
+        Assert.NotEqual(YamlDotNet.Core.ScalarStyle.Plain, ((YamlScalarNode)At(container, "args", 4)).Style); // a string, as Kubernetes wants args
         Assert.Equal("/project", Scalar(container, "workingDir"));
         Assert.Equal("1", Scalar(container, "resources", "limits", "nvidia.com/gpu"));
         Assert.Equal("4", Scalar(container, "resources", "limits", "cpu"));
