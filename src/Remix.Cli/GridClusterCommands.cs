@@ -34,8 +34,9 @@ public static class GridClusterCommands
             var start = parse.GetValue(remix) ?? SelfCommand.ShellQuote(SelfCommand.Prefix());
             if (start.Trim().Length == 0) throw new InvalidInputException("--remix", "expected the command that starts remix");
             var script = SlurmArrayScript.Write(root, options, start, Directory.GetCurrentDirectory());
-            var states = GridStatus.Read(root);
-            string leftOut = string.Join(", ", states.Where(e => e.State != EntryState.Pending).GroupBy(e => e.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {GridStatus.Describe(g.Key)}"));
+            // With nothing pending every entry is left out, and no script says which.
+            var left = script?.LeftOut ?? GridStatus.Read(root);
+            string leftOut = string.Join(", ", left.GroupBy(e => e.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {GridStatus.Describe(g.Key)}"));
             if (script is null)
             {
                 o.WriteLine($"{root}: no pending entries ({leftOut}): nothing to run, no script written");
