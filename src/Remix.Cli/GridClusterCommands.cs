@@ -15,10 +15,10 @@ public static class GridClusterCommands
     {
         var dir = new Argument<string>("DIR") { Description = "The plan folder (written by remix grid plan)" };
         var partition = new Option<string>("--partition") { Description = "The partition the array runs in", Required = true };
-        var gpus = new Option<int?>("--gpus-per-task") { Description = "GPUs for each task" };
-        var cpus = new Option<int?>("--cpus-per-task") { Description = "CPUs for each task; remix runs with as many threads" };
-        var time = new Option<string?>("--time") { Description = "Each task's time limit (minutes, HH:MM:SS or D-HH:MM:SS); SIGUSR1 comes 120 s before it, and the entry checkpoints and requeues" };
-        var parallelism = new Option<int?>("--array-parallelism") { Description = "How many tasks run at once at most (the array's %K)" };
+        var gpus = new Option<int?>("--gpus-per-task") { Description = "GPUs for each task (default: none asked for)" };
+        var cpus = new Option<int?>("--cpus-per-task") { Description = "CPUs for each task; remix runs with as many threads (default: the partition's, remix using every core it sees)" };
+        var time = new Option<string?>("--time") { Description = "Each task's time limit (minutes, HH:MM:SS or D-HH:MM:SS); SIGUSR1 comes 120 s before it, and the entry checkpoints and requeues (default: the partition's)" };
+        var parallelism = new Option<int?>("--array-parallelism") { Description = "How many tasks run at once at most (the array's %K; default: as many as the cluster allows)" };
         var remix = new Option<string?>("--remix") { Description = "The shell command that starts remix on the cluster's nodes (default: this remix, by its absolute path)" };
         var submit = new Option<bool>("--submit") { Description = "Submit the script with sbatch and print the job id" };
         var command = new Command("slurm", $"Write DIR/{SlurmArrayScript.DirectoryName}/{SlurmArrayScript.FileName}, an sbatch job array over the grid's pending entries (one log each in DIR/{SlurmArrayScript.LogsDirectoryName}), requeued to resume when stopped by SIGUSR1")
@@ -94,11 +94,11 @@ public static class GridClusterCommands
     {
         var dir = new Argument<string>("DIR") { Description = "The plan folder (written by remix grid plan)" };
         var image = new Option<string>("--image") { Description = "The container image, with remix in it", Required = true };
-        var claim = new Option<string?>("--claim") { Description = "A PersistentVolumeClaim holding the current directory (the plan folder, base model and data inside it); with --mount" };
-        var mount = new Option<string?>("--mount") { Description = "Where the claim is mounted in the container; the plan folder is run from there" };
+        var claim = new Option<string?>("--claim") { Description = "A PersistentVolumeClaim holding the current directory (the plan folder, base model and data inside it); with --mount (default: none, the pods run the plan folder by its path here)" };
+        var mount = new Option<string?>("--mount") { Description = "Where the claim is mounted in the container; the plan folder is run from there (default: none; with --claim)" };
         var parallelism = new Option<int?>("--parallelism") { Description = "How many pods run at once at most (default: every entry)" };
-        var gpus = new Option<int?>("--gpus-per-task") { Description = "GPUs for each pod (nvidia.com/gpu)" };
-        var cpus = new Option<int?>("--cpus-per-task") { Description = "CPUs for each pod; remix runs with as many threads" };
+        var gpus = new Option<int?>("--gpus-per-task") { Description = "GPUs for each pod, as nvidia.com/gpu (default: none asked for)" };
+        var cpus = new Option<int?>("--cpus-per-task") { Description = "CPUs for each pod; remix runs with as many threads (default: none asked for, remix using every core it sees)" };
         var remix = new Option<string>("--remix") { Description = "The command that starts remix in the image, its words separated by spaces", DefaultValueFactory = _ => "remix" };
         var command = new Command("k8s", $"Write DIR/{KubernetesJob.DirectoryName}/{KubernetesJob.FileName}, a Kubernetes Indexed Job over every entry of the grid (a finished entry's pod does nothing)")
         {
