@@ -23,6 +23,8 @@ public static class GridCommands
         command.Subcommands.Add(Local());
         command.Subcommands.Add(Status());
         command.Subcommands.Add(Retry());
+        command.Subcommands.Add(GridClusterCommands.Slurm());
+        command.Subcommands.Add(GridClusterCommands.K8s());
         return command;
     }
 
@@ -138,7 +140,7 @@ public static class GridCommands
                     ["index"] = e.Index, ["id"] = e.Id, ["seed"] = e.Seed,
                     ["axes"] = new System.Text.Json.Nodes.JsonObject(e.Axes.Select(a => KeyValuePair.Create(a.Path, (System.Text.Json.Nodes.JsonNode?)a.Name))),
                     ["state"] = GridStatus.Describe(e.State), ["detail"] = e.Detail,
-                    ["log"] = File.Exists(GridPool.LogPath(root, e.Index)) ? GridPool.LogPath(root, e.Index) : null,
+                    ["log"] = File.Exists(GridStatus.LogPath(root, e.Index)) ? GridStatus.LogPath(root, e.Index) : null,
                 })]);
                 o.WriteLine(node.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
                 return 0;

@@ -17,12 +17,6 @@ namespace Remix.Cli;
 /// </remarks>
 public sealed class GridPool(string directory, int jobs, int threadsPerWorker, TextWriter output, TextWriter error)
 {
-    /// <summary>The folder of the workers' logs in a plan folder, one file per entry.</summary>
-    public const string LogsDirectoryName = "logs";
-
-    /// <summary>The log of entry <paramref name="index"/>: its workers' output, appended run after run.</summary>
-    public static string LogPath(string directory, int index) => Path.Combine(directory, LogsDirectoryName, $"entry-{index}.log");
-
     readonly bool _terminal = ReferenceEquals(error, Console.Error) && !Console.IsErrorRedirected;
     readonly Stopwatch _clock = Stopwatch.StartNew();
     readonly List<TimeSpan> _durations = [];
@@ -38,8 +32,8 @@ public sealed class GridPool(string directory, int jobs, int threadsPerWorker, T
         output.WriteLine($"{directory}: {all.Count} entries: {done} done, {pending.Count} pending, {elsewhere} running elsewhere, {failedBefore} failed"
             + (failedBefore > 0 ? $" (left alone: remix grid retry {directory} puts them back)" : ""));
         if (pending.Count > 0)
-            output.WriteLine($"running {pending.Count} with {Math.Min(jobs, pending.Count)} worker{(Math.Min(jobs, pending.Count) == 1 ? "" : "s")} of {threadsPerWorker} thread{(threadsPerWorker == 1 ? "" : "s")}; logs in {Path.Combine(directory, LogsDirectoryName)}");
-        Directory.CreateDirectory(Path.Combine(directory, LogsDirectoryName));
+            output.WriteLine($"running {pending.Count} with {Math.Min(jobs, pending.Count)} worker{(Math.Min(jobs, pending.Count) == 1 ? "" : "s")} of {threadsPerWorker} thread{(threadsPerWorker == 1 ? "" : "s")}; logs in {Path.Combine(directory, GridStatus.LogsDirectoryName)}");
+        Directory.CreateDirectory(Path.Combine(directory, GridStatus.LogsDirectoryName));
 
         var queue = new Queue<EntryStatus>(pending);
         var workers = new List<Worker>();
@@ -177,7 +171,7 @@ public sealed class GridPool(string directory, int jobs, int threadsPerWorker, T
 
         public static Worker Start(string directory, EntryStatus entry, int threads)
         {
-            var log = new StreamWriter(new FileStream(LogPath(directory, entry.Index), FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
+            var log = new StreamWriter(new FileStream(GridStatus.LogPath(directory, entry.Index), FileMode.Append, FileAccess.Write, FileShare.Read)) { AutoFlush = true };
             log.WriteLine($"== remix grid local: entry {entry.Index} ({entry.Id}) started {DateTime.UtcNow.ToString("O", CultureInfo.InvariantCulture)}");
             var start = SelfCommand.Start(["grid", "run", directory, "--index", entry.Index.ToString(CultureInfo.InvariantCulture), "--threads", threads.ToString(CultureInfo.InvariantCulture), "--worker"]);
             var process = new Process { StartInfo = start };

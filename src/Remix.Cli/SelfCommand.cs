@@ -28,10 +28,4 @@ public static class SelfCommand
         foreach (var a in prefix.Skip(1).Concat(arguments)) start.ArgumentList.Add(a);
         return start;
     }
-
-    /// <summary>The words quoted for a POSIX shell (a Slurm batch script): each in single quotes unless it is plainly safe.</summary>
-    public static string ShellQuote(IEnumerable<string> words) => string.Join(' ', words.Select(Quote));
-
-    static string Quote(string word) =>
-        word.Length > 0 && word.All(c => char.IsAsciiLetterOrDigit(c) || "/._-+=:,@%".Contains(c)) ? word : "'" + word.Replace("'", "'\\''") + "'";
 }

@@ -42,6 +42,13 @@ public static class GridStatus
     /// <summary>The suffix of an entry's lock, beside its run folder.</summary>
     public const string LockSuffix = ".lock";
 
+    /// <summary>The folder of a plan folder that holds each entry's log, <c>entry-I.log</c>.</summary>
+    public const string LogsDirectoryName = "logs";
+
+    /// <summary>The log of entry <paramref name="index"/>: the output of every run of it (local workers, array tasks), appended.</summary>
+    public static string LogPath(string directory, int index) =>
+        Path.Combine(directory, LogsDirectoryName, $"entry-{index.ToString(CultureInfo.InvariantCulture)}.log");
+
     /// <summary>The run folder of entry <paramref name="id"/> in plan folder <paramref name="directory"/>.</summary>
     public static string RunDirectory(string directory, string id) => Path.Combine(directory, GridPlan.RunsDirectoryName, id);
 
