@@ -86,7 +86,7 @@ public class GridLocalTests
         {
             // The first worker to be 60 steps into stage A, past its third checkpoint.
             string? victim = null;
-            Assert.True(pool.WaitUntil(() => (victim = ids.FirstOrDefault(id => LoggedSteps(Path.Combine(RunDir(plan, id), "stage-1-A")) >= 60)) is not null),
+            Assert.True(pool.WaitUntil(() => (victim = ids.FirstOrDefault(id => MicroGrid.LoggedSteps(Path.Combine(RunDir(plan, id), "stage-1-A")) >= 60)) is not null),
                 "no entry got 60 steps into stage A");
             killed = victim!;
             int pid = JsonNode.Parse(File.ReadAllText(RunDir(plan, killed) + ".lock"))!["pid"]!.GetValue<int>();
@@ -129,7 +129,7 @@ public class GridLocalTests
         using var _ = dir;
         using (var pool = new CliProcess("grid", "local", plan, "-j", "2"))
         {
-            Assert.True(pool.WaitUntil(() => ids.Take(2).All(id => LoggedSteps(Path.Combine(RunDir(plan, id), "stage-1-A")) >= 20)), "the first two entries did not get 20 steps in");
+            Assert.True(pool.WaitUntil(() => ids.Take(2).All(id => MicroGrid.LoggedSteps(Path.Combine(RunDir(plan, id), "stage-1-A")) >= 20)), "the first two entries did not get 20 steps in");
             pool.Signal(2); // the pool alone: it stops its workers itself
             var (code, _, err) = pool.Wait();
 
@@ -182,20 +182,5 @@ public class GridLocalTests
         Assert.StartsWith($"entry 2 ({ids[2]}): pending again (it failed: ", retry.Out);
         Assert.Equal(EntryState.Pending, GridStatus.Read(plan)[2].State);
         Assert.Contains("no failed entries", Support.Cli.Run("grid", "retry", plan).Out);
-    }
-
-    static int LoggedSteps(string stageDir)
-    {
-        var path = Path.Combine(stageDir, "metrics.jsonl");
-        if (!File.Exists(path)) return 0;
-        try
-        {
-            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
-            return new StreamReader(stream).ReadToEnd().Split('\n').Count(l => l.Contains("\"kind\":\"train\""));
-        }
-        catch (IOException)
-        {
-            return 0; // renamed into place this instant
-        }
     }
 }

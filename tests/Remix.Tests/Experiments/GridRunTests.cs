@@ -164,26 +164,12 @@ public class GridRunTests
     {
         if (!OperatingSystem.IsLinux()) return; // signal numbers are Linux's
         using var dir = new TempDir();
-        Assert.Equal(0, Support.Cli.Run("model", "init", "--out", dir.File("base"), "--hidden-size", "32", "--heads", "2", "--kv-heads", "1").Code);
-        Remix.Data.ExampleJsonl.Write(dir.File("a.jsonl"), Remix.Data.KvrGenerator.GeneratePair(40, 8, seed: 3).A);
-        // 40 facts in batches of 4 for 30 epochs: 300 steps, long enough to be interrupted.
-        var grid = Write(dir.File("grid.yaml"), """
-            name: g
-            base_model: base
-            recipe: {lr: 0.001, epochs: 30, batch_size: 4, warmup_ratio: 0}
-            stages:
-              - {name: A, data: a.jsonl}
-            axes:
-              seeds: [0]
-            """);
-        var plan = dir.File("plan");
-        Assert.Equal(0, Support.Cli.Run("grid", "plan", grid, "--out", plan).Code);
-        var id = JsonNode.Parse(File.ReadAllLines(Path.Combine(plan, "runs.jsonl"))[0])!["id"]!.GetValue<string>();
+        var (plan, id) = MicroGrid.PlanLong(dir);
         string[] run = ["grid", "run", plan, "--index", "0", "--threads", "1"];
         var stageA = Path.Combine(RunDir(plan, id), "stage-1-A");
         using (var p = new CliProcess(run))
         {
-            Assert.True(p.WaitUntil(() => LoggedSteps(stageA) >= 20), "stage A ended before it could be interrupted");
+            Assert.True(p.WaitUntil(() => MicroGrid.LoggedSteps(stageA) >= 20), "stage A ended before it could be interrupted");
             p.Signal(10);
             var (code, _, err) = p.Wait();
             Assert.Equal(138, code);
@@ -198,13 +184,5 @@ public class GridRunTests
         Assert.True(again.Code == 0, again.Err);
         Assert.Contains("resumed from", again.Err);
         Assert.True(File.Exists(Path.Combine(RunDir(plan, id), "results.json")));
-    }
-
-    static int LoggedSteps(string stageDir)
-    {
-        var path = Path.Combine(stageDir, "metrics.jsonl");
-        if (!File.Exists(path)) return 0;
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        return new StreamReader(stream).ReadToEnd().Split('\n').Count(l => l.Contains("\"kind\":\"train\""));
     }
 }

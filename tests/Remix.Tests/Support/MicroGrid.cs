@@ -51,8 +51,15 @@ public static class MicroGrid
     {
         var path = Path.Combine(stageDir, "metrics.jsonl");
         if (!File.Exists(path)) return 0;
-        using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite);
-        return new StreamReader(stream).ReadToEnd().Split('\n').Count(l => l.Contains("\"kind\":\"train\""));
+        try
+        {
+            using var stream = new FileStream(path, FileMode.Open, FileAccess.Read, FileShare.ReadWrite | FileShare.Delete);
+            return new StreamReader(stream).ReadToEnd().Split('\n').Count(l => l.Contains("\"kind\":\"train\""));
+        }
+        catch (IOException)
+        {
+            return 0; // gone this instant (a stage folder renamed into place)
+        }
     }
 
     static (string Plan, string[] Ids) PlanGrid(TempDir dir, string yaml)
