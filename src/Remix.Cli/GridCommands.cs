@@ -42,19 +42,29 @@ public static class GridCommands
             var err = parse.InvocationConfiguration.Error;
             var root = parse.GetValue(dir)!;
             int i = parse.GetValue(index) ?? IndexFromEnvironment();
-            var id = GridPlan.EntryId(root, i);
+            var id = GridPlan.Line(root, i).Id;
             var runs = Path.Combine(root, GridPlan.RunsDirectoryName);
             var runDir = Path.Combine(runs, id);
             threads.ApplyThreads(parse);
             Directory.CreateDirectory(runs);
+            // From the start: a signal before training starts stops the entry as cleanly as one during it.
+            using var interruption = new Interruption(asWorker: parse.GetValue(worker));
             // Beside the run folder, so that a refused worker writes nothing into it.
             using var held = ProcessLock.Acquire(runDir + GridStatus.LockSuffix);
             if (held.TookOverFrom is { } dead) err.WriteLine($"remix: {runDir}{GridStatus.LockSuffix} was left by {dead}, no longer running: taking it over");
+            var results = Path.Combine(runDir, ExperimentResults.FileName);
+            bool finished = File.Exists(Path.Combine(runDir, ExperimentRunner.DoneMarker)) && File.Exists(results);
             PlannedEntry entry;
             try
             {
                 // Read under the lock: an entry whose spec no longer reads here (a file gone since planning) is failed, not refused.
                 entry = GridPlan.ReadEntry(root, i);
+            }
+            catch (InvalidInputException e) when (finished)
+            {
+                // Finished where its files were (another node's mount, say): its results stand, and nothing is run or recorded.
+                o.WriteLine($"entry {i} ({id}): already finished: {results} (its spec does not read here: {e.Message})");
+                return 0;
             }
             catch (InvalidInputException e)
             {
@@ -62,20 +72,23 @@ public static class GridCommands
                 throw;
             }
             var check = ExperimentCheck.Of(entry.Experiment);
+            if (check.Problems.Count > 0 && finished)
+            {
+                o.WriteLine($"entry {i} ({id}): already finished: {results} (its files do not check here: {check.Problems[0]})");
+                return 0;
+            }
             if (check.Problems.Count > 0)
             {
                 foreach (var problem in check.Problems) err.WriteLine($"remix: entry {i} ({entry.Id}): {problem}");
                 GridStatus.RecordFailure(runDir, check.Problems[0]);
                 return 1;
             }
-            var results = Path.Combine(runDir, ExperimentResults.FileName);
             // The runner returns a finished run as it is, leaving its results untouched; it writes them again otherwise.
-            DateTime? before = File.Exists(Path.Combine(runDir, ExperimentRunner.DoneMarker)) && File.Exists(results) ? File.GetLastWriteTimeUtc(results) : null;
+            DateTime? before = finished ? File.GetLastWriteTimeUtc(results) : null;
             var runner = new ExperimentRunner(entry.Experiment)
             {
                 Progress = ProgressReporter.For(err), SharedStages = Path.Combine(root, GridPlan.SharedStagesDirectoryName), CommandLine = commandLine,
             };
-            using var interruption = new Interruption(ignoreInterrupt: parse.GetValue(worker));
             try
             {
                 runner.Run(runDir, entry.Seed, interruption.Token);
@@ -115,7 +128,7 @@ public static class GridCommands
             var err = parse.InvocationConfiguration.Error;
             using var interruption = new Interruption();
             return new GridPool(root, n, perWorker, parse.InvocationConfiguration.Output, err)
-                .Run(interruption.Token, () => interruption.Stopped(err, $"(grid local); every worker saved its checkpoint: run the same command again to resume"));
+                .Run(interruption.Token, () => interruption.Stopped(err, "(grid local); each worker's line above says where its entry stopped: run the same command again to resume"));
         });
         return command;
     }
@@ -145,7 +158,7 @@ public static class GridCommands
                 o.WriteLine(node.ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }));
                 return 0;
             }
-            int width = entries.Max(e => e.Id.Length);
+            int width = entries.Select(e => e.Id.Length).DefaultIfEmpty(0).Max();
             foreach (var e in entries)
                 o.WriteLine($"{e.Index,4}  {e.Id.PadRight(width)}  {GridStatus.Describe(e.State),-7}{(e.Detail is { } d ? "  " + d : "")}");
             o.WriteLine($"{root}: {entries.Count} entries: {string.Join(", ", counts.Select(kv => $"{kv.Value} {GridStatus.Describe(kv.Key)}"))}");

@@ -40,13 +40,15 @@ public sealed class GridPool(string directory, int jobs, int threadsPerWorker, T
         var unfinished = new List<(EntryStatus Entry, string Why)>();
         bool stopping = false;
         int finished = 0, failed = 0;
+        // Over the whole grid, as remix grid status counts: what was done or failed before this run too, and what runs elsewhere.
+        string Counts() => $"{done + finished} done, {workers.Count + elsewhere} running, {failedBefore + failed} failed, {queue.Count} pending";
         while (queue.Count > 0 || workers.Count > 0)
         {
             while (!stopping && workers.Count < jobs && queue.Count > 0)
             {
                 var entry = queue.Dequeue();
                 workers.Add(Worker.Start(directory, entry, threadsPerWorker));
-                Say($"entry {entry.Index} ({entry.Id}): started", queue.Count, workers.Count, finished, failed);
+                Say($"entry {entry.Index} ({entry.Id}): started", Counts());
             }
             var exits = workers.Select(w => w.Exited).Append(Task.Delay(TimeSpan.FromSeconds(1), CancellationToken.None)).ToArray();
             try
@@ -61,7 +63,7 @@ public sealed class GridPool(string directory, int jobs, int threadsPerWorker, T
             {
                 stopping = true;
                 foreach (var w in workers) w.Terminate();
-                Say($"stopping: each of {workers.Count} running worker{(workers.Count == 1 ? "" : "s")} saves a checkpoint; {queue.Count} not started", queue.Count, workers.Count, finished, failed);
+                Say($"stopping: each of {workers.Count} running worker{(workers.Count == 1 ? "" : "s")} saves a checkpoint; {queue.Count} not started", Counts());
                 queue.Clear();
             }
             foreach (var w in workers.Where(w => w.Exited.IsCompleted).ToList())
@@ -78,17 +80,21 @@ public sealed class GridPool(string directory, int jobs, int threadsPerWorker, T
                     if (state == EntryState.Failed) failed++;
                     unfinished.Add((w.Entry, line));
                 }
-                Say($"entry {w.Entry.Index} ({w.Entry.Id}): {line}", queue.Count, workers.Count, finished, failed);
+                Say($"entry {w.Entry.Index} ({w.Entry.Id}): {line}", Counts());
                 w.Dispose();
             }
-            if (workers.Count > 0) Progress(queue.Count, workers, finished, failed);
+            if (workers.Count > 0) Progress(Counts(), queue.Count, workers);
         }
         if (_terminal) error.Write("\r" + new string(' ', Width()) + "\r");
 
         var now = GridStatus.Read(directory);
-        // Failed before this run too: the grid is not finished while any entry is failed.
+        // Failed before this run, or running elsewhere: the grid is not finished while any entry is not done.
         var listed = unfinished.Select(u => u.Entry.Id).ToHashSet();
-        unfinished.AddRange(now.Where(e => e.State == EntryState.Failed && !listed.Contains(e.Id)).Select(e => (e, $"failed: {e.Detail}")));
+        unfinished.AddRange(now.Where(e => e.State != EntryState.Done && !listed.Contains(e.Id)).Select(e => (e, e.State switch
+        {
+            EntryState.Running => $"running elsewhere ({e.Detail})",
+            _ => e.Detail is { } d ? $"{GridStatus.Describe(e.State)}: {d}" : GridStatus.Describe(e.State),
+        })));
         int doneNow = now.Count(e => e.State == EntryState.Done);
         output.WriteLine($"{doneNow} of {now.Count} entries done in {directory} ({finished} by this run, in {Format(_clock.Elapsed)})");
         if (stopping) return stopped();
@@ -99,17 +105,17 @@ public sealed class GridPool(string directory, int jobs, int threadsPerWorker, T
     }
 
     /// <summary>An event (an entry started or ended) with the counts after it: one line each, above the live line on a terminal.</summary>
-    void Say(string what, int queued, int running, int finished, int failed)
+    void Say(string what, string counts)
     {
         if (_terminal) error.Write("\r" + new string(' ', Width()) + "\r");
-        error.WriteLine($"grid: {what}  [{Counts(queued, running, finished, failed)}]");
+        error.WriteLine($"grid: {what}  [{counts}]");
         _lastLine = _clock.Elapsed;
     }
 
     /// <summary>The counts, the ETA and what each worker is at: redrawn each second on a terminal, a line every 30 s otherwise.</summary>
-    void Progress(int queued, IReadOnlyList<Worker> workers, int finished, int failed)
+    void Progress(string counts, int queued, IReadOnlyList<Worker> workers)
     {
-        var line = $"grid: {Counts(queued, workers.Count, finished, failed)}  ETA {Eta(queued, workers)}  | "
+        var line = $"grid: {counts}  ETA {Eta(queued, workers)}  | "
             + string.Join(" | ", workers.Select(w => $"{w.Entry.Index}: {w.LastProgress ?? "starting"}"));
         if (_terminal)
         {
@@ -135,9 +141,6 @@ public sealed class GridPool(string directory, int jobs, int threadsPerWorker, T
             return 120;
         }
     }
-
-    static string Counts(int queued, int running, int finished, int failed) =>
-        $"{finished} done, {running} running, {failed} failed, {queued} pending";
 
     /// <summary>From the entries this run finished: their mean time for each queued one and the rest of each running one, over the workers.</summary>
     string Eta(int queued, IReadOnlyList<Worker> workers)

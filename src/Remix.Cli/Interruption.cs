@@ -14,22 +14,28 @@ public sealed class Interruption : IDisposable
     string? _signal;
     int _number;
 
-    /// <param name="ignoreInterrupt">
-    /// Ignore SIGINT (a worker of <c>remix grid local</c>: a terminal's Ctrl+C reaches its whole process group, and the
-    /// pool, which gets it too, stops each worker with one SIGTERM; a second signal would end a worker before its checkpoint).
+    /// <param name="asWorker">
+    /// As a worker of <c>remix grid local</c>: ignore SIGINT (a terminal's Ctrl+C reaches the whole process group, and the
+    /// pool, which gets it too, stops each worker with one SIGTERM), and take a repeated signal as the same request (a
+    /// SIGTERM to the whole group arrives twice, from outside and from the pool; a second one must not end the worker
+    /// in its checkpoint). SIGKILL still ends a worker that does not stop.
     /// </param>
-    public Interruption(bool ignoreInterrupt = false)
+    public Interruption(bool asWorker = false)
     {
         foreach (var (signal, name, number) in Signals())
             _registrations.Add(PosixSignalRegistration.Create(signal, context =>
             {
-                if (ignoreInterrupt && signal == PosixSignal.SIGINT)
+                if (asWorker && signal == PosixSignal.SIGINT)
                 {
                     context.Cancel = true;
                     return;
                 }
-                // The first signal asks for a clean stop; a second one gets the default action (the process ends).
-                if (Interlocked.CompareExchange(ref _signal, name, null) is not null) return;
+                // The first signal asks for a clean stop; a second one gets the default action (the process ends), but a worker's.
+                if (Interlocked.CompareExchange(ref _signal, name, null) is not null)
+                {
+                    if (asWorker) context.Cancel = true;
+                    return;
+                }
                 _number = number;
                 context.Cancel = true;
                 _source.Cancel();

@@ -43,7 +43,7 @@ public sealed record GridPlan(int Entries, int Added, int AlreadyPlanned, string
             throw new InvalidInputException(directory, $"not a grid plan (no {SnapshotFileName}) and not empty: plan into a new or empty folder");
 
         var existing = File.Exists(runs) ? File.ReadAllText(runs) : "";
-        var ids = existing.Split('\n', StringSplitOptions.RemoveEmptyEntries).Select((line, i) => IdOf(line, runs, i + 1)).ToHashSet();
+        var ids = File.Exists(runs) ? ReadLinesOf(runs).Select(l => l.Id).ToHashSet() : [];
         var added = grid.Entries.Where(e => !ids.Contains(e.Id)).ToList();
         if (added.Count > 0 || !File.Exists(runs))
         {
@@ -75,31 +75,57 @@ public sealed record GridPlan(int Entries, int Added, int AlreadyPlanned, string
     /// </summary>
     public static PlannedEntry ReadEntry(string directory, int index)
     {
-        var (node, id) = EntryLine(directory, index);
-        var spec = node.Require("spec", "the entry's experiment").AsObject();
-        var experiment = ExperimentSpec.Parse(spec, BaseDirectory(directory));
-        return new PlannedEntry(id, experiment.Seeds[0], experiment);
+        var line = Line(directory, index);
+        var experiment = ExperimentSpec.Parse(line.Spec, BaseDirectory(directory));
+        if (experiment.Seeds is not [var seed] || seed != line.Seed)
+            throw line.Spec.Error("seeds", $"expected [{line.Seed}], the entry's seed");
+        return new PlannedEntry(line.Id, line.Seed, experiment);
     }
 
-    /// <summary>The id of entry <paramref name="index"/> of the plan folder <paramref name="directory"/>, its spec not read.</summary>
-    public static string EntryId(string directory, int index) => EntryLine(directory, index).Id;
+    /// <summary>Entry <paramref name="index"/> of the plan folder <paramref name="directory"/> as its line holds it, its spec not read.</summary>
+    public static PlannedLine Line(string directory, int index)
+    {
+        var lines = ReadLines(directory);
+        if (index < 0 || index >= lines.Count)
+            throw new InvalidInputException(Path.Combine(directory, RunsFileName), $"no entry {index}: it holds {lines.Count} entr{(lines.Count == 1 ? "y" : "ies")} (indices 0 to {lines.Count - 1})");
+        return lines[index];
+    }
 
-    static (SpecObject Node, string Id) EntryLine(string directory, int index)
+    /// <summary>
+    /// Every line of the plan folder's <c>runs.jsonl</c>, in order: the one reader of it, so that an id that is no folder
+    /// name, or a line that is no entry, is refused at its line whoever reads it.
+    /// </summary>
+    public static IReadOnlyList<PlannedLine> ReadLines(string directory)
     {
         var runs = Path.Combine(directory, RunsFileName);
         if (!File.Exists(runs)) throw new InvalidInputException(directory, $"not a grid plan (no {RunsFileName}): plan it with remix grid plan SPEC --out {directory}");
+        return ReadLinesOf(runs);
+    }
+
+    static List<PlannedLine> ReadLinesOf(string runs)
+    {
+        var result = new List<PlannedLine>();
         var lines = File.ReadAllText(runs).Split('\n');
-        int count = lines.Count(l => l.Trim().Length > 0);
-        if (index < 0 || index >= count)
-            throw new InvalidInputException(runs, $"no entry {index}: it holds {count} entr{(count == 1 ? "y" : "ies")} (indices 0 to {count - 1})");
-        int number = 0;
-        while (lines[number].Trim().Length == 0 || index-- > 0) number++;
-        // Blank lines before it keep the spec's errors at their line of runs.jsonl.
-        var node = SpecNode.Parse(new string('\n', number) + lines[number], runs).AsObject("a planned entry {\"id\", \"seed\", \"spec\", ...}");
-        var idNode = node.Require("id", "the entry's id");
-        var id = idNode.AsString();
-        if (id is "" or "." or ".." || id.IndexOfAny(['/', '\\', '\0']) >= 0) throw idNode.Expected("a folder name");
-        return (node, id);
+        for (int number = 0; number < lines.Length; number++)
+        {
+            if (lines[number].Trim().Length == 0) continue;
+            // Blank lines before it keep the errors at their line of runs.jsonl.
+            var node = SpecNode.Parse(new string('\n', number) + lines[number], runs).AsObject("a planned entry {\"id\", \"axes\", \"seed\", \"spec\"}");
+            var idNode = node.Require("id", "the entry's id");
+            var id = idNode.AsString();
+            if (id is "" or "." or ".." || id.IndexOfAny(['/', '\\', '\0']) >= 0) throw idNode.Expected("a folder name");
+            int seed = node.Require("seed", "the entry's seed").AsInt();
+            var axes = new List<(string, string, string)>();
+            if (node.Get("axes") is { } axesNode)
+                foreach (var (path, _, value) in axesNode.AsObject("the entry's axes {PATH: {name, value}}").Entries)
+                {
+                    var v = value.AsObject("an axis value {name, value}");
+                    axes.Add((path, v.Require("name", "the value's name").AsString(), v.Get("value")?.ToJson()?.ToJsonString() ?? "null"));
+                }
+            var spec = node.Require("spec", "the entry's experiment").AsObject();
+            result.Add(new PlannedLine(result.Count, id, seed, axes, spec));
+        }
+        return result;
     }
 
     /// <summary>The folder relative paths in the entries of plan folder <paramref name="directory"/> are relative to.</summary>
@@ -126,15 +152,5 @@ public sealed record GridPlan(int Entries, int Added, int AlreadyPlanned, string
         {
             ["id"] = entry.Id, ["axes"] = axes, ["seed"] = entry.Seed, ["spec"] = entry.Spec.DeepClone(),
         }.ToJsonString();
-    }
-
-    static string IdOf(string line, string file, int number)
-    {
-        try
-        {
-            if (JsonNode.Parse(line)?["id"]?.GetValue<string>() is { } id) return id;
-        }
-        catch (Exception e) when (e is JsonException or InvalidOperationException) { }
-        throw new InvalidInputException($"{file}:{number}", "expected a planned entry {\"id\": ..., ...}");
     }
 }

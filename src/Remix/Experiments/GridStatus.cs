@@ -55,17 +55,11 @@ public static class GridStatus
     /// <summary>Every entry of the plan folder, in the order of runs.jsonl, with its state.</summary>
     public static IReadOnlyList<EntryStatus> Read(string directory)
     {
-        var runs = Path.Combine(directory, GridPlan.RunsFileName);
-        if (!File.Exists(runs)) throw new InvalidInputException(directory, $"not a grid plan (no {GridPlan.RunsFileName}): plan it with remix grid plan SPEC --out {directory}");
         var statuses = new List<EntryStatus>();
-        int number = 0;
-        foreach (var line in File.ReadAllText(runs).Split('\n'))
+        foreach (var line in GridPlan.ReadLines(directory))
         {
-            number++;
-            if (line.Trim().Length == 0) continue;
-            var (id, seed, axes) = Header(line, runs, number);
-            var (state, detail) = StateOf(RunDirectory(directory, id));
-            statuses.Add(new EntryStatus(statuses.Count, id, seed, axes, state, detail));
+            var (state, detail) = StateOf(RunDirectory(directory, line.Id));
+            statuses.Add(new EntryStatus(line.Index, line.Id, line.Seed, [.. line.Axes.Select(a => (a.Path, a.Name))], state, detail));
         }
         return statuses;
     }
@@ -132,22 +126,4 @@ public static class GridStatus
 
     /// <summary>The state's word in listings: pending, running, done, failed.</summary>
     public static string Describe(EntryState state) => state.ToString().ToLowerInvariant();
-
-    static (string Id, int Seed, IReadOnlyList<(string, string)> Axes) Header(string line, string file, int number)
-    {
-        try
-        {
-            var node = JsonNode.Parse(line)!.AsObject();
-            var id = node["id"]!.GetValue<string>();
-            int seed = node["seed"]!.GetValue<int>();
-            var axes = node["axes"] is JsonObject a
-                ? a.Select(kv => (kv.Key, kv.Value!["name"]!.GetValue<string>())).ToList()
-                : [];
-            return (id, seed, axes);
-        }
-        catch (Exception e) when (e is System.Text.Json.JsonException or InvalidOperationException or NullReferenceException or FormatException)
-        {
-            throw new InvalidInputException($"{file}:{number}", "expected a planned entry {\"id\", \"axes\", \"seed\", \"spec\"}");
-        }
-    }
 }

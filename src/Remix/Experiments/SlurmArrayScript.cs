@@ -70,8 +70,6 @@ public sealed record SlurmArrayScript(string Path, string Array, IReadOnlyList<E
         return string.Join(',', parts);
     }
 
-    /// <summary>The log of entry <paramref name="index"/> in plan folder <paramref name="directory"/>.</summary>
-
     static void Check(SlurmOptions options)
     {
         if (options.Partition.Length == 0 || options.Partition.Any(char.IsWhiteSpace))

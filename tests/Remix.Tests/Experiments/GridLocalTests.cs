@@ -82,7 +82,8 @@ public class GridLocalTests
         var (dir, grid, plan, ids) = Planned(epochsA: 12);
         using var _ = dir;
         string killed;
-        using (var pool = new CliProcess("grid", "local", plan, "-j", "2"))
+        // One thread a worker, as the uninterrupted run below: results are bit-identical only at the same thread count.
+        using (var pool = new CliProcess("grid", "local", plan, "-j", "2", "--threads", "1"))
         {
             // The first worker to be 60 steps into stage A, past its third checkpoint.
             string? victim = null;
@@ -98,7 +99,7 @@ public class GridLocalTests
         }
         Assert.Equal(EntryState.Pending, GridStatus.Read(plan).Single(e => e.Id == killed).State);
 
-        var again = CliProcess.Run("grid", "local", plan, "-j", "2");
+        var again = CliProcess.Run("grid", "local", plan, "-j", "2", "--threads", "1");
 
         Assert.True(again.Code == 0, again.Err);
         Assert.All(GridStatus.Read(plan), e => Assert.Equal(EntryState.Done, e.State));
@@ -137,7 +138,7 @@ public class GridLocalTests
             for (int i = 0; i < 2; i++)
                 Assert.Matches($@"grid: entry {i} \({ids[i]}\): stopped: interrupted by SIGTERM in stage A at step \d+; checkpoint saved; it resumes when run again", err);
             Assert.Contains("grid: stopping: each of 2 running workers saves a checkpoint; 2 not started", err);
-            Assert.EndsWith("remix: interrupted by SIGINT (grid local); every worker saved its checkpoint: run the same command again to resume", err.TrimEnd());
+            Assert.EndsWith("remix: interrupted by SIGINT (grid local); each worker's line above says where its entry stopped: run the same command again to resume", err.TrimEnd());
         }
         Assert.All(GridStatus.Read(plan), e => Assert.Equal(EntryState.Pending, e.State));
 
@@ -146,6 +147,63 @@ public class GridLocalTests
         Assert.True(again.Code == 0, again.Err);
         for (int i = 0; i < 2; i++) Assert.Contains("resumed from", File.ReadAllText(Path.Combine(plan, "logs", $"entry-{i}.log")));
         Assert.All(GridStatus.Read(plan), e => Assert.Equal(EntryState.Done, e.State));
+    }
+
+    [Fact]
+    public void AWorker_IgnoresSigInt_AndTakesASecondSigTermAsTheFirst_StoppingWithItsCheckpoint()
+    {
+        if (!OperatingSystem.IsLinux()) return; // signal numbers are Linux's
+        using var dir = new TempDir();
+        var (plan, id) = MicroGrid.PlanLong(dir);
+        var stage = Path.Combine(RunDir(plan, id), "stage-1-A");
+        using var worker = new CliProcess("grid", "run", plan, "--index", "0", "--threads", "1", "--worker");
+        Assert.True(worker.WaitUntil(() => MicroGrid.LoggedSteps(stage) >= 20), "the entry ended before it could be interrupted");
+
+        worker.Signal(2); // a terminal's Ctrl+C, which the pool answers for it
+        int before = MicroGrid.LoggedSteps(stage);
+        Assert.True(worker.WaitUntil(() => MicroGrid.LoggedSteps(stage) >= before + 10), "a worker stopped training on SIGINT");
+        worker.Signal(15); // a SIGTERM to the whole process group...
+        worker.Signal(15); // ...and the pool's own
+        var (code, _, err) = worker.Wait();
+
+        Assert.Equal(143, code);
+        Assert.Matches(@"remix: interrupted by SIGTERM in stage A at step \d+; checkpoint saved", err);
+        Assert.NotNull(Remix.Training.TrainingCheckpoint.Latest(stage));
+    }
+
+    [Fact]
+    public void AFinishedEntryWhoseFilesAreGone_IsAlreadyFinished_NotFailed()
+    {
+        var (dir, _, plan, ids) = Planned();
+        using var _ = dir;
+        Assert.Equal(0, Support.Cli.Run("grid", "run", plan, "--index", "0").Code);
+        File.Delete(dir.File("b.jsonl")); // as on a node that mounts the data elsewhere
+
+        var r = Support.Cli.Run("grid", "run", plan, "--index", "0");
+
+        Assert.True(r.Code == 0, r.Err);
+        Assert.StartsWith($"entry 0 ({ids[0]}): already finished: ", r.Out);
+        Assert.Contains("its spec does not read here", r.Out);
+        Assert.False(File.Exists(RunDir(plan, ids[0]) + ".failed"));
+        Assert.Equal(EntryState.Done, GridStatus.Read(plan)[0].State);
+    }
+
+    [Fact]
+    public void Local_WithAnEntryRunningElsewhere_LeavesItToItsWorker_AndExitsNonZeroListingIt()
+    {
+        var (dir, _, plan, ids) = Planned();
+        using var _ = dir;
+        Directory.CreateDirectory(Path.Combine(plan, "runs"));
+        // Held by a live process: this test's.
+        File.WriteAllText(RunDir(plan, ids[1]) + ".lock", new JsonObject { ["pid"] = Environment.ProcessId, ["host"] = Environment.MachineName }.ToJsonString());
+
+        var r = CliProcess.Run("grid", "local", plan, "-j", "2");
+
+        Assert.Equal(1, r.Code);
+        Assert.Contains("4 entries: 0 done, 3 pending, 1 running elsewhere, 0 failed", r.Out);
+        Assert.Contains($"  {ids[1]} (entry 1): running elsewhere (pid {Environment.ProcessId} on {Environment.MachineName})", r.Err);
+        Assert.Contains("[3 done, 1 running, 0 failed, 0 pending]", r.Err);
+        Assert.Equal(3, GridStatus.Read(plan).Count(e => e.State == EntryState.Done));
     }
 
     [Fact]
