@@ -184,6 +184,14 @@ public static class GridCommands
         return command;
     }
 
+    /// <summary>An entry's resolved spec without its seed: the same for every seed of one configuration.</summary>
+    static string ConfigurationKey(System.Text.Json.Nodes.JsonObject spec)
+    {
+        var copy = (System.Text.Json.Nodes.JsonObject)spec.DeepClone();
+        copy.Remove("seeds");
+        return copy.ToJsonString();
+    }
+
     /// <summary>The entry a job array's task runs, from the first of <see cref="IndexVariables"/> that is set.</summary>
     static int IndexFromEnvironment()
     {
@@ -206,6 +214,19 @@ public static class GridCommands
             var path = BundledPaths.Resolve(parse.GetValue(spec)!);
             var grid = GridSpec.Load(path, requireFiles: !parse.GetValue(allowMissing));
             var dir = parse.GetValue(output)!;
+            // As remix run checks a spec before it trains (data through its loaders, the model's config and headers), once
+            // per configuration: its seeds read the same files. Nothing is planned while any configuration would fail.
+            var problems = new List<string>();
+            foreach (var configuration in grid.Entries.GroupBy(e => ConfigurationKey(e.Spec)))
+                foreach (var problem in ExperimentCheck.Of(configuration.First().Experiment).Problems)
+                    if (!problems.Contains(problem)) problems.Add(problem);
+            if (problems.Count > 0)
+            {
+                var err = parse.InvocationConfiguration.Error;
+                foreach (var problem in problems) err.WriteLine($"remix: {problem}");
+                err.WriteLine($"remix: {path}: {problems.Count} problem{(problems.Count == 1 ? "" : "s")} in the grid's entries: nothing planned");
+                return 1;
+            }
             var plan = GridPlan.Write(grid, dir, parse.GetValue(extend));
             var o = parse.InvocationConfiguration.Output;
             // One factor per axis that varies alone and per zip group, its axes joined by '+'.

@@ -207,6 +207,33 @@ public class GridLocalTests
     }
 
     [Fact]
+    public void Plan_AConfigurationWhoseDataDoesNotLoad_IsRefusedAsRemixRunWouldRefuseIt_PlanningNothing()
+    {
+        using var dir = new TempDir();
+        BaseModelAndTwoSets(dir);
+        File.WriteAllText(dir.File("odd.jsonl"), "{\"key\": 1}\n");
+        var grid = Write(dir.File("grid.yaml"), """
+            name: g
+            base_model: base
+            seeds: [0, 1]
+            stages:
+              - {name: A, data: a.jsonl}
+              - {name: B, data: b.jsonl}
+            axes:
+              stages[1].data: [b.jsonl, odd.jsonl]
+            """);
+
+        var r = Support.Cli.Run("grid", "plan", grid, "--out", dir.File("plan"));
+
+        Assert.Equal(1, r.Code);
+        var lines = r.Err.TrimEnd().Split('\n');
+        Assert.Equal(2, lines.Length); // the problem once, though two seeds meet it
+        Assert.StartsWith($"remix: {dir.File("odd.jsonl")}: could not tell the dataset format", lines[0]);
+        Assert.Equal($"remix: {grid}: 1 problem in the grid's entries: nothing planned", lines[1]);
+        Assert.False(Directory.Exists(dir.File("plan")));
+    }
+
+    [Fact]
     public void AFailedEntry_IsListedWithItsError_LeftAloneByLocal_AndRetryPutsItBack()
     {
         var (dir, _, plan, ids) = Planned();
