@@ -84,16 +84,45 @@ public sealed record GridPlan(int Entries, int Added, int AlreadyPlanned, string
     /// <summary>The id of entry <paramref name="index"/> of the plan folder <paramref name="directory"/>, its spec not read.</summary>
     public static string EntryId(string directory, int index) => EntryLine(directory, index).Id;
 
+    /// <summary>
+    /// Every entry of the plan folder <paramref name="directory"/> as <c>runs.jsonl</c> holds it, in its order: the id, the
+    /// <c>axes</c> (<c>{PATH: {"name", "value"}}</c>, empty where the line has none) and the resolved spec, both as JSON, not parsed as a spec.
+    /// </summary>
+    public static IReadOnlyList<(string Id, JsonObject Axes, JsonObject Spec)> ReadEntryJson(string directory)
+    {
+        var (runs, lines) = Lines(directory);
+        var entries = new List<(string, JsonObject, JsonObject)>();
+        for (int number = 0; number < lines.Length; number++)
+        {
+            if (lines[number].Trim().Length == 0) continue;
+            var (node, id) = ParseLine(runs, lines, number);
+            var axes = node.Get("axes")?.AsObject("the entry's axes {PATH: {\"name\", \"value\"}}").ToJson() ?? [];
+            entries.Add((id, axes, node.Require("spec", "the entry's experiment").AsObject().ToJson()));
+        }
+        return entries;
+    }
+
     static (SpecObject Node, string Id) EntryLine(string directory, int index)
     {
-        var runs = Path.Combine(directory, RunsFileName);
-        if (!File.Exists(runs)) throw new InvalidInputException(directory, $"not a grid plan (no {RunsFileName}): plan it with remix grid plan SPEC --out {directory}");
-        var lines = File.ReadAllText(runs).Split('\n');
+        var (runs, lines) = Lines(directory);
         int count = lines.Count(l => l.Trim().Length > 0);
         if (index < 0 || index >= count)
             throw new InvalidInputException(runs, $"no entry {index}: it holds {count} entr{(count == 1 ? "y" : "ies")} (indices 0 to {count - 1})");
         int number = 0;
         while (lines[number].Trim().Length == 0 || index-- > 0) number++;
+        return ParseLine(runs, lines, number);
+    }
+
+    static (string Runs, string[] Lines) Lines(string directory)
+    {
+        var runs = Path.Combine(directory, RunsFileName);
+        if (!File.Exists(runs)) throw new InvalidInputException(directory, $"not a grid plan (no {RunsFileName}): plan it with remix grid plan SPEC --out {directory}");
+        return (runs, File.ReadAllText(runs).Split('\n'));
+    }
+
+    /// <summary>Line <paramref name="number"/> (from 0) of <paramref name="runs"/>, an entry whose id must be a folder name.</summary>
+    static (SpecObject Node, string Id) ParseLine(string runs, string[] lines, int number)
+    {
         // Blank lines before it keep the spec's errors at their line of runs.jsonl.
         var node = SpecNode.Parse(new string('\n', number) + lines[number], runs).AsObject("a planned entry {\"id\", \"seed\", \"spec\", ...}");
         var idNode = node.Require("id", "the entry's id");

@@ -1,4 +1,5 @@
 using System.Text;
+using System.Text.Json.Nodes;
 using Remix.Experiments;
 using Remix.IO;
 
@@ -12,6 +13,8 @@ namespace Remix.Reporting;
 /// <remarks>
 /// An axis column is named by the last key of its path (<c>ratio</c> for <c>stages[0].mix[0].ratio</c>), as entry ids
 /// name it, or by the whole path where two axes share that key or it is the name of one of the table's other columns.
+/// A configuration is an entry's resolved spec without its seed: two with the same value name on every axis (a plan extended
+/// from another base) are refused rather than mixed into one row, as is one configuration planned twice with a seed.
 /// </remarks>
 public static class GridReport
 {
@@ -39,15 +42,20 @@ public static class GridReport
         // Every axis any entry has (an extended plan's older entries may lack a newer axis), the seeds apart: they are the rows' spread.
         var paths = entries.SelectMany(e => e.Axes.Select(a => a.Path)).Where(p => p != GridSpec.SeedsAxis).Distinct().ToList();
         var columns = ColumnNames(paths);
+        var planned = GridPlan.ReadEntryJson(directory);
+        if (planned.Count != entries.Count || planned.Zip(entries).Any(p => p.First.Id != p.Second.Id))
+            throw new InvalidInputException(Path.Combine(directory, GridPlan.RunsFileName), "changed while it was read: report again");
+        var configuration = planned.Select(p => Configuration(p.Spec)).ToList();
+        RefuseMixedConfigurations(directory, entries, configuration, paths);
         var done = entries.Where(e => e.State == EntryState.Done).Select(e =>
         {
             var run = Load(directory, e);
             IReadOnlyList<string?> axes = [.. paths.Select(p => e.Axes.FirstOrDefault(a => a.Path == p).Name)];
-            return (Entry: e, Run: run, Axes: axes);
+            return (Entry: e, Run: run, Axes: axes, Configuration: configuration[e.Index]);
         }).ToList();
 
-        // GroupBy keeps the order in which each configuration first comes: the plan's.
-        var configurations = done.GroupBy(d => string.Join('\u001f', d.Axes.Select(a => a ?? "\0"))).ToList();
+        // A configuration is its spec but for the seed; GroupBy keeps the order in which each first comes: the plan's.
+        var configurations = done.GroupBy(d => d.Configuration).ToList();
         var rows = configurations.Select(g =>
         {
             var runs = g.Select(d => d.Run).ToList();
@@ -103,6 +111,42 @@ public static class GridReport
         if (run.Seed != entry.Seed)
             throw new InvalidInputException(path, $"seed: {run.Seed}, but {GridPlan.RunsFileName} plans entry {entry.Id} with seed {entry.Seed}");
         return run;
+    }
+
+    /// <summary>An entry's configuration: its resolved spec without its seed, as JSON text with every object's keys in order.</summary>
+    static string Configuration(JsonObject spec)
+    {
+        var clone = spec.DeepClone().AsObject();
+        clone.Remove("seeds");
+        return Canonical(clone);
+    }
+
+    static string Canonical(JsonNode? node) => node switch
+    {
+        JsonObject o => "{" + string.Join(",", o.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => JsonValue.Create(kv.Key).ToJsonString() + ":" + Canonical(kv.Value))) + "}",
+        JsonArray a => "[" + string.Join(",", a.Select(Canonical)) + "]",
+        null => "null",
+        _ => node.ToJsonString(),
+    };
+
+    /// <summary>
+    /// Refuses a plan whose rows would mix runs: two configurations with the same value name on every axis (their rows could
+    /// not be told apart), or one configuration with a seed twice (its spread would count that run twice).
+    /// </summary>
+    static void RefuseMixedConfigurations(string directory, IReadOnlyList<EntryStatus> entries, IReadOnlyList<string> configuration, IReadOnlyList<string> paths)
+    {
+        var runs = Path.Combine(directory, GridPlan.RunsFileName);
+        var seen = new Dictionary<string, EntryStatus>();
+        foreach (var e in entries)
+        {
+            var names = string.Join('\u001f', paths.Select(p => e.Axes.FirstOrDefault(a => a.Path == p).Name ?? "\0"));
+            if (seen.TryGetValue(names, out var other) && configuration[other.Index] != configuration[e.Index])
+                throw new InvalidInputException(runs, $"entries {other.Id} and {e.Id} have the same value name on every axis but differ in their spec outside the axes (was the plan extended from another base?): their rows would mix; plan them into separate folders");
+            seen.TryAdd(names, e);
+        }
+        foreach (var group in entries.GroupBy(e => configuration[e.Index]))
+            if (group.GroupBy(e => e.Seed).FirstOrDefault(s => s.Count() > 1) is { } twice)
+                throw new InvalidInputException(runs, $"entries {string.Join(" and ", twice.Select(e => e.Id))} are one configuration (the same spec, the seed apart) and both of seed {twice.Key}: its row would count that seed twice");
     }
 
     /// <summary>Each axis path's column: its last key, or the whole path where that key is not a distinct column name.</summary>
