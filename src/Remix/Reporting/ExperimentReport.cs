@@ -82,7 +82,7 @@ public static class ExperimentReport
 
         // In the rows' order, each name's runs by folder.
         var ordered = results.Zip(runs).OrderBy(p => rows.FindIndex(r => r.Name == p.Second.Name)).ToList();
-        var longTable = new ResultsTable([], [.. ordered.SelectMany(p => ResultsTable.RowsOf(p.Second.Results, p.Second.Path, Entry(p.First.Root, p.First.File), []))]);
+        var longTable = new ResultsTable([], [.. ordered.SelectMany(p => ResultsTable.RowsOf(p.Second.Results, p.Second.Path, Entry(p.First.Root, p.First.File), [], []))]);
         var (csv, parquet) = WriteTable(longTable, outDir);
         return new Output(rows, md.ToString(), table, curvesPlot, retentionPlot, tokenCurvesPlot, longTable, csv, parquet);
     }

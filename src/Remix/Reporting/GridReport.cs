@@ -1,4 +1,6 @@
+using System.Globalization;
 using System.Text;
+using System.Text.Json;
 using System.Text.Json.Nodes;
 using Remix.Experiments;
 using Remix.IO;
@@ -47,11 +49,12 @@ public static class GridReport
             throw new InvalidInputException(Path.Combine(directory, GridPlan.RunsFileName), "changed while it was read: report again");
         var configuration = planned.Select(p => Configuration(p.Spec)).ToList();
         RefuseMixedConfigurations(directory, entries, configuration, paths);
+        var numbers = Numbers(planned, paths);
         var done = entries.Where(e => e.State == EntryState.Done).Select(e =>
         {
             var run = Load(directory, e);
             IReadOnlyList<string?> axes = [.. paths.Select(p => e.Axes.FirstOrDefault(a => a.Path == p).Name)];
-            return (Entry: e, Run: run, Axes: axes, Configuration: configuration[e.Index]);
+            return (Entry: e, Run: run, Axes: axes, Values: numbers[e.Index], Configuration: configuration[e.Index]);
         }).ToList();
 
         // A configuration is its spec but for the seed; GroupBy keeps the order in which each first comes: the plan's.
@@ -98,7 +101,8 @@ public static class GridReport
         Plots.Bars(retentionPlot, "D_A accuracy after the last stage (mean over seeds)", "accuracy on D_A",
             [.. rows.Where(r => r.FirstFinal is not null).Select(r => (r.Label, r.FirstFinal!.Mean))]);
 
-        var table = new ResultsTable(columns, [.. done.SelectMany(d => ResultsTable.RowsOf(d.Run.Results, d.Run.Path, d.Entry.Id, d.Axes))]);
+        var numeric = paths.Select((_, a) => numbers.Any(n => n[a] is not null)).ToList();
+        var table = new ResultsTable(columns, [.. done.SelectMany(d => ResultsTable.RowsOf(d.Run.Results, d.Run.Path, d.Entry.Id, d.Axes, d.Values))], numeric);
         var (csv, parquet) = ExperimentReport.WriteTable(table, outDir);
         return new Output(columns, rows, leftOut, leftOutLine, md, markdownTable, tablePath, table, csv, parquet, curvesPlot, tokenCurvesPlot, retentionPlot);
     }
@@ -149,6 +153,19 @@ public static class GridReport
                 throw new InvalidInputException(runs, $"entries {string.Join(" and ", twice.Select(e => e.Id))} are one configuration (the same spec, the seed apart) and both of seed {twice.Key}: its row would count that seed twice");
     }
 
+    /// <summary>
+    /// Each entry's value on each axis as a number, for the axes whose every value is a JSON number; null elsewhere (an axis
+    /// of files or objects, or one the entry lacks).
+    /// </summary>
+    static IReadOnlyList<IReadOnlyList<double?>> Numbers(IReadOnlyList<(string Id, JsonObject Axes, JsonObject Spec)> planned, IReadOnlyList<string> paths)
+    {
+        static JsonNode? ValueOf(JsonObject axes, string path) => axes[path] is JsonObject v ? v["value"] : null;
+        var numeric = paths.Select(p => planned.Where(e => e.Axes.ContainsKey(p))
+            .All(e => ValueOf(e.Axes, p) is JsonValue v && v.GetValueKind() == JsonValueKind.Number)).ToList();
+        return [.. planned.Select(e => (IReadOnlyList<double?>)[.. paths.Select((p, a) => numeric[a] && ValueOf(e.Axes, p) is { } v
+            ? double.Parse(v.ToJsonString(), CultureInfo.InvariantCulture) : (double?)null)])];
+    }
+
     /// <summary>Each axis path's column: its last key, or the whole path where that key is not a distinct column name.</summary>
     internal static IReadOnlyList<string> ColumnNames(IReadOnlyList<string> paths)
     {
@@ -159,7 +176,9 @@ public static class GridReport
             return key[(key.LastIndexOf('.') + 1)..];
         }
         var keys = paths.Select(LastKey).ToList();
-        bool Taken(string name) => ResultsTable.LeadingColumns.Contains(name) || ResultsTable.TrailingColumns.Contains(name);
+        // A key that is another's typed column (lr_value beside lr) is taken too.
+        bool Taken(string name) => ResultsTable.LeadingColumns.Contains(name) || ResultsTable.TrailingColumns.Contains(name)
+            || keys.Any(k => ResultsTable.ValueColumn(k) == name);
         return [.. paths.Select((p, i) => keys.Count(k => k == keys[i]) > 1 || Taken(keys[i]) ? p : keys[i])];
     }
 

@@ -93,7 +93,7 @@ public class GridReportTests
         Assert.Equal((0.0, 1.0), (one.FirstAfterFirst!.Sd, one.FirstAfterFirst.Mean));
         Assert.Equal([(failed, EntryState.Failed), (entries.Single(e => e.Epochs == "2" && e.Seed == 2).Id, EntryState.Pending)], report.LeftOut.Select(e => (e.Id, e.State)));
         // The long table: the four finished runs, each axis a column, every cell a row.
-        Assert.Equal(["run", "entry", "seed", "epochs", "lr", "after_stage", "after_stage_name", "set", "metric", "value"], report.Results.Columns);
+        Assert.Equal(["run", "entry", "seed", "epochs", "epochs_value", "lr", "lr_value", "after_stage", "after_stage_name", "set", "metric", "value"], report.Results.Columns);
         Assert.Equal(4 * 4, report.Results.Rows.Count);
         foreach (var (id, epochs, seed) in entries.Where(e => e.Seed < 2))
         {
@@ -159,6 +159,7 @@ public class GridReportTests
     [InlineData("stages[1].recipe.epochs,recipe.lr", "epochs,lr")]
     [InlineData("stages[0].recipe.epochs,stages[1].recipe.epochs", "stages[0].recipe.epochs,stages[1].recipe.epochs")]
     [InlineData("stages[0].mix,stages[1].mix[0].ratio", "mix,ratio")]
+    [InlineData("recipe.lr,stages[0].x.lr_value", "lr,stages[0].x.lr_value")]
     public void GridReport_NamesAnAxisColumnByItsLastKey_OrByItsPathWhereThatIsAmbiguous(string paths, string columns) =>
         Assert.Equal(columns.Split(','), GridReport.ColumnNames(paths.Split(',')));
 
@@ -212,5 +213,35 @@ public class GridReportTests
         var report = GridReport.Build(plan, dir.File("out"));
 
         Assert.Equal([4, 4], report.Rows.Select(row => row.Seeds));
+    }
+
+    [Fact]
+    public async Task GridReport_LongTable_HasATypedValueColumnBesideEachNumericAxis_InTheCsvAndTheParquetFile()
+    {
+        // lr's value is named (fast), stage B's data is a file: no number, so no value column.
+        var (dir, plan, entries) = Planned("stages[1].recipe.epochs: [1, 2]\nrecipe.lr: [{name: fast, value: 0.01}]\nstages[1].data: [b.jsonl]");
+        using var _ = dir;
+        foreach (var (id, _, seed) in entries.Where(e => e.Seed == 0)) Finish(plan, id, seed, 1.0, 0.5, 0.5);
+
+        var report = GridReport.Build(plan, dir.File("out"));
+
+        string[] columns = ["run", "entry", "seed", "epochs", "epochs_value", "lr", "lr_value", "data", "after_stage", "after_stage_name", "set", "metric", "value"];
+        Assert.Equal(columns, report.Results.Columns);
+        var parquet = await ReportLongTableTests.ReadParquet(report.ParquetPath);
+        var csv = ReportLongTableTests.ReadCsv(report.CsvPath);
+        Assert.Equal(columns, parquet.Columns);
+        Assert.Equal(columns, csv[0]);
+        int Column(string name) => parquet.Columns.IndexOf(name);
+        Assert.Equal((typeof(string), typeof(double), typeof(string), typeof(double), typeof(string)),
+            (parquet.Types[Column("epochs")], parquet.Types[Column("epochs_value")], parquet.Types[Column("lr")], parquet.Types[Column("lr_value")], parquet.Types[Column("data")]));
+        Assert.Equal(2 * 4, parquet.Rows.Count);
+        for (int i = 0; i < parquet.Rows.Count; i++)
+        {
+            var (row, line) = (parquet.Rows[i], csv[i + 1]);
+            var epochs = entries.Single(e => e.Id == (string)row[Column("entry")]!).Epochs;
+            Assert.Equal((epochs, double.Parse(epochs), "fast", 0.01, "b"),
+                ((string)row[Column("epochs")]!, (double)row[Column("epochs_value")]!, (string)row[Column("lr")]!, (double)row[Column("lr_value")]!, (string)row[Column("data")]!));
+            Assert.Equal([epochs, epochs, "fast", "0.01", "b"], [line[Column("epochs")], line[Column("epochs_value")], line[Column("lr")], line[Column("lr_value")], line[Column("data")]]);
+        }
     }
 }
