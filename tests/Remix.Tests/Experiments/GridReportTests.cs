@@ -244,4 +244,23 @@ public class GridReportTests
             Assert.Equal([epochs, epochs, "fast", "0.01", "b"], [line[Column("epochs")], line[Column("epochs_value")], line[Column("lr")], line[Column("lr_value")], line[Column("data")]]);
         }
     }
+
+    [Fact]
+    public void Report_OfAFolderInsideAPlanFolder_OrHoldingOne_IsRefusedPointingToTheGridReport()
+    {
+        var (dir, plan, entries) = Planned();
+        using var _ = dir;
+        foreach (var (id, _, seed) in entries) Finish(plan, id, seed, 1.0, 0.5, 0.5);
+
+        var runs = Support.Cli.Run("report", Path.Combine(plan, "runs"), "--out", dir.File("out"));
+        var entry = Support.Cli.Run("report", GridStatus.RunDirectory(plan, entries[0].Id), "--out", dir.File("out"));
+        var holding = Support.Cli.Run("report", dir.Path, "--out", dir.File("out"));
+
+        Assert.Equal((1, 1, 1), (runs.Code, entry.Code, holding.Code));
+        string Inside(string d) => $"remix: {d}: lies inside the grid plan folder {plan} (it holds runs.jsonl), whose entries a plain report would lump into one row: report the grid with remix report {plan}";
+        Assert.Equal(Inside(Path.Combine(plan, "runs")), runs.Err.TrimEnd());
+        Assert.Equal(Inside(GridStatus.RunDirectory(plan, entries[0].Id)), entry.Err.TrimEnd());
+        Assert.Equal($"remix: {dir.Path}: holds the grid plan folder {plan} (it holds runs.jsonl), whose entries a plain report would lump into one row: report each grid on its own, remix report {plan}", holding.Err.TrimEnd());
+        Assert.False(Directory.Exists(dir.File("out")));
+    }
 }
