@@ -8,9 +8,9 @@ using Remix.IO;
 namespace Remix.Reporting;
 
 /// <summary>
-/// The report of a grid's plan folder: its finished entries, one row per configuration (the axes without the seeds) with
+/// The report of a grid's plan folder: its finished entries, one row per configuration (an entry's spec without its seed) with
 /// the mean, standard deviation and range over seeds, the plots labelled by configuration, and the long table
-/// (<see cref="ResultsTable"/>) with an axis column per axis. Entries not finished are left out and listed.
+/// (<see cref="ResultsTable"/>) with an axis column per axis (and its value's, for a numeric axis). Entries not finished are left out and listed.
 /// </summary>
 /// <remarks>
 /// An axis column is named by the last key of its path (<c>ratio</c> for <c>stages[0].mix[0].ratio</c>), as entry ids
