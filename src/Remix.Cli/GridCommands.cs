@@ -184,14 +184,6 @@ public static class GridCommands
         return command;
     }
 
-    /// <summary>An entry's resolved spec without its seed: the same for every seed of one configuration.</summary>
-    static string ConfigurationKey(System.Text.Json.Nodes.JsonObject spec)
-    {
-        var copy = (System.Text.Json.Nodes.JsonObject)spec.DeepClone();
-        copy.Remove("seeds");
-        return copy.ToJsonString();
-    }
-
     /// <summary>The entry a job array's task runs, from the first of <see cref="IndexVariables"/> that is set.</summary>
     static int IndexFromEnvironment()
     {
@@ -217,7 +209,7 @@ public static class GridCommands
             // As remix run checks a spec before it trains (data through its loaders, the model's config and headers), once
             // per configuration: its seeds read the same files. Nothing is planned while any configuration would fail.
             var problems = new List<string>();
-            foreach (var configuration in grid.Entries.GroupBy(e => ConfigurationKey(e.Spec)))
+            foreach (var configuration in grid.Entries.GroupBy(e => GridPlan.ConfigurationKey(e.Spec)))
                 foreach (var problem in ExperimentCheck.Of(configuration.First().Experiment).Problems)
                     if (!problems.Contains(problem)) problems.Add(problem);
             if (problems.Count > 0)

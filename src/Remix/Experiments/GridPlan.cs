@@ -115,18 +115,37 @@ public sealed record GridPlan(int Entries, int Added, int AlreadyPlanned, string
             var id = idNode.AsString();
             if (id is "" or "." or ".." || id.IndexOfAny(['/', '\\', '\0']) >= 0) throw idNode.Expected("a folder name");
             int seed = node.Require("seed", "the entry's seed").AsInt();
-            var axes = new List<(string, string, string)>();
+            var axes = new List<(string, string, JsonNode?)>();
             if (node.Get("axes") is { } axesNode)
                 foreach (var (path, _, value) in axesNode.AsObject("the entry's axes {PATH: {name, value}}").Entries)
                 {
                     var v = value.AsObject("an axis value {name, value}");
-                    axes.Add((path, v.Require("name", "the value's name").AsString(), v.Get("value")?.ToJson()?.ToJsonString() ?? "null"));
+                    axes.Add((path, v.Require("name", "the value's name").AsString(), v.Get("value")?.ToJson()));
                 }
             var spec = node.Require("spec", "the entry's experiment").AsObject();
             result.Add(new PlannedLine(result.Count, id, seed, axes, spec));
         }
         return result;
     }
+
+    /// <summary>
+    /// An entry's configuration: its resolved spec without its seed, as JSON text with every object's keys in order, so
+    /// that every seed of one configuration has the same, and two configurations never do.
+    /// </summary>
+    public static string ConfigurationKey(JsonObject spec)
+    {
+        var clone = spec.DeepClone().AsObject();
+        clone.Remove("seeds");
+        return Canonical(clone);
+    }
+
+    static string Canonical(JsonNode? node) => node switch
+    {
+        JsonObject o => "{" + string.Join(",", o.OrderBy(kv => kv.Key, StringComparer.Ordinal).Select(kv => JsonValue.Create(kv.Key).ToJsonString() + ":" + Canonical(kv.Value))) + "}",
+        JsonArray a => "[" + string.Join(",", a.Select(Canonical)) + "]",
+        null => "null",
+        _ => node.ToJsonString(),
+    };
 
     /// <summary>The folder relative paths in the entries of plan folder <paramref name="directory"/> are relative to.</summary>
     static string BaseDirectory(string directory)

@@ -1,3 +1,4 @@
+using System.Text.Json.Nodes;
 using Remix.IO;
 
 namespace Remix.Experiments;
@@ -6,6 +7,6 @@ namespace Remix.Experiments;
 /// <param name="Index">The entry's index, from 0: the task of a job array that runs it.</param>
 /// <param name="Id">The entry's id (a folder name), the name of its folder under <c>runs/</c>.</param>
 /// <param name="Seed">The entry's one seed.</param>
-/// <param name="Axes">The name and value (as JSON text) of the entry's value on each axis, by path, in the grid's order.</param>
+/// <param name="Axes">The name and value of the entry's value on each axis, by path, in the grid's order.</param>
 /// <param name="Spec">The entry's resolved experiment, with its errors placed at its line of <c>runs.jsonl</c>.</param>
-public sealed record PlannedLine(int Index, string Id, int Seed, IReadOnlyList<(string Path, string Name, string Value)> Axes, SpecObject Spec);
+public sealed record PlannedLine(int Index, string Id, int Seed, IReadOnlyList<(string Path, string Name, JsonNode? Value)> Axes, SpecObject Spec);

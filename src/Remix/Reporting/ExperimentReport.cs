@@ -35,9 +35,12 @@ public static class ExperimentReport
     /// </summary>
     public static Output Build(IEnumerable<string> directories, string outDir, IReadOnlyList<string>? order = null)
     {
-        var results = directories.SelectMany(d => Directory.Exists(d)
-                ? Directory.EnumerateFiles(d, ExperimentResults.FileName, SearchOption.AllDirectories).Select(file => (Root: d, File: file))
-                : throw new InvalidInputException(d, "directory not found"))
+        foreach (var d in directories)
+        {
+            if (!Directory.Exists(d)) throw new InvalidInputException(d, "directory not found");
+            RefuseGridFolder(d);
+        }
+        var results = directories.SelectMany(d => Directory.EnumerateFiles(d, ExperimentResults.FileName, SearchOption.AllDirectories).Select(file => (Root: d, File: file)))
             .OrderBy(r => r.File, StringComparer.Ordinal).ToList();
         if (results.Count == 0) throw new InvalidInputException(string.Join(", ", directories), "no results.json found (finished runs have one)");
         RefuseRunFolder(outDir);
@@ -82,7 +85,7 @@ public static class ExperimentReport
 
         // In the rows' order, each name's runs by folder.
         var ordered = results.Zip(runs).OrderBy(p => rows.FindIndex(r => r.Name == p.Second.Name)).ToList();
-        var longTable = new ResultsTable([], [.. ordered.SelectMany(p => ResultsTable.RowsOf(p.Second.Results, p.Second.Path, Entry(p.First.Root, p.First.File), []))]);
+        var longTable = new ResultsTable([], [.. ordered.SelectMany(p => ResultsTable.RowsOf(p.Second.Results, p.Second.Path, Entry(p.First.Root, p.First.File), [], []))]);
         var (csv, parquet) = WriteTable(longTable, outDir);
         return new Output(rows, md.ToString(), table, curvesPlot, retentionPlot, tokenCurvesPlot, longTable, csv, parquet);
     }
@@ -102,6 +105,28 @@ public static class ExperimentReport
         table.WriteCsv(csv);
         table.WriteParquet(parquet);
         return (csv, parquet);
+    }
+
+    /// <summary>
+    /// Refuses a folder inside a grid's plan folder (an entry's run, its runs/) or holding one: a plain report groups runs by
+    /// their results' name, which every entry of a grid shares, so it would mix the whole grid into one row.
+    /// </summary>
+    static void RefuseGridFolder(string directory)
+    {
+        // Up the path as given (so that the plan folder is named as the user would), then up from the working folder.
+        var given = Path.TrimEndingDirectorySeparator(directory);
+        var ancestors = new List<string>();
+        for (var up = Path.GetDirectoryName(given); !string.IsNullOrEmpty(up); up = Path.GetDirectoryName(up)) ancestors.Add(up);
+        if (!Path.IsPathRooted(given))
+            for (var up = Path.GetFullPath(ancestors.Count > 0 ? ancestors[^1] : given); Path.GetDirectoryName(up) is { } parent; up = parent)
+                ancestors.Add(parent);
+        if (ancestors.FirstOrDefault(GridReport.IsPlanFolder) is { } plan)
+            throw new InvalidInputException(directory, $"lies inside the grid plan folder {plan} (it holds {GridPlan.RunsFileName}), whose entries a plain report would lump into one row: report the grid with remix report {plan}");
+        if (Directory.EnumerateFiles(directory, GridPlan.RunsFileName, SearchOption.AllDirectories).FirstOrDefault() is { } runs)
+        {
+            var inner = Path.GetDirectoryName(runs)!;
+            throw new InvalidInputException(directory, $"holds the grid plan folder {inner} (it holds {GridPlan.RunsFileName}), whose entries a plain report would lump into one row: report each grid on its own, remix report {inner}");
+        }
     }
 
     /// <summary>A run folder's own results.csv (its matrix) must not be replaced by a report's long table.</summary>

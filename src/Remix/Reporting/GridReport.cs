@@ -1,17 +1,22 @@
+using System.Globalization;
 using System.Text;
+using System.Text.Json;
+using System.Text.Json.Nodes;
 using Remix.Experiments;
 using Remix.IO;
 
 namespace Remix.Reporting;
 
 /// <summary>
-/// The report of a grid's plan folder: its finished entries, one row per configuration (the axes without the seeds) with
+/// The report of a grid's plan folder: its finished entries, one row per configuration (an entry's spec without its seed) with
 /// the mean, standard deviation and range over seeds, the plots labelled by configuration, and the long table
-/// (<see cref="ResultsTable"/>) with an axis column per axis. Entries not finished are left out and listed.
+/// (<see cref="ResultsTable"/>) with an axis column per axis (and its value's, for a numeric axis). Entries not finished are left out and listed.
 /// </summary>
 /// <remarks>
 /// An axis column is named by the last key of its path (<c>ratio</c> for <c>stages[0].mix[0].ratio</c>), as entry ids
 /// name it, or by the whole path where two axes share that key or it is the name of one of the table's other columns.
+/// A configuration is an entry's resolved spec without its seed: two with the same value name on every axis (a plan extended
+/// from another base) are refused rather than mixed into one row, as is one configuration planned twice with a seed.
 /// </remarks>
 public static class GridReport
 {
@@ -39,15 +44,21 @@ public static class GridReport
         // Every axis any entry has (an extended plan's older entries may lack a newer axis), the seeds apart: they are the rows' spread.
         var paths = entries.SelectMany(e => e.Axes.Select(a => a.Path)).Where(p => p != GridSpec.SeedsAxis).Distinct().ToList();
         var columns = ColumnNames(paths);
+        var planned = GridPlan.ReadLines(directory);
+        if (planned.Count != entries.Count || planned.Zip(entries).Any(p => p.First.Id != p.Second.Id))
+            throw new InvalidInputException(Path.Combine(directory, GridPlan.RunsFileName), "changed while it was read: report again");
+        var configuration = planned.Select(p => GridPlan.ConfigurationKey(p.Spec.ToJson())).ToList();
+        RefuseMixedConfigurations(directory, entries, configuration, paths);
+        var numbers = Numbers(planned, paths);
         var done = entries.Where(e => e.State == EntryState.Done).Select(e =>
         {
             var run = Load(directory, e);
             IReadOnlyList<string?> axes = [.. paths.Select(p => e.Axes.FirstOrDefault(a => a.Path == p).Name)];
-            return (Entry: e, Run: run, Axes: axes);
+            return (Entry: e, Run: run, Axes: axes, Values: numbers[e.Index], Configuration: configuration[e.Index]);
         }).ToList();
 
-        // GroupBy keeps the order in which each configuration first comes: the plan's.
-        var configurations = done.GroupBy(d => string.Join('\u001f', d.Axes.Select(a => a ?? "\0"))).ToList();
+        // A configuration is its spec but for the seed; GroupBy keeps the order in which each first comes: the plan's.
+        var configurations = done.GroupBy(d => d.Configuration).ToList();
         var rows = configurations.Select(g =>
         {
             var runs = g.Select(d => d.Run).ToList();
@@ -90,7 +101,8 @@ public static class GridReport
         Plots.Bars(retentionPlot, "D_A accuracy after the last stage (mean over seeds)", "accuracy on D_A",
             [.. rows.Where(r => r.FirstFinal is not null).Select(r => (r.Label, r.FirstFinal!.Mean))]);
 
-        var table = new ResultsTable(columns, [.. done.SelectMany(d => ResultsTable.RowsOf(d.Run.Results, d.Run.Path, d.Entry.Id, d.Axes))]);
+        var numeric = paths.Select((_, a) => numbers.Any(n => n[a] is not null)).ToList();
+        var table = new ResultsTable(columns, [.. done.SelectMany(d => ResultsTable.RowsOf(d.Run.Results, d.Run.Path, d.Entry.Id, d.Axes, d.Values))], numeric);
         var (csv, parquet) = ExperimentReport.WriteTable(table, outDir);
         return new Output(columns, rows, leftOut, leftOutLine, md, markdownTable, tablePath, table, csv, parquet, curvesPlot, tokenCurvesPlot, retentionPlot);
     }
@@ -105,6 +117,39 @@ public static class GridReport
         return run;
     }
 
+    /// <summary>
+    /// Refuses a plan whose rows would mix runs: two configurations with the same value name on every axis (their rows could
+    /// not be told apart), or one configuration with a seed twice (its spread would count that run twice).
+    /// </summary>
+    static void RefuseMixedConfigurations(string directory, IReadOnlyList<EntryStatus> entries, IReadOnlyList<string> configuration, IReadOnlyList<string> paths)
+    {
+        var runs = Path.Combine(directory, GridPlan.RunsFileName);
+        var seen = new Dictionary<string, EntryStatus>();
+        foreach (var e in entries)
+        {
+            var names = string.Join('\u001f', paths.Select(p => e.Axes.FirstOrDefault(a => a.Path == p).Name ?? "\0"));
+            if (seen.TryGetValue(names, out var other) && configuration[other.Index] != configuration[e.Index])
+                throw new InvalidInputException(runs, $"entries {other.Id} and {e.Id} have the same value name on every axis but differ in their spec outside the axes (was the plan extended from another base?): their rows would mix; plan them into separate folders");
+            seen.TryAdd(names, e);
+        }
+        foreach (var group in entries.GroupBy(e => configuration[e.Index]))
+            if (group.GroupBy(e => e.Seed).FirstOrDefault(s => s.Count() > 1) is { } twice)
+                throw new InvalidInputException(runs, $"entries {string.Join(" and ", twice.Select(e => e.Id))} are one configuration (the same spec, the seed apart) and both of seed {twice.Key}: its row would count that seed twice");
+    }
+
+    /// <summary>
+    /// Each entry's value on each axis as a number, for the axes whose every value is a JSON number; null elsewhere (an axis
+    /// of files or objects, or one the entry lacks).
+    /// </summary>
+    static IReadOnlyList<IReadOnlyList<double?>> Numbers(IReadOnlyList<PlannedLine> planned, IReadOnlyList<string> paths)
+    {
+        static JsonNode? ValueOf(PlannedLine line, string path) => line.Axes.FirstOrDefault(a => a.Path == path).Value;
+        var numeric = paths.Select(p => planned.Where(e => e.Axes.Any(a => a.Path == p))
+            .All(e => ValueOf(e, p) is JsonValue v && v.GetValueKind() == JsonValueKind.Number)).ToList();
+        return [.. planned.Select(e => (IReadOnlyList<double?>)[.. paths.Select((p, a) => numeric[a] && ValueOf(e, p) is { } v
+            ? double.Parse(v.ToJsonString(), CultureInfo.InvariantCulture) : (double?)null)])];
+    }
+
     /// <summary>Each axis path's column: its last key, or the whole path where that key is not a distinct column name.</summary>
     internal static IReadOnlyList<string> ColumnNames(IReadOnlyList<string> paths)
     {
@@ -115,7 +160,9 @@ public static class GridReport
             return key[(key.LastIndexOf('.') + 1)..];
         }
         var keys = paths.Select(LastKey).ToList();
-        bool Taken(string name) => ResultsTable.LeadingColumns.Contains(name) || ResultsTable.TrailingColumns.Contains(name);
+        // A key that is another's typed column (lr_value beside lr) is taken too.
+        bool Taken(string name) => ResultsTable.LeadingColumns.Contains(name) || ResultsTable.TrailingColumns.Contains(name)
+            || keys.Any(k => ResultsTable.ValueColumn(k) == name);
         return [.. paths.Select((p, i) => keys.Count(k => k == keys[i]) > 1 || Taken(keys[i]) ? p : keys[i])];
     }
 

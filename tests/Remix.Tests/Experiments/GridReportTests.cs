@@ -8,30 +8,38 @@ namespace Remix.Tests.Experiments;
 
 public class GridReportTests
 {
-    /// <summary>A grid of two configurations (stage B's epochs 1 or 2) x three seeds, planned into plan/; nothing run.</summary>
-    static (TempDir Dir, string Plan, List<(string Id, string Epochs, int Seed)> Entries) Planned()
+    /// <summary>
+    /// A grid of two configurations (stage B's epochs 1 or 2) x three seeds, planned into plan/; nothing run. Other axes
+    /// than stage B's epochs (which it must keep) make it another grid.
+    /// </summary>
+    static (TempDir Dir, string Plan, List<(string Id, string Epochs, int Seed)> Entries) Planned(string axes = "stages[1].recipe.epochs: [1, 2]\nrecipe.lr: [0.01]")
     {
         var dir = new TempDir();
         BaseModelAndTwoSets(dir);
-        var grid = Write(dir.File("grid.yaml"), """
-            name: g
-            base_model: base
-            seeds: [0, 1, 2]
-            recipe: {lr: 0.01, epochs: 1, batch_size: 4}
-            stages:
-              - {name: A, data: a.jsonl}
-              - {name: B, data: b.jsonl}
-            axes:
-              stages[1].recipe.epochs: [1, 2]
-              recipe.lr: [0.01]
-            """);
         var plan = dir.File("plan");
-        var r = Support.Cli.Run("grid", "plan", grid, "--out", plan);
-        Assert.True(r.Code == 0, r.Err);
-        var entries = File.ReadAllLines(Path.Combine(plan, "runs.jsonl")).Select(l => JsonNode.Parse(l)!)
-            .Select(n => (n["id"]!.GetValue<string>(), n["axes"]!["stages[1].recipe.epochs"]!["name"]!.GetValue<string>(), n["seed"]!.GetValue<int>())).ToList();
+        var entries = Plan(dir, plan, axes);
         Assert.Equal(6, entries.Count);
         return (dir, plan, entries);
+    }
+
+    /// <summary>Plans the grid of <see cref="Planned"/> with <paramref name="axes"/> and base <paramref name="recipe"/> into <paramref name="plan"/> (extending it); returns every entry of runs.jsonl.</summary>
+    static List<(string Id, string Epochs, int Seed)> Plan(TempDir dir, string plan, string axes, string recipe = "{lr: 0.01, epochs: 1, batch_size: 4}", string seeds = "[0, 1, 2]")
+    {
+        var grid = Write(dir.File($"grid-{Guid.NewGuid():N}.yaml"), $"""
+            name: g
+            base_model: base
+            seeds: {seeds}
+            recipe: {recipe}
+            stages:
+              - {"{"}name: A, data: a.jsonl{"}"}
+              - {"{"}name: B, data: b.jsonl{"}"}
+            axes:
+            {string.Join('\n', axes.Split('\n').Select(line => "  " + line))}
+            """);
+        var r = Support.Cli.Run(["grid", "plan", grid, "--out", plan, .. Directory.Exists(plan) ? new[] { "--extend" } : []]);
+        Assert.True(r.Code == 0, r.Err);
+        return [.. File.ReadAllLines(Path.Combine(plan, "runs.jsonl")).Select(l => JsonNode.Parse(l)!)
+            .Select(n => (n["id"]!.GetValue<string>(), n["axes"]!["stages[1].recipe.epochs"]!["name"]!.GetValue<string>(), n["seed"]!.GetValue<int>()))];
     }
 
     /// <summary>What a finished entry leaves: results.json (D_A after A, D_A at the end, D_B at the end) and the DONE marker.</summary>
@@ -85,7 +93,7 @@ public class GridReportTests
         Assert.Equal((0.0, 1.0), (one.FirstAfterFirst!.Sd, one.FirstAfterFirst.Mean));
         Assert.Equal([(failed, EntryState.Failed), (entries.Single(e => e.Epochs == "2" && e.Seed == 2).Id, EntryState.Pending)], report.LeftOut.Select(e => (e.Id, e.State)));
         // The long table: the four finished runs, each axis a column, every cell a row.
-        Assert.Equal(["run", "entry", "seed", "epochs", "lr", "after_stage", "after_stage_name", "set", "metric", "value"], report.Results.Columns);
+        Assert.Equal(["run", "entry", "seed", "epochs", "epochs_value", "lr", "lr_value", "after_stage", "after_stage_name", "set", "metric", "value"], report.Results.Columns);
         Assert.Equal(4 * 4, report.Results.Rows.Count);
         foreach (var (id, epochs, seed) in entries.Where(e => e.Seed < 2))
         {
@@ -151,6 +159,108 @@ public class GridReportTests
     [InlineData("stages[1].recipe.epochs,recipe.lr", "epochs,lr")]
     [InlineData("stages[0].recipe.epochs,stages[1].recipe.epochs", "stages[0].recipe.epochs,stages[1].recipe.epochs")]
     [InlineData("stages[0].mix,stages[1].mix[0].ratio", "mix,ratio")]
+    [InlineData("recipe.lr,stages[0].x.lr_value", "lr,stages[0].x.lr_value")]
     public void GridReport_NamesAnAxisColumnByItsLastKey_OrByItsPathWhereThatIsAmbiguous(string paths, string columns) =>
         Assert.Equal(columns.Split(','), GridReport.ColumnNames(paths.Split(',')));
+
+    [Fact]
+    public void GridReport_APlanExtendedFromAnotherBase_IsRefusedNamingTwoEntriesWithTheSameValueNames()
+    {
+        var (dir, plan, entries) = Planned();
+        using var _ = dir;
+        // The same axes and value names, another base batch size: six more entries, each a twin of one above by name.
+        var extended = Plan(dir, plan, "stages[1].recipe.epochs: [1, 2]\nrecipe.lr: [0.01]", recipe: "{lr: 0.01, epochs: 1, batch_size: 8}");
+        Assert.Equal(12, extended.Count);
+        var (old, twin) = (extended[0], extended.Skip(6).First(e => e.Epochs == extended[0].Epochs && e.Seed == extended[0].Seed));
+        Finish(plan, old.Id, 0, 1.0, 0.2, 0.8);
+        Finish(plan, twin.Id, 0, 1.0, 0.6, 0.4);
+
+        var r = Support.Cli.Run("report", plan);
+
+        Assert.Equal(1, r.Code);
+        Assert.Equal($"remix: {Path.Combine(plan, "runs.jsonl")}: entries {old.Id} and {twin.Id} have the same value name on every axis but differ in their spec outside the axes "
+            + "(was the plan extended from another base?): their rows would mix; plan them into separate folders", r.Err.TrimEnd());
+    }
+
+    [Fact]
+    public void GridReport_OneConfigurationUnderTwoValueNames_IsRefusedRatherThanCountingASeedTwice()
+    {
+        using var dir = new TempDir();
+        BaseModelAndTwoSets(dir);
+        var plan = dir.File("plan");
+        // fast and quick are the same lr: one configuration, planned twice with seed 0.
+        var entries = Plan(dir, plan, "stages[1].recipe.epochs: [1]\nrecipe.lr: [{name: fast, value: 0.01}, {name: quick, value: 0.01}]", seeds: "[0]");
+        Assert.Equal(2, entries.Count);
+        foreach (var (id, _, seed) in entries) Finish(plan, id, seed, 1.0, 0.5, 0.5);
+
+        var r = Support.Cli.Run("report", plan);
+
+        Assert.Equal(1, r.Code);
+        Assert.Equal($"remix: {Path.Combine(plan, "runs.jsonl")}: entries {entries[0].Id} and {entries[1].Id} are one configuration (the same spec, the seed apart) "
+            + "and both of seed 0: its row would count that seed twice", r.Err.TrimEnd());
+    }
+
+    [Fact]
+    public void GridReport_ConfigurationsAreTheirSpecs_SoAnExtensionWithTheSameBaseJoinsTheRowsItsSeedsBelongTo()
+    {
+        var (dir, plan, entries) = Planned();
+        using var _ = dir;
+        // The same grid with its base recipe's keys in another order, for a fourth seed: each configuration gains that seed.
+        var extended = Plan(dir, plan, "stages[1].recipe.epochs: [1, 2]\nrecipe.lr: [0.01]", recipe: "{batch_size: 4, epochs: 1, lr: 0.01}", seeds: "[3]");
+        Assert.Equal(8, extended.Count);
+        foreach (var (id, _, seed) in extended) Finish(plan, id, seed, 1.0, 0.5, 0.5);
+
+        var report = GridReport.Build(plan, dir.File("out"));
+
+        Assert.Equal([4, 4], report.Rows.Select(row => row.Seeds));
+    }
+
+    [Fact]
+    public async Task GridReport_LongTable_HasATypedValueColumnBesideEachNumericAxis_InTheCsvAndTheParquetFile()
+    {
+        // lr's value is named (fast), stage B's data is a file: no number, so no value column.
+        var (dir, plan, entries) = Planned("stages[1].recipe.epochs: [1, 2]\nrecipe.lr: [{name: fast, value: 0.01}]\nstages[1].data: [b.jsonl]");
+        using var _ = dir;
+        foreach (var (id, _, seed) in entries.Where(e => e.Seed == 0)) Finish(plan, id, seed, 1.0, 0.5, 0.5);
+
+        var report = GridReport.Build(plan, dir.File("out"));
+
+        string[] columns = ["run", "entry", "seed", "epochs", "epochs_value", "lr", "lr_value", "data", "after_stage", "after_stage_name", "set", "metric", "value"];
+        Assert.Equal(columns, report.Results.Columns);
+        var parquet = await ReportLongTableTests.ReadParquet(report.ParquetPath);
+        var csv = ReportLongTableTests.ReadCsv(report.CsvPath);
+        Assert.Equal(columns, parquet.Columns);
+        Assert.Equal(columns, csv[0]);
+        int Column(string name) => parquet.Columns.IndexOf(name);
+        Assert.Equal((typeof(string), typeof(double), typeof(string), typeof(double), typeof(string)),
+            (parquet.Types[Column("epochs")], parquet.Types[Column("epochs_value")], parquet.Types[Column("lr")], parquet.Types[Column("lr_value")], parquet.Types[Column("data")]));
+        Assert.Equal(2 * 4, parquet.Rows.Count);
+        for (int i = 0; i < parquet.Rows.Count; i++)
+        {
+            var (row, line) = (parquet.Rows[i], csv[i + 1]);
+            var epochs = entries.Single(e => e.Id == (string)row[Column("entry")]!).Epochs;
+            Assert.Equal((epochs, double.Parse(epochs), "fast", 0.01, "b"),
+                ((string)row[Column("epochs")]!, (double)row[Column("epochs_value")]!, (string)row[Column("lr")]!, (double)row[Column("lr_value")]!, (string)row[Column("data")]!));
+            Assert.Equal([epochs, epochs, "fast", "0.01", "b"], [line[Column("epochs")], line[Column("epochs_value")], line[Column("lr")], line[Column("lr_value")], line[Column("data")]]);
+        }
+    }
+
+    [Fact]
+    public void Report_OfAFolderInsideAPlanFolder_OrHoldingOne_IsRefusedPointingToTheGridReport()
+    {
+        var (dir, plan, entries) = Planned();
+        using var _ = dir;
+        foreach (var (id, _, seed) in entries) Finish(plan, id, seed, 1.0, 0.5, 0.5);
+
+        var runs = Support.Cli.Run("report", Path.Combine(plan, "runs"), "--out", dir.File("out"));
+        var entry = Support.Cli.Run("report", GridStatus.RunDirectory(plan, entries[0].Id), "--out", dir.File("out"));
+        var holding = Support.Cli.Run("report", dir.Path, "--out", dir.File("out"));
+
+        Assert.Equal((1, 1, 1), (runs.Code, entry.Code, holding.Code));
+        string Inside(string d) => $"remix: {d}: lies inside the grid plan folder {plan} (it holds runs.jsonl), whose entries a plain report would lump into one row: report the grid with remix report {plan}";
+        Assert.Equal(Inside(Path.Combine(plan, "runs")), runs.Err.TrimEnd());
+        Assert.Equal(Inside(GridStatus.RunDirectory(plan, entries[0].Id)), entry.Err.TrimEnd());
+        Assert.Equal($"remix: {dir.Path}: holds the grid plan folder {plan} (it holds runs.jsonl), whose entries a plain report would lump into one row: report each grid on its own, remix report {plan}", holding.Err.TrimEnd());
+        Assert.False(Directory.Exists(dir.File("out")));
+    }
 }

@@ -116,6 +116,12 @@ public class ReportLongTableTests
                     await group.ReadAsync<int>(field, values.AsMemory(), null);
                     columns.Add([.. values.Cast<object?>()]);
                 }
+                else if (field.IsNullable)
+                {
+                    var values = new double?[n];
+                    await group.ReadAsync<double>(field, values.AsMemory(), null);
+                    columns.Add([.. values.Cast<object?>()]);
+                }
                 else
                 {
                     var values = new double[n];
