@@ -93,4 +93,21 @@ public class GridK8sTests
         Assert.Equal("remix: --mount: missing: --claim and --mount go together (the claim, and where it is mounted)", noMount.Err.Trim());
         Assert.False(Directory.Exists(Path.Combine(plan, "k8s")));
     }
+
+    [Fact]
+    public void Write_EachPodNamesItsTask_ARetryStartsOnlyOnceThePodBeforeItHasEnded_AndAStoppedPodHasTimeToCheckpoint()
+    {
+        using var dir = new TempDir();
+        var (plan, _) = MicroGrid.Plan(dir, 1, 1);
+
+        var job = KubernetesJob.Write(plan, new KubernetesJobOptions("remix:1", ["remix"], null, null, null, null, null), dir.Path);
+
+        var m = Read(job.Path);
+        // A retry's lock is taken over by its task, JOB_COMPLETION_INDEX appended; which holds only while one pod of an index runs at a time.
+        Assert.Equal("Failed", Scalar(m, "spec", "podReplacementPolicy"));
+        Assert.Equal("150", Scalar(m, "spec", "template", "spec", "terminationGracePeriodSeconds"));
+        var env = At(m, "spec", "template", "spec", "containers", 0, "env", 0);
+        Assert.Equal(SchedulerTask.Variable, Scalar(env, "name"));
+        Assert.Equal($"k8s:{job.Name}", Scalar(env, "value"));
+    }
 }
