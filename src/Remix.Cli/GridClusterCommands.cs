@@ -25,6 +25,8 @@ public static class GridClusterCommands
         {
             dir, partition, gpus, cpus, time, parallelism, remix, submit,
         };
+        var force = new ForceOption($"DIR/{SlurmArrayScript.DirectoryName}/{SlurmArrayScript.FileName} that was edited or not written by remix (remix's own unedited one is replaced without it)");
+        force.AddTo(command);
         command.SetAction(parse =>
         {
             var o = parse.InvocationConfiguration.Output;
@@ -33,7 +35,7 @@ public static class GridClusterCommands
             var options = new SlurmOptions(parse.GetValue(partition)!, parse.GetValue(gpus), parse.GetValue(cpus), parse.GetValue(time), parse.GetValue(parallelism));
             var start = parse.GetValue(remix) ?? Remix.IO.ShellWords.Quote(SelfCommand.Prefix());
             if (start.Trim().Length == 0) throw new InvalidInputException("--remix", "expected the command that starts remix");
-            var script = SlurmArrayScript.Write(root, options, start, Directory.GetCurrentDirectory());
+            var script = SlurmArrayScript.Write(root, options, start, Directory.GetCurrentDirectory(), parse.GetValue(force.Option));
             // With nothing pending every entry is left out, and no script says which.
             var left = script?.LeftOut ?? GridStatus.Read(root);
             string leftOut = string.Join(", ", left.GroupBy(e => e.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {GridStatus.Describe(g.Key)}"));
@@ -104,11 +106,13 @@ public static class GridClusterCommands
         {
             dir, image, claim, mount, parallelism, gpus, cpus, remix,
         };
+        var force = new ForceOption($"DIR/{KubernetesJob.DirectoryName}/{KubernetesJob.FileName} that was edited or not written by remix (remix's own unedited one is replaced without it)");
+        force.AddTo(command);
         command.SetAction(parse =>
         {
             var options = new KubernetesJobOptions(parse.GetValue(image)!, parse.GetValue(remix)!.Split(' ', StringSplitOptions.RemoveEmptyEntries),
                 parse.GetValue(claim), parse.GetValue(mount), parse.GetValue(parallelism), parse.GetValue(gpus), parse.GetValue(cpus));
-            var job = KubernetesJob.Write(parse.GetValue(dir)!, options, Directory.GetCurrentDirectory());
+            var job = KubernetesJob.Write(parse.GetValue(dir)!, options, Directory.GetCurrentDirectory(), parse.GetValue(force.Option));
             var o = parse.InvocationConfiguration.Output;
             o.WriteLine($"{job.Path}: Indexed Job {job.Name}, {job.Completions} completions (one per entry), running remix grid run {job.PlanDirectory}");
             o.WriteLine($"start it with: kubectl apply -f {Remix.IO.ShellWords.Quote([job.Path])}");

@@ -31,9 +31,10 @@ public sealed record KubernetesJob(string Path, string Name, int Completions, st
 
     /// <summary>
     /// Writes the manifest for plan folder <paramref name="directory"/>; <paramref name="workingDirectory"/> is the folder
-    /// the claim holds, which the plan folder must lie in when a claim is given.
+    /// the claim holds, which the plan folder must lie in when a claim is given. A manifest there that is not remix's
+    /// unedited one is refused unless <paramref name="force"/>.
     /// </summary>
-    public static KubernetesJob Write(string directory, KubernetesJobOptions options, string workingDirectory)
+    public static KubernetesJob Write(string directory, KubernetesJobOptions options, string workingDirectory, bool force = false)
     {
         Check(options);
         var root = System.IO.Path.GetFullPath(directory);
@@ -44,7 +45,8 @@ public sealed record KubernetesJob(string Path, string Name, int Completions, st
         // Quoted where a string would read as a number (args: "4"), which Kubernetes refuses; no anchors, for readers that take none.
         var yaml = new SerializerBuilder().WithQuotingNecessaryStrings().DisableAliases().Build().Serialize(Manifest(name, completions, inContainer, options));
         var path = System.IO.Path.Combine(root, DirectoryName, FileName);
-        AtomicFile.WriteAllText(path, $"# Written by remix grid k8s: every entry of {GridPlan.RunsFileName}, a finished one's pod does nothing.\n{yaml}");
+        // People add to the manifest (a namespace, node selectors): an edited one is theirs, and replaced only when forced.
+        MarkedFile.Write(path, $"# Written by remix grid k8s: every entry of {GridPlan.RunsFileName}, a finished one's pod does nothing.\n{yaml}", force);
         return new KubernetesJob(path, name, completions, inContainer);
     }
 

@@ -85,6 +85,36 @@ public class GridSlurmScriptTests
         Assert.False(Directory.Exists(Path.Combine(plan, "logs")));
     }
 
+    [Fact]
+    public void Slurm_ReplacesItsOwnUneditedScript_ButAnEditedOneOrAnotherFile_OnlyWithForce_SayingSoInOneLine()
+    {
+        using var dir = new TempDir();
+        var (plan, _) = MicroGrid.Plan(dir, 1, 1);
+        var path = Path.Combine(plan, "slurm", "grid.sbatch");
+        string[] slurm = ["grid", "slurm", plan, "--partition", "cpu"];
+        Assert.Equal(0, Support.Cli.Run(slurm).Code);
+
+        var again = Support.Cli.Run([.. slurm, "--time", "10"]);
+        var edited = File.ReadAllText(path).Replace("#SBATCH --partition=cpu\n", "#SBATCH --partition=cpu\n#SBATCH --account=lab\n");
+        File.WriteAllText(path, edited);
+        var refused = Support.Cli.Run([.. slurm, "--time", "20"]);
+        var keptEdited = File.ReadAllText(path);
+        File.WriteAllText(path, "#!/bin/bash\nsbatch by hand\n");
+        var foreign = Support.Cli.Run(slurm);
+        var forced = Support.Cli.Run([.. slurm, "--force"]);
+
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Contains("(replacing the script written before)", again.Out);
+        Assert.NotEqual(0, refused.Code);
+        Assert.Equal($"remix: {path}: edited since remix wrote it; --force replaces it", refused.Err.Trim());
+        Assert.Equal(edited, keptEdited);
+        Assert.NotEqual(0, foreign.Code);
+        Assert.Equal($"remix: {path}: not written by remix (no \"# remix-sha256:\" line); --force replaces it", foreign.Err.Trim());
+        Assert.True(forced.Code == 0, forced.Err);
+        Assert.DoesNotContain("by hand", File.ReadAllText(path));
+        Assert.StartsWith("# remix-sha256: ", File.ReadAllLines(path)[^1]);
+    }
+
     [Theory]
     [InlineData("--time", "soon", "remix: --time: expected minutes, HH:MM:SS or D-HH:MM:SS, found \"soon\"")]
     [InlineData("--cpus-per-task", "0", "remix: --cpus-per-task: expected a positive number, found 0")]
