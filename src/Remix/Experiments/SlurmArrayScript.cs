@@ -12,7 +12,7 @@ namespace Remix.Experiments;
 /// <param name="Path">Where the script is.</param>
 /// <param name="Array">The array's indices as sbatch takes them (<c>0-3,7,9-11</c>, with <c>%K</c> when limited).</param>
 /// <param name="Pending">The entries it runs.</param>
-/// <param name="LeftOut">The entries it leaves out (done, running, failed).</param>
+/// <param name="LeftOut">The entries it leaves out (done, running, failed, and pending ones queued already).</param>
 /// <param name="Replaced">Whether it replaced a script that differed (an earlier one, for other entries or options, or edited and forced).</param>
 public sealed record SlurmArrayScript(string Path, string Array, IReadOnlyList<EntryStatus> Pending, IReadOnlyList<EntryStatus> LeftOut, bool Replaced)
 {
@@ -33,17 +33,19 @@ public sealed record SlurmArrayScript(string Path, string Array, IReadOnlyList<E
     static readonly Regex TimeLimit = new(@"^(\d+|\d+:\d+|\d+:\d+:\d+|\d+-\d+|\d+-\d+:\d+|\d+-\d+:\d+:\d+|UNLIMITED|INFINITE)$", RegexOptions.CultureInvariant);
 
     /// <summary>
-    /// Writes the script for the pending entries of <paramref name="directory"/> (none pending: writes nothing and returns null).
+    /// Writes the script for the pending entries of <paramref name="directory"/> but those whose index is in
+    /// <paramref name="queued"/>, tasks of a job submitted before still queued (none: writes nothing and returns null).
     /// <paramref name="remix"/> is the shell text that starts remix on the cluster; <paramref name="workingDirectory"/> the
     /// folder each task starts in. A script there that is not remix's unedited one is refused unless <paramref name="force"/>.
     /// </summary>
-    public static SlurmArrayScript? Write(string directory, SlurmOptions options, string remix, string workingDirectory, bool force = false)
+    public static SlurmArrayScript? Write(string directory, SlurmOptions options, string remix, string workingDirectory, bool force = false, IReadOnlySet<int>? queued = null)
     {
         Check(options);
         var root = System.IO.Path.GetFullPath(directory);
         var entries = GridStatus.Read(root);
-        var pending = entries.Where(e => e.State == EntryState.Pending).ToList();
-        var leftOut = entries.Where(e => e.State != EntryState.Pending).ToList();
+        bool Runs(EntryStatus e) => e.State == EntryState.Pending && queued?.Contains(e.Index) != true;
+        var pending = entries.Where(Runs).ToList();
+        var leftOut = entries.Where(e => !Runs(e)).ToList();
         if (pending.Count == 0) return null;
         var array = Ranges(pending.Select(e => e.Index)) + (options.ArrayParallelism is { } k ? $"%{k}" : "");
         var text = Text(root, array, options, remix, System.IO.Path.GetFullPath(workingDirectory));
