@@ -20,11 +20,13 @@ public static class GridClusterCommands
         var time = new Option<string?>("--time") { Description = "Each task's time limit (minutes, HH:MM:SS or D-HH:MM:SS); SIGUSR1 comes 120 s before it, and the entry checkpoints and requeues (default: the partition's)" };
         var parallelism = new Option<int?>("--array-parallelism") { Description = "How many tasks run at once at most (the array's %K; default: as many as the cluster allows)" };
         var remix = new Option<string?>("--remix") { Description = "The shell command that starts remix on the cluster's nodes (default: this remix, by its absolute path)" };
-        var submit = new Option<bool>("--submit") { Description = "Submit the script with sbatch and print the job id" };
+        var submit = new Option<bool>("--submit") { Description = $"Submit the script with sbatch and print the job id, recorded in DIR/{SlurmArrayScript.DirectoryName}/{SlurmJobs.FileName} so that a later grid slurm leaves out the entries its tasks still queue" };
         var command = new Command("slurm", $"Write DIR/{SlurmArrayScript.DirectoryName}/{SlurmArrayScript.FileName}, an sbatch job array over the grid's pending entries (one log each in DIR/{GridStatus.LogsDirectoryName}), requeued to resume when stopped by SIGUSR1")
         {
             dir, partition, gpus, cpus, time, parallelism, remix, submit,
         };
+        var force = new ForceOption($"DIR/{SlurmArrayScript.DirectoryName}/{SlurmArrayScript.FileName} that was edited or not written by remix (remix's own unedited one is replaced without it)");
+        force.AddTo(command);
         command.SetAction(parse =>
         {
             var o = parse.InvocationConfiguration.Output;
@@ -33,10 +35,13 @@ public static class GridClusterCommands
             var options = new SlurmOptions(parse.GetValue(partition)!, parse.GetValue(gpus), parse.GetValue(cpus), parse.GetValue(time), parse.GetValue(parallelism));
             var start = parse.GetValue(remix) ?? Remix.IO.ShellWords.Quote(SelfCommand.Prefix());
             if (start.Trim().Length == 0) throw new InvalidInputException("--remix", "expected the command that starts remix");
-            var script = SlurmArrayScript.Write(root, options, start, Directory.GetCurrentDirectory());
+            var queued = QueuedIndices(root, err);
+            var script = SlurmArrayScript.Write(root, options, start, Directory.GetCurrentDirectory(), parse.GetValue(force.Option), queued);
             // With nothing pending every entry is left out, and no script says which.
             var left = script?.LeftOut ?? GridStatus.Read(root);
-            string leftOut = string.Join(", ", left.GroupBy(e => e.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {GridStatus.Describe(g.Key)}"));
+            string leftOut = string.Join(", ", left
+                .GroupBy(e => e.State == EntryState.Pending && queued.Contains(e.Index) ? "queued" : GridStatus.Describe(e.State))
+                .OrderBy(g => g.Key == "queued" ? -1 : (int)g.First().State).Select(g => $"{g.Count()} {g.Key}"));
             if (script is null)
             {
                 o.WriteLine($"{root}: no pending entries ({leftOut}): nothing to run, no script written");
@@ -51,13 +56,47 @@ public static class GridClusterCommands
                 o.WriteLine($"submit it with: sbatch {Remix.IO.ShellWords.Quote([script.Path])}");
                 return 0;
             }
-            return Submit(script.Path, o, err);
+            return Submit(root, script.Path, o, err);
         });
         return command;
     }
 
-    /// <summary>Runs sbatch on the script and prints the job id; one line and exit code 1 when sbatch is missing or refuses it.</summary>
-    static int Submit(string script, TextWriter o, TextWriter err)
+    /// <summary>
+    /// The array indices of the jobs submitted before for plan folder <paramref name="root"/> that squeue lists (queued or
+    /// running); where squeue cannot say, none, after one line saying that they may be submitted twice.
+    /// </summary>
+    static IReadOnlySet<int> QueuedIndices(string root, TextWriter err)
+    {
+        var jobs = SlurmJobs.Read(root);
+        if (jobs.Count == 0) return new HashSet<int>();
+        var start = new ProcessStartInfo("squeue") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
+        // -r: one line an array task (JOB_TASK), or JOB_[0-3%2] for tasks not yet split off.
+        foreach (var a in new[] { "-h", "-r", "-j", string.Join(',', jobs), "-o", "%i" }) start.ArgumentList.Add(a);
+        string why;
+        try
+        {
+            using var process = Process.Start(start)!;
+            var stdout = process.StandardOutput.ReadToEndAsync();
+            var stderr = process.StandardError.ReadToEndAsync();
+            process.WaitForExit();
+            if (process.ExitCode == 0) return SlurmJobs.QueuedIndices(stdout.Result, jobs);
+            // Every job ended and purged from the controller's memory: none is queued.
+            if (stderr.Result.Contains("Invalid job id", StringComparison.OrdinalIgnoreCase)) return new HashSet<int>();
+            why = $"exit code {process.ExitCode}: {stderr.Result.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries).FirstOrDefault() ?? "no error printed"}";
+        }
+        catch (Win32Exception)
+        {
+            why = "not found";
+        }
+        err.WriteLine($"remix: note: squeue {why}: entries of the jobs submitted before ({SlurmJobs.PathOf(root)}) that are still queued may be submitted twice");
+        return new HashSet<int>();
+    }
+
+    /// <summary>
+    /// Runs sbatch on the script, prints the job id and records it for plan folder <paramref name="root"/>; one line and
+    /// exit code 1 when sbatch is missing or refuses it.
+    /// </summary>
+    static int Submit(string root, string script, TextWriter o, TextWriter err)
     {
         var start = new ProcessStartInfo("sbatch") { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true };
         start.ArgumentList.Add("--parsable");
@@ -85,6 +124,8 @@ public static class GridClusterCommands
                 err.WriteLine($"remix: sbatch {script}: exit code {process.ExitCode}: {why}");
                 return 1;
             }
+            // Its tasks hold no lock while queued: the next grid slurm leaves them out by this record.
+            SlurmJobs.Append(root, job);
             o.WriteLine($"submitted job {job}: squeue -j {job} lists its tasks");
             return 0;
         }
@@ -104,11 +145,13 @@ public static class GridClusterCommands
         {
             dir, image, claim, mount, parallelism, gpus, cpus, remix,
         };
+        var force = new ForceOption($"DIR/{KubernetesJob.DirectoryName}/{KubernetesJob.FileName} that was edited or not written by remix (remix's own unedited one is replaced without it)");
+        force.AddTo(command);
         command.SetAction(parse =>
         {
             var options = new KubernetesJobOptions(parse.GetValue(image)!, parse.GetValue(remix)!.Split(' ', StringSplitOptions.RemoveEmptyEntries),
                 parse.GetValue(claim), parse.GetValue(mount), parse.GetValue(parallelism), parse.GetValue(gpus), parse.GetValue(cpus));
-            var job = KubernetesJob.Write(parse.GetValue(dir)!, options, Directory.GetCurrentDirectory());
+            var job = KubernetesJob.Write(parse.GetValue(dir)!, options, Directory.GetCurrentDirectory(), parse.GetValue(force.Option));
             var o = parse.InvocationConfiguration.Output;
             o.WriteLine($"{job.Path}: Indexed Job {job.Name}, {job.Completions} completions (one per entry), running remix grid run {job.PlanDirectory}");
             o.WriteLine($"start it with: kubectl apply -f {Remix.IO.ShellWords.Quote([job.Path])}");

@@ -50,8 +50,13 @@ public static class GridCommands
             // From the start: a signal before training starts stops the entry as cleanly as one during it.
             using var interruption = new Interruption(asWorker: parse.GetValue(worker));
             // Beside the run folder, so that a refused worker writes nothing into it.
-            using var held = ProcessLock.Acquire(runDir + GridStatus.LockSuffix);
-            if (held.TookOverFrom is { } dead) err.WriteLine($"remix: {runDir}{GridStatus.LockSuffix} was left by {dead}, no longer running: taking it over");
+            // A worker of grid local runs as no task of its own: its siblings share the environment of the one that started them.
+            var task = parse.GetValue(worker) ? null : SchedulerTask.FromEnvironment();
+            using var held = ProcessLock.Acquire(runDir + GridStatus.LockSuffix, task?.Id);
+            if (held.TookOverTask is { } earlier)
+                err.WriteLine($"remix: {runDir}{GridStatus.LockSuffix} was left by an earlier try of {SchedulerTask.Describe(earlier)} ({held.TookOverFrom}): taking it over");
+            else if (held.TookOverFrom is { } dead)
+                err.WriteLine($"remix: {runDir}{GridStatus.LockSuffix} was left by {dead}, no longer running: taking it over");
             var results = Path.Combine(runDir, ExperimentResults.FileName);
             bool finished = File.Exists(Path.Combine(runDir, ExperimentRunner.DoneMarker)) && File.Exists(results);
             PlannedEntry entry;

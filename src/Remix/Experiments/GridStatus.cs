@@ -26,7 +26,8 @@ public enum EntryState
 /// <param name="Seed">Its seed.</param>
 /// <param name="Axes">The name of its value on each axis, by path, in the grid's order (the seeds axis among them when the grid has it).</param>
 /// <param name="State">Where it stands.</param>
-/// <param name="Detail">For a failed entry its one-line error; for a running one its worker (<c>pid P on HOST</c>); for a pending one that
+/// <param name="Detail">For a failed entry its one-line error; for a running one its worker (<c>pid P on HOST</c>, with
+/// <c>(another host: not checked)</c> when on another host); for a pending one that
 /// started before, that it resumes (and whose dead lock it finds); else null.</param>
 public sealed record EntryStatus(int Index, string Id, int Seed, IReadOnlyList<(string Path, string Name)> Axes, EntryState State, string? Detail);
 
@@ -69,7 +70,7 @@ public static class GridStatus
         if (File.Exists(Path.Combine(runDir, ExperimentRunner.DoneMarker)) && File.Exists(Path.Combine(runDir, ExperimentResults.FileName)))
             return (EntryState.Done, null);
         var held = ProcessLock.Inspect(runDir + LockSuffix);
-        if (held is { Alive: true } live) return (EntryState.Running, live.Holder);
+        if (held is { Alive: true } live) return (EntryState.Running, live.Checked ? live.Holder : $"{live.Holder} (another host: not checked)");
         if (ReadFailure(runDir) is { } error) return (EntryState.Failed, error);
         if (held is { } dead) return (EntryState.Pending, $"stopped: its worker ({dead.Holder}) is gone; it resumes");
         return (EntryState.Pending, Directory.Exists(runDir) ? "started before; it resumes" : null);

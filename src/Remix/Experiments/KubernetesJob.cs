@@ -24,13 +24,17 @@ public sealed record KubernetesJob(string Path, string Name, int Completions, st
     /// <summary>How often one index is retried after its pod fails before the index counts as failed.</summary>
     public const int BackoffLimitPerIndex = 3;
 
+    /// <summary>How long a pod told to stop (SIGTERM: preemption, eviction, deletion) has to checkpoint its entry before SIGKILL.</summary>
+    public const int TerminationGracePeriodSeconds = 150;
+
     static readonly Regex NotInName = new("[^a-z0-9-]+", RegexOptions.CultureInvariant);
 
     /// <summary>
     /// Writes the manifest for plan folder <paramref name="directory"/>; <paramref name="workingDirectory"/> is the folder
-    /// the claim holds, which the plan folder must lie in when a claim is given.
+    /// the claim holds, which the plan folder must lie in when a claim is given. A manifest there that is not remix's
+    /// unedited one is refused unless <paramref name="force"/>.
     /// </summary>
-    public static KubernetesJob Write(string directory, KubernetesJobOptions options, string workingDirectory)
+    public static KubernetesJob Write(string directory, KubernetesJobOptions options, string workingDirectory, bool force = false)
     {
         Check(options);
         var root = System.IO.Path.GetFullPath(directory);
@@ -41,7 +45,8 @@ public sealed record KubernetesJob(string Path, string Name, int Completions, st
         // Quoted where a string would read as a number (args: "4"), which Kubernetes refuses; no anchors, for readers that take none.
         var yaml = new SerializerBuilder().WithQuotingNecessaryStrings().DisableAliases().Build().Serialize(Manifest(name, completions, inContainer, options));
         var path = System.IO.Path.Combine(root, DirectoryName, FileName);
-        AtomicFile.WriteAllText(path, $"# Written by remix grid k8s: every entry of {GridPlan.RunsFileName}, a finished one's pod does nothing.\n{yaml}");
+        // People add to the manifest (a namespace, node selectors): an edited one is theirs, and replaced only when forced.
+        MarkedFile.Write(path, $"# Written by remix grid k8s: every entry of {GridPlan.RunsFileName}, a finished one's pod does nothing.\n{yaml}", force);
         return new KubernetesJob(path, name, completions, inContainer);
     }
 
@@ -84,12 +89,16 @@ public sealed record KubernetesJob(string Path, string Name, int Completions, st
             ["command"] = options.Remix.ToList(),
             // The pod's completion index comes in $JOB_COMPLETION_INDEX, which remix grid run reads.
             ["args"] = arguments,
+            // The pod's task, completed by its index: a retry of the index (a new pod, its host name and pid alike or not)
+            // takes over the lock an earlier pod of it left.
+            ["env"] = new List<object> { new Dictionary<string, object> { ["name"] = SchedulerTask.Variable, ["value"] = $"k8s:{name}" } },
         };
         if (limits.Count > 0) container["resources"] = new Dictionary<string, object> { ["requests"] = limits, ["limits"] = limits };
         var pod = new Dictionary<string, object>
         {
             // backoffLimitPerIndex retries a pod as a new one; it requires Never.
             ["restartPolicy"] = "Never",
+            ["terminationGracePeriodSeconds"] = TerminationGracePeriodSeconds,
             ["containers"] = new List<object> { container },
         };
         if (options.Claim is { } claim)
@@ -109,6 +118,9 @@ public sealed record KubernetesJob(string Path, string Name, int Completions, st
                 ["completions"] = completions,
                 ["parallelism"] = options.Parallelism ?? completions,
                 ["backoffLimitPerIndex"] = BackoffLimitPerIndex,
+                // A retry starts only once the pod before it has ended, so one pod of an index runs at a time, which taking
+                // over its lock relies on (the default starts it as soon as the pod before is terminating).
+                ["podReplacementPolicy"] = "Failed",
                 // A preempted or evicted pod checkpointed on SIGTERM: its retry resumes and is not counted as a failure.
                 ["podFailurePolicy"] = new Dictionary<string, object>
                 {

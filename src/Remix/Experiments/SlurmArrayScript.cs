@@ -12,8 +12,8 @@ namespace Remix.Experiments;
 /// <param name="Path">Where the script is.</param>
 /// <param name="Array">The array's indices as sbatch takes them (<c>0-3,7,9-11</c>, with <c>%K</c> when limited).</param>
 /// <param name="Pending">The entries it runs.</param>
-/// <param name="LeftOut">The entries it leaves out (done, running, failed).</param>
-/// <param name="Replaced">Whether it replaced a script that differed (an earlier one, for other entries or options).</param>
+/// <param name="LeftOut">The entries it leaves out (done, running, failed, and pending ones queued already).</param>
+/// <param name="Replaced">Whether it replaced a script that differed (an earlier one, for other entries or options, or edited and forced).</param>
 public sealed record SlurmArrayScript(string Path, string Array, IReadOnlyList<EntryStatus> Pending, IReadOnlyList<EntryStatus> LeftOut, bool Replaced)
 {
     /// <summary>The folder of the plan folder that holds the script.</summary>
@@ -33,25 +33,28 @@ public sealed record SlurmArrayScript(string Path, string Array, IReadOnlyList<E
     static readonly Regex TimeLimit = new(@"^(\d+|\d+:\d+|\d+:\d+:\d+|\d+-\d+|\d+-\d+:\d+|\d+-\d+:\d+:\d+|UNLIMITED|INFINITE)$", RegexOptions.CultureInvariant);
 
     /// <summary>
-    /// Writes the script for the pending entries of <paramref name="directory"/> (none pending: writes nothing and returns null).
+    /// Writes the script for the pending entries of <paramref name="directory"/> but those whose index is in
+    /// <paramref name="queued"/>, tasks of a job submitted before still queued (none: writes nothing and returns null).
     /// <paramref name="remix"/> is the shell text that starts remix on the cluster; <paramref name="workingDirectory"/> the
-    /// folder each task starts in.
+    /// folder each task starts in. A script there that is not remix's unedited one is refused unless <paramref name="force"/>.
     /// </summary>
-    public static SlurmArrayScript? Write(string directory, SlurmOptions options, string remix, string workingDirectory)
+    public static SlurmArrayScript? Write(string directory, SlurmOptions options, string remix, string workingDirectory, bool force = false, IReadOnlySet<int>? queued = null)
     {
         Check(options);
         var root = System.IO.Path.GetFullPath(directory);
         var entries = GridStatus.Read(root);
-        var pending = entries.Where(e => e.State == EntryState.Pending).ToList();
-        var leftOut = entries.Where(e => e.State != EntryState.Pending).ToList();
+        bool Runs(EntryStatus e) => e.State == EntryState.Pending && queued?.Contains(e.Index) != true;
+        var pending = entries.Where(Runs).ToList();
+        var leftOut = entries.Where(e => !Runs(e)).ToList();
         if (pending.Count == 0) return null;
         var array = Ranges(pending.Select(e => e.Index)) + (options.ArrayParallelism is { } k ? $"%{k}" : "");
         var text = Text(root, array, options, remix, System.IO.Path.GetFullPath(workingDirectory));
         var path = System.IO.Path.Combine(root, DirectoryName, FileName);
-        bool replaced = File.Exists(path) && File.ReadAllText(path) != text;
+        bool replaced = File.Exists(path) && File.ReadAllText(path) != MarkedFile.Marked(text);
+        // People add to the script (--account, module load): an edited one is theirs, and replaced only when forced.
+        MarkedFile.Write(path, text, force);
         // Slurm opens each task's log but does not create its folder: a task whose folder is missing fails at once.
         Directory.CreateDirectory(System.IO.Path.Combine(root, GridStatus.LogsDirectoryName));
-        AtomicFile.WriteAllText(path, text);
         return new SlurmArrayScript(path, array, pending, leftOut, replaced);
     }
 

@@ -93,4 +93,47 @@ public class GridK8sTests
         Assert.Equal("remix: --mount: missing: --claim and --mount go together (the claim, and where it is mounted)", noMount.Err.Trim());
         Assert.False(Directory.Exists(Path.Combine(plan, "k8s")));
     }
+
+    [Fact]
+    public void Write_EachPodNamesItsTask_ARetryStartsOnlyOnceThePodBeforeItHasEnded_AndAStoppedPodHasTimeToCheckpoint()
+    {
+        using var dir = new TempDir();
+        var (plan, _) = MicroGrid.Plan(dir, 1, 1);
+
+        var job = KubernetesJob.Write(plan, new KubernetesJobOptions("remix:1", ["remix"], null, null, null, null, null), dir.Path);
+
+        var m = Read(job.Path);
+        // A retry's lock is taken over by its task, JOB_COMPLETION_INDEX appended; which holds only while one pod of an index runs at a time.
+        Assert.Equal("Failed", Scalar(m, "spec", "podReplacementPolicy"));
+        Assert.Equal("150", Scalar(m, "spec", "template", "spec", "terminationGracePeriodSeconds"));
+        var env = At(m, "spec", "template", "spec", "containers", 0, "env", 0);
+        Assert.Equal(SchedulerTask.Variable, Scalar(env, "name"));
+        Assert.Equal($"k8s:{job.Name}", Scalar(env, "value"));
+    }
+
+    [Fact]
+    public void K8s_ReplacesItsOwnUneditedManifest_ButAnEditedOne_OnlyWithForce_SayingSoInOneLine()
+    {
+        using var dir = new TempDir();
+        var (plan, _) = MicroGrid.Plan(dir, 1, 1);
+        var path = Path.Combine(plan, "k8s", "job.yaml");
+        string[] k8s = ["grid", "k8s", plan, "--image", "remix:1"];
+        Assert.Equal(0, Support.Cli.Run(k8s).Code);
+
+        var again = Support.Cli.Run([.. k8s, "--parallelism", "1"]);
+        var edited = File.ReadAllText(path).Replace("  name: plan\n", "  name: plan\n  namespace: lab\n");
+        File.WriteAllText(path, edited);
+        var refused = Support.Cli.Run([.. k8s, "--parallelism", "2"]);
+        var keptEdited = File.ReadAllText(path);
+        var forced = Support.Cli.Run([.. k8s, "--force"]);
+
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Equal("1", Scalar(Read(path), "spec", "parallelism"));
+        Assert.Contains("namespace: lab", edited);
+        Assert.NotEqual(0, refused.Code);
+        Assert.Equal($"remix: {path}: edited since remix wrote it; --force replaces it", refused.Err.Trim());
+        Assert.Equal(edited, keptEdited);
+        Assert.True(forced.Code == 0, forced.Err);
+        Assert.DoesNotContain("namespace", File.ReadAllText(path));
+    }
 }

@@ -85,6 +85,36 @@ public class GridSlurmScriptTests
         Assert.False(Directory.Exists(Path.Combine(plan, "logs")));
     }
 
+    [Fact]
+    public void Slurm_ReplacesItsOwnUneditedScript_ButAnEditedOneOrAnotherFile_OnlyWithForce_SayingSoInOneLine()
+    {
+        using var dir = new TempDir();
+        var (plan, _) = MicroGrid.Plan(dir, 1, 1);
+        var path = Path.Combine(plan, "slurm", "grid.sbatch");
+        string[] slurm = ["grid", "slurm", plan, "--partition", "cpu"];
+        Assert.Equal(0, Support.Cli.Run(slurm).Code);
+
+        var again = Support.Cli.Run([.. slurm, "--time", "10"]);
+        var edited = File.ReadAllText(path).Replace("#SBATCH --partition=cpu\n", "#SBATCH --partition=cpu\n#SBATCH --account=lab\n");
+        File.WriteAllText(path, edited);
+        var refused = Support.Cli.Run([.. slurm, "--time", "20"]);
+        var keptEdited = File.ReadAllText(path);
+        File.WriteAllText(path, "#!/bin/bash\nsbatch by hand\n");
+        var foreign = Support.Cli.Run(slurm);
+        var forced = Support.Cli.Run([.. slurm, "--force"]);
+
+        Assert.True(again.Code == 0, again.Err);
+        Assert.Contains("(replacing the script written before)", again.Out);
+        Assert.NotEqual(0, refused.Code);
+        Assert.Equal($"remix: {path}: edited since remix wrote it; --force replaces it", refused.Err.Trim());
+        Assert.Equal(edited, keptEdited);
+        Assert.NotEqual(0, foreign.Code);
+        Assert.Equal($"remix: {path}: not written by remix (no \"# remix-sha256:\" line); --force replaces it", foreign.Err.Trim());
+        Assert.True(forced.Code == 0, forced.Err);
+        Assert.DoesNotContain("by hand", File.ReadAllText(path));
+        Assert.StartsWith("# remix-sha256: ", File.ReadAllLines(path)[^1]);
+    }
+
     [Theory]
     [InlineData("--time", "soon", "remix: --time: expected minutes, HH:MM:SS or D-HH:MM:SS, found \"soon\"")]
     [InlineData("--cpus-per-task", "0", "remix: --cpus-per-task: expected a positive number, found 0")]
@@ -113,6 +143,8 @@ public class GridSlurmScriptTests
         string[] submit = ["grid", "slurm", plan, "--partition", "cpu", "--submit"];
         string path = $"{bin}:/usr/bin:/bin";
 
+        // Nothing queued: the job recorded by the first submission has ended (and no Slurm installed here is asked).
+        FakeCommand(Path.Combine(bin, "squeue"), "exit 0");
         FakeCommand(sbatch, "echo \"$@\" > \"$(dirname \"$0\")/args\"; echo '42;cluster'");
         var ok = CliProcess.Run(new Dictionary<string, string?> { ["PATH"] = path }, submit);
         FakeCommand(sbatch, "echo 'sbatch: error: invalid partition specified: cpu' >&2; exit 1");
@@ -128,6 +160,50 @@ public class GridSlurmScriptTests
         Assert.Equal($"remix: sbatch {script}: exit code 1: sbatch: error: invalid partition specified: cpu", refused.Err.Trim());
         Assert.Equal(1, missing.Code);
         Assert.Equal($"remix: --submit: sbatch not found (is this a Slurm login node?); the script is written: sbatch {script}", missing.Err.Trim());
+    }
+
+    [Theory]
+    [InlineData("42_1\n42_[3-4%2]\n7_0\n", new[] { 1, 3, 4 })]
+    [InlineData("42_[0,2-3]\n43_5\n", new[] { 0, 2, 3, 5 })]
+    [InlineData("", new int[0])]
+    public void QueuedIndices_AreTheTasksSqueueListsOfTheRecordedJobs_SplitOrNot(string squeue, int[] expected) =>
+        Assert.Equal(expected, SlurmJobs.QueuedIndices(squeue, ["42", "43"]).Order());
+
+    [Fact]
+    public void Slurm_Submit_RecordsTheJob_LeavesOutEntriesItsTasksStillQueue_AndWhereSqueueFails_SaysTheyMayBeQueuedTwice()
+    {
+        if (!OperatingSystem.IsLinux()) return; // fake commands are shell scripts
+        using var dir = new TempDir();
+        var (plan, _) = MicroGrid.Plan(dir, 2, 1, 2, 3);
+        var bin = dir.File("bin");
+        Directory.CreateDirectory(bin);
+        var environment = new Dictionary<string, string?> { ["PATH"] = $"{bin}:/usr/bin:/bin" };
+        string[] submit = ["grid", "slurm", plan, "--partition", "cpu", "--submit"];
+        FakeCommand(Path.Combine(bin, "sbatch"), "n=$(cat \"$(dirname \"$0\")/n\" 2>/dev/null || echo 41); n=$((n+1)); echo $n > \"$(dirname \"$0\")/n\"; echo $n");
+        var squeue = Path.Combine(bin, "squeue");
+        FakeCommand(squeue, "echo \"$@\" > \"$(dirname \"$0\")/squeue-args\"; printf '42_1\\n42_[3-4%%2]\\n'");
+
+        var first = CliProcess.Run(environment, submit);
+        var second = CliProcess.Run(environment, submit);
+        var squeueArgs = File.ReadAllText(Path.Combine(bin, "squeue-args")).Trim();
+        FakeCommand(squeue, "echo 'squeue: error: Unable to contact slurm controller' >&2; exit 1");
+        var unanswered = CliProcess.Run(environment, submit);
+        FakeCommand(squeue, "echo 'slurm_load_jobs error: Invalid job id specified' >&2; exit 1");
+        var ended = CliProcess.Run(environment, submit);
+
+        Assert.True(first.Code == 0, first.Err);
+        Assert.Contains("6 pending entries as array 0-5", first.Out);
+        Assert.True(second.Code == 0, second.Err);
+        Assert.Equal("-h -r -j 42 -o %i", squeueArgs);
+        Assert.Contains("3 pending entries as array 0,2,5", second.Out);
+        Assert.Contains("  left out: 3 queued", second.Out);
+        Assert.Equal("", second.Err.Trim());
+        Assert.True(unanswered.Code == 0, unanswered.Err);
+        Assert.Equal($"remix: note: squeue exit code 1: squeue: error: Unable to contact slurm controller: entries of the jobs submitted before ({Path.Combine(plan, "slurm", "jobs")}) that are still queued may be submitted twice", unanswered.Err.Trim());
+        Assert.Contains("6 pending entries as array 0-5", unanswered.Out);
+        Assert.True(ended.Code == 0, ended.Err);
+        Assert.Equal("", ended.Err.Trim());
+        Assert.Equal(["42", "43", "44", "45"], File.ReadAllLines(Path.Combine(plan, "slurm", "jobs")));
     }
 
     [Fact]

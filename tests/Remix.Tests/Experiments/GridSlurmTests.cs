@@ -72,6 +72,26 @@ public class GridSlurmTests
         Assert.Contains("resumed from", log);
     }
 
+    [SkippableFact]
+    public void SubmitAgain_WhileTheFirstJobsTasksAreQueuedOrRunning_SubmitsNothing()
+    {
+        var partition = IdlePartition();
+        using var dir = new TempDir();
+        var (plan, _) = MicroGrid.Plan(dir, 1, 1, 2);
+
+        // One task at a time: the second waits in the queue, holding no lock.
+        var job = Submit(plan, partition, "--array-parallelism", "1");
+        var again = CliProcess.Run("grid", "slurm", plan, "--partition", partition, "--cpus-per-task", "1", "--submit");
+        WaitForTheJob(job, plan);
+
+        Assert.True(again.Code == 0, again.Err);
+        // Each entry queued, running or (a fast one) done by now: none pending.
+        Assert.StartsWith($"{plan}: no pending entries (", again.Out);
+        Assert.Contains("queued", again.Out);
+        Assert.Equal([job], File.ReadAllLines(Path.Combine(plan, "slurm", "jobs")));
+        Assert.All(GridStatus.Read(plan), e => Assert.Equal(EntryState.Done, e.State));
+    }
+
     // Asked once: sinfo takes seconds to give up on a controller that is not running.
     static readonly Lazy<(int? Code, string Output)> Sinfo = new(() => Command("sinfo", "-h", "-o", "%P %T"));
 
@@ -89,9 +109,9 @@ public class GridSlurmTests
         return partition.TrimEnd('*');
     }
 
-    static string Submit(string plan, string partition)
+    static string Submit(string plan, string partition, params string[] options)
     {
-        var r = CliProcess.Run("grid", "slurm", plan, "--partition", partition, "--cpus-per-task", "1", "--submit");
+        var r = CliProcess.Run(["grid", "slurm", plan, "--partition", partition, "--cpus-per-task", "1", "--submit", .. options]);
         Assert.True(r.Code == 0, r.Err);
         var job = Regex.Match(r.Out, @"submitted job (\d+)");
         Assert.True(job.Success, r.Out);
