@@ -71,13 +71,6 @@ public readonly struct JsonFields
         return n;
     }
 
-    public long? OptionalLong(string field, long min = long.MinValue)
-    {
-        if (Raw(field) is not { } v) return null;
-        if (v.ValueKind != JsonValueKind.Number || !v.TryGetInt64(out long n) || n < min) throw Error(field, min == 0 ? "a non-negative integer" : "an integer", v);
-        return n;
-    }
-
     public double? OptionalDouble(string field, bool positive = false)
     {
         if (Raw(field) is not { } v) return null;
@@ -102,15 +95,6 @@ public readonly struct JsonFields
         if (Raw(field) is not { } v) return null;
         if (v.ValueKind != JsonValueKind.String) throw Error(field, "a string", v);
         return v.GetString();
-    }
-
-    /// <summary>A list of strings; <paramref name="expected"/> names it in the error.</summary>
-    public string[]? OptionalStringList(string field, string expected = "a list of strings")
-    {
-        if (Raw(field) is not { } v) return null;
-        if (v.ValueKind != JsonValueKind.Array || v.EnumerateArray().Any(item => item.ValueKind != JsonValueKind.String))
-            throw Error(field, expected, v);
-        return [.. v.EnumerateArray().Select(item => item.GetString()!)];
     }
 
     /// <summary>An integer or a list of integers (as <c>eos_token_id</c> may be).</summary>

@@ -26,9 +26,6 @@ public sealed class Linear : nn.Module
     /// <summary>The [out, in] weight matrix.</summary>
     public Parameter Weight => _weight;
 
-    /// <summary>The [out] bias, or null.</summary>
-    public Parameter? Bias => _bias;
-
     /// <summary>A low-rank adapter added to this projection's output (LoRA), or null.</summary>
     public LoraAdapter? Adapter { get; set; }
 

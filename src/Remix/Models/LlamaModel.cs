@@ -29,7 +29,6 @@ public sealed class LlamaModel : nn.Module
 
     public TokenEmbedding EmbedTokens => _embedTokens;
     public RMSNorm Norm => _norm;
-    public RotaryEmbedding Rotary => _rotary;
 
     /// <summary>
     /// inputIds and positionIds: [batch, seq]; attentionMask: [batch, cached + seq] with 1 for real

@@ -45,9 +45,8 @@ public sealed class HfTokenizer : IDisposable
     /// <summary>Ids of the added tokens marked special (skipped when decoding).</summary>
     public IReadOnlySet<int> SpecialTokenIds { get; }
 
-    /// <summary>Special token ids the post-processor puts before / after a single sequence.</summary>
+    /// <summary>Special token ids the post-processor puts before a single sequence.</summary>
     public IReadOnlyList<int> PrefixTokenIds => _prefix;
-    public IReadOnlyList<int> SuffixTokenIds => _suffix;
 
     /// <summary>The id of a token string (added or in the vocabulary), or null.</summary>
     public int? TokenToId(string token) => _tokenIds.TryGetValue(token, out int id) ? id : null;
