@@ -16,12 +16,10 @@ public static class TorchBackend
         ?? "unknown";
 
     /// <summary>
-    /// The backend in use: <c>cuda</c> when TorchSharp's CUDA backend loaded and sees a device, else <c>cpu</c>
-    /// (a CUDA build on a machine without a GPU runs on its CPU part).
+    /// The build's backend, the loaded one, whether CUDA is available and how many devices it sees. The loaded backend
+    /// is <c>cuda</c> when TorchSharp's CUDA backend loaded and sees a device, else <c>cpu</c> (a CUDA build on a machine
+    /// without a GPU runs on its CPU part).
     /// </summary>
-    public static string Loaded() => cuda.is_available() ? "cuda" : "cpu";
-
-    /// <summary>The build's backend, the loaded one, whether CUDA is available and how many devices it sees.</summary>
     public static JsonObject Describe()
     {
         GlibcxxCompat.ThrowIfTurnedOffWhereNeeded();
