@@ -1,4 +1,8 @@
 using Remix.Bench;
+using Remix.Runtime;
+
+// Process-wide malloc tuning is the application's choice; the benchmarks measure what the CLI does.
+NativeHeap.RetainFreedMemory();
 
 return args.FirstOrDefault() switch
 {

@@ -73,6 +73,19 @@ public static class CliApp
             if (parse.GetValue(Verbose)) stderr.WriteLine(e);
             return 1;
         }
+        catch (Runtime.TorchSharpLoadException e)
+        {
+            stderr.WriteLine($"remix: {e.Message}");
+            if (parse.GetValue(Verbose)) stderr.WriteLine(e);
+            return 1;
+        }
+        catch (Exception e) when (Runtime.GlibcxxCompat.ExplainLoadFailure(e) is { } explained)
+        {
+            // TorchSharp is first touched inside a command; a native load failure the library can name is one line, not a trace.
+            stderr.WriteLine($"remix: {explained.Message}");
+            if (parse.GetValue(Verbose)) stderr.WriteLine(e);
+            return 1;
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException or ArgumentException or InvalidOperationException)
         {
             stderr.WriteLine($"remix: error: {e.Message.Split('\n')[0]}");

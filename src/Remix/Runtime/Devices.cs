@@ -24,9 +24,10 @@ public static class Devices
     public static Device Parse(string name)
     {
         var text = Normalize(name) ?? throw new InvalidInputException("--device", $"expected {DeviceNames}, found \"{name}\"");
+        GlibcxxCompat.ThrowIfTurnedOffWhereNeeded(); // the first touch of TorchSharp in most commands
         if (text == "cpu") return CPU;
         if (!cuda.is_available())
-            throw new InvalidInputException("--device", $"\"{name}\" was asked for but CUDA is not available (this build uses TorchSharp-cpu; see README, \"Running on a GPU\")");
+            throw new InvalidInputException("--device", $"\"{name}\" was asked for but CUDA is not available ({(TorchBackend.Built == "cuda" ? "no CUDA device is visible to this build's CUDA backend" : "this build uses TorchSharp-cpu: build with -p:TorchBackend=cuda")}; see README, \"Running on a GPU\")");
         return device(text);
     }
 

@@ -15,7 +15,9 @@ namespace Remix.Runtime;
 /// Freed memory is kept for reuse instead, so resident memory stays at the step's high-water mark.
 /// Allocations above 32 MiB (glibc's largest mmap threshold) still get their own mappings.
 /// Settings a user gave through <c>MALLOC_*_</c> variables or <c>GLIBC_TUNABLES</c> are left alone, as is
-/// every system without glibc.
+/// every system without glibc. The settings are the whole process's, so the library never applies them itself:
+/// the application calls <see cref="RetainFreedMemory"/> once at start-up (the <c>remix</c> CLI, the test host
+/// and the benchmarks do).
 /// </remarks>
 public static class NativeHeap
 {
@@ -24,15 +26,13 @@ public static class NativeHeap
     /// <summary>The largest mmap threshold glibc accepts on 64-bit systems (half its 64 MiB heap size).</summary>
     public const int LargestMmapThreshold = 32 << 20;
 
-    static int _done;
-
     /// <summary>
-    /// Applies the settings once per process: no trimming, padding that keeps thread heaps, and the largest
-    /// mmap threshold. Returns whether they were applied by this call.
+    /// Applies the settings to this process: no trimming, padding that keeps thread heaps, and the largest
+    /// mmap threshold. Returns whether glibc accepted them; calling it again sets the same values again.
     /// </summary>
     public static bool RetainFreedMemory()
     {
-        if (!OperatingSystem.IsLinux() || Interlocked.Exchange(ref _done, 1) == 1 || UserTunedMalloc()) return false;
+        if (!OperatingSystem.IsLinux() || UserTunedMalloc()) return false;
         try
         {
             int[] accepted = [mallopt(MmapThreshold, LargestMmapThreshold), mallopt(TrimThreshold, int.MaxValue), mallopt(TopPad, 64 << 20)];

@@ -140,7 +140,8 @@ public sealed class RunProvenance : IDisposable
     static string Kind(JsonNode node) => node.GetValueKind().ToString().ToLowerInvariant();
 
     /// <summary>
-    /// The Remix build and this machine as a session records them: versions, git commit, OS, CPU model and the SIMD
+    /// The Remix build and this machine as a session records them: versions, git commit, the TorchSharp backend built
+    /// for and loaded, OS, CPU model and the SIMD
     /// instructions .NET uses, TorchSharp's thread count, host name and the environment variables that change them.
     /// </summary>
     public static JsonObject Describe()
@@ -153,6 +154,7 @@ public sealed class RunProvenance : IDisposable
             ["git_commit"] = Metadata(remix, "RemixGitCommit"),
             ["git_tree"] = Metadata(remix, "RemixGitTree"),
             ["torchsharp_version"] = torchSharp.GetName().Version?.ToString(3) ?? "unknown",
+            ["torch_backend"] = TorchBackend.Describe(), // before __version__: it is what first loads the native library
             ["libtorch_version"] = __version__,
             ["dotnet_version"] = RuntimeInformation.FrameworkDescription,
             ["os"] = RuntimeInformation.OSDescription,

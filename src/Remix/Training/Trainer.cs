@@ -31,7 +31,6 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
 
     public TrainingResult Train(TrainingRun run, CancellationToken cancellation = default)
     {
-        Runtime.NativeHeap.RetainFreedMemory(); // every step reallocates the last one's tensors: keep their pages
         var o = Options;
         var encoder = new ExampleEncoder(tokenizer, maxLength: o.MaxLength);
         var encoding = run.PreEncoded is { } pre ? new EncodingResult(pre, []) : encoder.EncodeAll(run.Examples.Where(e => e.Turns.Count > 0));

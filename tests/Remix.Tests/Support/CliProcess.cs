@@ -15,10 +15,13 @@ public sealed class CliProcess : IDisposable
     public CliProcess(params string[] args) : this(new Dictionary<string, string?>(), args) { }
 
     /// <summary>Starts remix with <paramref name="environment"/> changed: a null value unsets the variable.</summary>
-    public CliProcess(IReadOnlyDictionary<string, string?> environment, params string[] args)
+    public CliProcess(IReadOnlyDictionary<string, string?> environment, params string[] args) : this(AppContext.BaseDirectory, environment, args) { }
+
+    /// <summary>Starts the Remix.Cli.dll in <paramref name="appDirectory"/> (a copy of the build, say) with <paramref name="environment"/> changed.</summary>
+    public CliProcess(string appDirectory, IReadOnlyDictionary<string, string?> environment, params string[] args)
     {
         var start = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        start.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "Remix.Cli.dll"));
+        start.ArgumentList.Add(Path.Combine(appDirectory, "Remix.Cli.dll"));
         foreach (var arg in args) start.ArgumentList.Add(arg);
         foreach (var (name, value) in environment)
             if (value is null) start.Environment.Remove(name);
