@@ -35,8 +35,10 @@ public static class RunCommand
                 return 0;
             }
             bool validateOnly = parse.GetValue(validate);
+            // Read before the spec, so that a bad --kernels is the one line said whatever the spec holds.
+            var kernelChoice = parse.GetValue(kernels) is { } k ? Models.KernelChoices.Parse(k) : (Models.KernelChoice?)null;
             var spec = ExperimentSpec.Load(BundledPaths.Resolve(parse.GetValue(config)!), requireFiles: !validateOnly);
-            if (parse.GetValue(kernels) is { } k) spec = spec.WithKernels(Models.KernelChoices.Parse(k));
+            if (kernelChoice is { } choice) spec = spec.WithKernels(choice);
             // The same checks before a run as for --validate, so that a bad data row or tokenizer stops the run before it
             // has trained (or written) anything.
             var check = ExperimentCheck.Of(spec);
