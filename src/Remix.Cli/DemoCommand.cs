@@ -1,6 +1,7 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Remix.Experiments;
+using Remix.Models;
 using Remix.Training;
 
 namespace Remix.Cli;
@@ -14,10 +15,13 @@ public static class DemoCommand
         var quick = new Option<bool>("--quick") { Description = "A smaller version (16 facts, one seed): about a minute on 2 AVX-512 cores, where the full demo takes 6" };
         var seeds = new Option<int?>("--seeds") { Description = "Seeds per condition, 0 .. N-1 (default: the spec files' own: 2, or 1 with --quick)" };
         var keepCheckpoints = new Option<bool>("--keep-checkpoints") { Description = "Keep every stage's checkpoints and optimizer state once it has finished (default: only final/ stays)" };
-        var command = new Command("demo", "Run the default experiment on models/remix-tiny: how much of D_A each method forgets") { output, quick, seeds, keepCheckpoints };
+        var common = new CommonOptions();
+        var command = new Command("demo", "Run the default experiment on models/remix-tiny: how much of D_A each method forgets") { output, quick, seeds, keepCheckpoints, common.Kernels };
         command.SetAction(parse =>
         {
-            var conditions = DemoExperiment.Conditions(parse.GetValue(quick), parse.GetValue(seeds));
+            var kernels = common.KernelsOf(parse);
+            // Auto leaves the specs as they are, so that a demo folder from before the option keeps its snapshots.
+            var conditions = DemoExperiment.Conditions(parse.GetValue(quick), parse.GetValue(seeds)).Select(c => kernels == KernelChoice.Auto ? c : c.WithKernels(kernels)).ToList();
             var root = Path.Combine(parse.GetValue(output)!, parse.GetValue(quick) ? "quick" : "full");
             var o = parse.InvocationConfiguration.Output;
             var clock = Stopwatch.StartNew();

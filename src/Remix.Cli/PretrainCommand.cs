@@ -54,7 +54,7 @@ public static class PretrainCommand
                 MaxPositionEmbeddings = Math.Max(2048, block),
             };
             var (device, dtype) = common.Resolve(parse, "float32");
-            using var model = new LlamaForCausalLM(config, device, dtype);
+            using var model = new LlamaForCausalLM(config, device, dtype, common.KernelsOf(parse));
             model.InitializeWeights(parse.GetValue(seed));
 
             var documents = DatasetReader.Read(BundledPaths.Resolve(parse.GetValue(corpus)!)).Examples.Select(e => e.Text ?? string.Join("\n", e.Turns.Select(t => t.Content)));

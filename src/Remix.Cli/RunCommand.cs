@@ -18,8 +18,10 @@ public static class RunCommand
         var shared = new Option<string?>("--shared-stages") { Description = "Keep finished stage trainings here and reuse them in runs that begin the same way (other specs, same seed); stages are keyed by the content of the model and data files, so an edited file is trained on afresh (default: none, every run trains its own)" };
         var noRetrain = new Option<bool>("--no-retrain") { Description = "Refuse, in one line, instead of retraining a stage of the run folder that was trained under another spec, model, data or seed (default: say which stage changed and retrain from it)" };
         var keepCheckpoints = new Option<bool>("--keep-checkpoints") { Description = "Keep every stage's checkpoints and optimizer state once it has finished (default: only final/ stays)" };
+        // Not CommonOptions.Kernels: that one defaults to auto, and here leaving it out means the spec's own kernels:.
+        var kernels = new Option<string?>("--kernels") { Description = "auto or reference, in place of the spec's kernels: (default: the spec's, else auto); written into the run's config snapshot" };
         var threads = new CommonOptions();
-        var command = new Command("run", "Run a multi-stage continual-learning experiment and report the accuracy matrix") { config, output, validate, reference, shared, noRetrain, keepCheckpoints, threads.Threads };
+        var command = new Command("run", "Run a multi-stage continual-learning experiment and report the accuracy matrix") { config, output, validate, reference, shared, noRetrain, keepCheckpoints, threads.Threads, kernels };
         command.Validators.Add(result =>
         {
             if (result.GetResult(config) is null && result.GetResult(reference) is null) result.AddError("Option '--config' is required.");
@@ -33,7 +35,10 @@ public static class RunCommand
                 return 0;
             }
             bool validateOnly = parse.GetValue(validate);
+            // Read before the spec, so that a bad --kernels is the one line said whatever the spec holds.
+            var kernelChoice = parse.GetValue(kernels) is { } k ? Models.KernelChoices.Parse(k) : (Models.KernelChoice?)null;
             var spec = ExperimentSpec.Load(BundledPaths.Resolve(parse.GetValue(config)!), requireFiles: !validateOnly);
+            if (kernelChoice is { } choice) spec = spec.WithKernels(choice);
             // The same checks before a run as for --validate, so that a bad data row or tokenizer stops the run before it
             // has trained (or written) anything.
             var check = ExperimentCheck.Of(spec);
@@ -44,7 +49,7 @@ public static class RunCommand
             }
             if (validateOnly)
             {
-                o.WriteLine($"{spec.Name}: {spec.Stages.Count} stages ({string.Join(", ", spec.Stages.Select(s => s.Name))}), seeds {string.Join(", ", spec.Seeds)}, base {spec.BaseModel}, device {spec.Device}, dtype {spec.DType}{(spec.Joint ? ", joint" : "")}{(spec.LogitLens ? ", logit lens after each stage" : "")}");
+                o.WriteLine($"{spec.Name}: {spec.Stages.Count} stages ({string.Join(", ", spec.Stages.Select(s => s.Name))}), seeds {string.Join(", ", spec.Seeds)}, base {spec.BaseModel}, device {spec.Device}, dtype {spec.DType}, kernels {Models.KernelChoices.Name(spec.Kernels)}{(spec.Joint ? ", joint" : "")}{(spec.LogitLens ? ", logit lens after each stage" : "")}");
                 foreach (var stage in spec.Stages)
                     o.WriteLine($"  {stage.Name}: {string.Join(", ", stage.Data.Select(d => Path.GetFileName(d.File)))}{(stage.Limit is { } n ? $" (first {n})" : "")}; mix {(stage.Mix.Count == 0 ? "none" : string.Join(", ", stage.Mix.Select(m => $"{m.Source} x{m.Ratio}")))}; stop {stage.Recipe.Stop}; lr {stage.Recipe.LearningRate}");
                 foreach (var line in check.Found) o.WriteLine($"  found {line}");

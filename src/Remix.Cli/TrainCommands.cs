@@ -123,7 +123,7 @@ public static class TrainCommands
                 else if (Lora.HoldsAdapter(finalDir))
                 {
                     // Finished earlier but not yet merged (stopped in between): the model in memory is not the trained one, final/ is.
-                    using var trained = LoadedModel.Load(finalDir, loaded.Model.Device, loaded.Model.DType);
+                    using var trained = LoadedModel.Load(finalDir, loaded.Model.Device, loaded.Model.DType, kernels: loaded.Model.Kernels);
                     IO.AtomicDirectory.Write(finalDir, tmp => HfCheckpoint.Save(trained.Model, tmp, finalDir));
                 }
             }

@@ -103,7 +103,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         hashes.Save();
 
         Directory.CreateDirectory(runDir);
-        using var provenance = Runtime.RunProvenance.Begin(runDir, spec.Device, spec.DType, CommandLine, cancellation);
+        using var provenance = Runtime.RunProvenance.Begin(runDir, spec.Device, spec.DType, CommandLine, cancellation, spec.Kernels);
         // DONE first: a folder without it is a run in progress, and its old results are not left to be read as this run's.
         foreach (var file in ResultFiles.Prepend(DoneMarker)) File.Delete(Path.Combine(runDir, file));
         // Later stages first: were this stopped half way, the stages left still start with the changed one.
@@ -351,7 +351,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         var options = stage.Recipe with { Seed = Seeds.Stage(stage.Recipe.Seed, seed), KeepCheckpoints = stage.Recipe.KeepCheckpoints || KeepCheckpoints };
         var examples = TrainingSet(stage, index, sets, options.Seed);
 
-        using var loaded = LoadedModel.Load(previous, spec.Device, spec.DType);
+        using var loaded = LoadedModel.Load(previous, spec.Device, spec.DType, kernels: spec.Kernels);
         if (loaded.Adapter is { } applied) Progress?.Message($"stage {stage.Name}: applied {applied}; training starts from the merged model");
         var regularizers = new List<Regularizer>();
         try
@@ -390,7 +390,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
 
     void EvaluateStage(string model, List<List<Example>> sets, string stageDir, StageKey key)
     {
-        using var loaded = LoadedModel.Load(model, spec.Device, spec.DType);
+        using var loaded = LoadedModel.Load(model, spec.Device, spec.DType, kernels: spec.Kernels);
         EvaluateStage(loaded, sets, stageDir, key, null);
     }
 

@@ -1,9 +1,11 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
 using Remix.Data;
 using Remix.Data.Bundled;
 using Remix.Data.Mixing;
 using Remix.IO;
+using Remix.Models;
 using Remix.Runtime;
 using Remix.Training;
 
@@ -82,6 +84,9 @@ public sealed record ExperimentSpec
     /// <summary><c>auto</c> (float32 on CPU, the checkpoint's dtype on a GPU), float32, bfloat16 or float16.</summary>
     public string DType { get; init; } = "auto";
 
+    /// <summary>Whether the models may run on Remix's AVX-512 CPU kernels (<c>auto</c>) or only on TorchSharp's operations (<c>reference</c>).</summary>
+    public KernelChoice Kernels { get; init; } = KernelChoice.Auto;
+
     /// <summary>
     /// Joint training (the upper bound): one training run on every stage's data at once, with the
     /// first stage's recipe; every row of the accuracy matrix is that model's accuracy.
@@ -127,6 +132,7 @@ public sealed record ExperimentSpec
         // Checked for spelling only: whether the device exists is found out when the run loads the model.
         var device = root.Get("device") is { } d ? Devices.Normalize(d.AsString(Devices.DeviceNames)) ?? throw d.Expected(Devices.DeviceNames) : "cpu";
         var dtype = root.Get("dtype") is { } t ? Devices.IsDTypeOption(t.AsString(Devices.DTypeNames)) ? t.AsString() : throw t.Expected(Devices.DTypeNames) : "auto";
+        var kernels = root.Get("kernels") is { } kn ? KernelChoices.TryParse(kn.AsString(KernelChoices.Expected)) ?? throw kn.Expected(KernelChoices.Expected) : KernelChoice.Auto;
         var seeds = ReadSeeds(root);
         bool joint = root.Bool("joint") ?? false, logitLens = root.Bool("logit_lens") ?? false;
         var defaults = ReadRecipe(root.Object("recipe"), new TrainingOptions());
@@ -138,9 +144,20 @@ public sealed record ExperimentSpec
         root.RefuseUnknownKeys();
         return new ExperimentSpec
         {
-            Name = name, BaseModel = baseModel, Seeds = seeds, Stages = stages, Device = device, DType = dtype,
+            Name = name, BaseModel = baseModel, Seeds = seeds, Stages = stages, Device = device, DType = dtype, Kernels = kernels,
             MissingPaths = missing, Joint = joint, LogitLens = logitLens,
         };
+    }
+
+    /// <summary>
+    /// The spec with <paramref name="kernels"/> in place of its own (<c>remix run --kernels</c>), written into <see cref="Json"/> too,
+    /// so that the run folder's config snapshot says which path ran.
+    /// </summary>
+    public ExperimentSpec WithKernels(KernelChoice kernels)
+    {
+        var json = JsonNode.Parse(Json)?.AsObject() ?? new JsonObject();
+        json["kernels"] = KernelChoices.Name(kernels);
+        return this with { Kernels = kernels, Json = json.ToJsonString(new JsonSerializerOptions { WriteIndented = true }) };
     }
 
     /// <summary><c>seeds: [..]</c>, or one <c>seed: N</c>; by default seed 0.</summary>

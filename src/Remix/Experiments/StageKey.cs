@@ -11,7 +11,7 @@ namespace Remix.Experiments;
 
 /// <summary>
 /// What a stage's training is a function of, by content: the base model's and every data and mixing file's SHA-256,
-/// the spec of this and every earlier stage, the seed, device, dtype and (on CPU) the thread count. It is a hash and
+/// the spec of this and every earlier stage, the seed, device, dtype and (on CPU) the thread count and a reference kernel choice. It is a hash and
 /// the named parts it was made from, so that a stage folder trained under another key can say which part changed.
 /// A stage folder records its key in <see cref="FileName"/>; its evaluation, which also depends on the later stages'
 /// sets, records another (<see cref="ForEvaluation"/>) in <see cref="EvaluationFileName"/>.
@@ -83,6 +83,12 @@ public sealed class StageKey
         // CPU kernels split their reductions by thread, so 1 and 2 threads differ in the last bit (measured); a GPU's
         // kernels do not depend on the host's thread count.
         if (spec.Device == "cpu") yield return new("threads", threads.ToString(CultureInfo.InvariantCulture));
+        // The kernels and TorchSharp's operations agree within float32 rounding, not bit for bit, and the point of
+        // `kernels: reference` is to compare the two: a reference run that reused a stage trained on the kernels would
+        // compare them with themselves. So reference is a part, on CPU only (the kernels never run on a GPU). Auto is
+        // left out, as it is what every stage was trained with before the choice existed: their keys stay valid. On a
+        // CPU without AVX-512 auto computes what reference does, and the two only train apart, which is slower, not wrong.
+        if (spec.Device == "cpu" && spec.Kernels == Models.KernelChoice.Reference) yield return new("kernels", "reference");
         foreach (var file in ModelFiles(spec.BaseModel))
             yield return new($"base_model/{Path.GetFileName(file)}", "sha256:" + hashes.Sha256(file));
     }

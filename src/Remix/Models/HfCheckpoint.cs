@@ -26,14 +26,14 @@ public static class HfCheckpoint
 
     /// <summary>
     /// Builds the model of <c>config.json</c> on <paramref name="device"/> in <paramref name="dtype"/>
-    /// and fills every parameter from the weights, converting dtype. Missing, unexpected or
-    /// wrongly shaped tensors are refused with the tensor and file named.
+    /// and fills every parameter from the weights, converting dtype; <paramref name="kernels"/> is the model's
+    /// <see cref="LlamaForCausalLM.Kernels"/>. Missing, unexpected or wrongly shaped tensors are refused with the tensor and file named.
     /// </summary>
-    public static LlamaForCausalLM Load(string directory, Device? device = null, ScalarType dtype = ScalarType.Float32)
+    public static LlamaForCausalLM Load(string directory, Device? device = null, ScalarType dtype = ScalarType.Float32, KernelChoice kernels = KernelChoice.Auto)
     {
         var config = LoadConfig(directory);
         using var weights = CheckpointWeights.Open(directory);
-        var model = new LlamaForCausalLM(config, device, dtype);
+        var model = new LlamaForCausalLM(config, device, dtype, kernels);
         try
         {
             LoadWeights(model, weights, directory);

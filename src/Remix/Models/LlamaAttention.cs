@@ -13,9 +13,11 @@ public sealed class LlamaAttention : nn.Module
     [TorchSharp.Utils.ComponentName(Name = "o_proj")] readonly Linear _o;
 
     readonly int _layer, _heads, _kvHeads, _headDim;
+    readonly bool _cpuKernels;
 
-    public LlamaAttention(LlamaConfig c, int layer, Device device, ScalarType dtype) : base(nameof(LlamaAttention))
+    public LlamaAttention(LlamaConfig c, int layer, Device device, ScalarType dtype, KernelChoice kernels) : base(nameof(LlamaAttention))
     {
+        _cpuKernels = KernelChoices.UsesCpuKernels(kernels);
         _layer = layer;
         _heads = c.NumAttentionHeads;
         _kvHeads = c.NumKeyValueHeads;
@@ -31,7 +33,8 @@ public sealed class LlamaAttention : nn.Module
     /// x: [batch, seq, hidden]; cos/signedSin: [batch, seq, head_dim] (<see cref="RotaryEmbedding.Compute"/>);
     /// mask: additive [batch, 1, seq, keys] or null for plain causal attention (then <paramref name="causal"/>
     /// says whether to apply it). Plain causal attention without a cache runs on <see cref="CpuCausalAttention"/>
-    /// where it applies (float32 on a CPU with AVX-512), otherwise on libtorch's kernel.
+    /// where the model's <see cref="KernelChoice"/> allows it and it applies (float32 on a CPU with AVX-512), otherwise
+    /// on libtorch's kernel.
     /// </summary>
     public Tensor Forward(Tensor x, Tensor cos, Tensor signedSin, Tensor? mask, bool causal, KvCache? cache)
     {
@@ -41,7 +44,7 @@ public sealed class LlamaAttention : nn.Module
         var k = _k.Forward(x).view(batch, seq, _kvHeads, _headDim); // [batch, seq, kv_heads, head_dim]
         var v = _v.Forward(x).view(batch, seq, _kvHeads, _headDim);
         Tensor attended; // [batch, seq, heads, head_dim]
-        if (cache is null && mask is null && causal && CpuCausalAttention.Supports(q, k, v, cos, signedSin))
+        if (_cpuKernels && cache is null && mask is null && causal && CpuCausalAttention.Supports(q, k, v, cos, signedSin))
         {
             attended = CpuCausalAttention.Apply(q, k, v, cos, signedSin); // rotates q and k itself
         }

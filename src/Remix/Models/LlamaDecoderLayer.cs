@@ -10,12 +10,12 @@ public sealed class LlamaDecoderLayer : nn.Module
     [TorchSharp.Utils.ComponentName(Name = "input_layernorm")] readonly RMSNorm _inputNorm;
     [TorchSharp.Utils.ComponentName(Name = "post_attention_layernorm")] readonly RMSNorm _postAttentionNorm;
 
-    public LlamaDecoderLayer(LlamaConfig c, int layer, Device device, ScalarType dtype) : base(nameof(LlamaDecoderLayer))
+    public LlamaDecoderLayer(LlamaConfig c, int layer, Device device, ScalarType dtype, KernelChoice kernels) : base(nameof(LlamaDecoderLayer))
     {
-        _attention = new LlamaAttention(c, layer, device, dtype);
-        _mlp = new LlamaMlp(c, device, dtype);
-        _inputNorm = new RMSNorm(c.HiddenSize, c.RmsNormEps, device, dtype);
-        _postAttentionNorm = new RMSNorm(c.HiddenSize, c.RmsNormEps, device, dtype);
+        _attention = new LlamaAttention(c, layer, device, dtype, kernels);
+        _mlp = new LlamaMlp(c, device, dtype, kernels);
+        _inputNorm = new RMSNorm(c.HiddenSize, c.RmsNormEps, device, dtype, kernels);
+        _postAttentionNorm = new RMSNorm(c.HiddenSize, c.RmsNormEps, device, dtype, kernels);
         RegisterComponents();
     }
 

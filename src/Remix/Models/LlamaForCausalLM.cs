@@ -13,12 +13,14 @@ public sealed class LlamaForCausalLM : nn.Module
     [TorchSharp.Utils.ComponentName(Name = "model")] readonly LlamaModel _model;
     [TorchSharp.Utils.ComponentName(Name = "lm_head")] readonly Linear? _lmHead;
 
-    public LlamaForCausalLM(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32) : base(nameof(LlamaForCausalLM))
+    /// <summary>A model of <paramref name="config"/> with uninitialised weights; <paramref name="kernels"/> says whether its CPU kernels may run.</summary>
+    public LlamaForCausalLM(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32, KernelChoice kernels = KernelChoice.Auto) : base(nameof(LlamaForCausalLM))
     {
         Config = config;
         Device = device ?? CPU;
         DType = dtype;
-        _model = new LlamaModel(config, Device, dtype);
+        Kernels = kernels;
+        _model = new LlamaModel(config, Device, dtype, kernels);
         _lmHead = config.TieWordEmbeddings ? null : new Linear(config.HiddenSize, config.VocabSize, false, Device, dtype);
         RegisterComponents();
     }
@@ -26,6 +28,9 @@ public sealed class LlamaForCausalLM : nn.Module
     public LlamaConfig Config { get; }
     public Device Device { get; }
     public ScalarType DType { get; }
+
+    /// <summary>Whether the norms, SwiGLU and causal attention may run on Remix's AVX-512 kernels, fixed when the model is built.</summary>
+    public KernelChoice Kernels { get; }
     public LlamaModel Model => _model;
 
     /// <summary>The [vocab, hidden] matrix that maps hidden states to logits.</summary>

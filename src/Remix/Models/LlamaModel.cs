@@ -16,12 +16,12 @@ public sealed class LlamaModel : nn.Module
     readonly RotaryEmbedding _rotary;
     readonly int? _slidingWindow;
 
-    public LlamaModel(LlamaConfig c, Device device, ScalarType dtype) : base(nameof(LlamaModel))
+    public LlamaModel(LlamaConfig c, Device device, ScalarType dtype, KernelChoice kernels) : base(nameof(LlamaModel))
     {
         _embedTokens = new TokenEmbedding(c.VocabSize, c.HiddenSize, device, dtype);
         _layers = new ModuleList<LlamaDecoderLayer>();
-        for (int i = 0; i < c.NumHiddenLayers; i++) _layers.Add(new LlamaDecoderLayer(c, i, device, dtype));
-        _norm = new RMSNorm(c.HiddenSize, c.RmsNormEps, device, dtype);
+        for (int i = 0; i < c.NumHiddenLayers; i++) _layers.Add(new LlamaDecoderLayer(c, i, device, dtype, kernels));
+        _norm = new RMSNorm(c.HiddenSize, c.RmsNormEps, device, dtype, kernels);
         _rotary = new RotaryEmbedding(c.HeadDim, c.RopeTheta, c.RopeScaling);
         _slidingWindow = c.SlidingWindow;
         RegisterComponents();

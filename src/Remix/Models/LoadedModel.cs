@@ -31,23 +31,25 @@ public sealed class LoadedModel : IDisposable
     /// Loads with a device name (<c>cpu</c>, <c>cuda</c>, <c>cuda:N</c>) and a dtype name (<c>auto</c>: float32 on
     /// CPU, the checkpoint's own on a GPU; or float32, bfloat16, float16), as the CLI and experiment specs give them.
     /// </summary>
-    public static LoadedModel Load(string directory, string device, string dtype, bool applyAdapter = true)
+    public static LoadedModel Load(string directory, string device, string dtype, bool applyAdapter = true, KernelChoice kernels = KernelChoice.Auto)
     {
         var (target, type) = Runtime.Devices.Resolve(device, dtype, HfCheckpoint.LoadConfig(directory).TorchDtype);
-        return Load(directory, target, type, applyAdapter);
+        return Load(directory, target, type, applyAdapter, kernels);
     }
 
     /// <summary>
     /// Loads model and tokenizer from a Hugging Face-layout directory. A PEFT LoRA adapter there
     /// (<c>adapter_model.safetensors</c> + <c>adapter_config.json</c>, as <c>remix train --lora</c> writes) is merged into
-    /// the weights unless <paramref name="applyAdapter"/> is false, which loads the base weights alone.
+    /// the weights unless <paramref name="applyAdapter"/> is false, which loads the base weights alone. <paramref name="kernels"/>
+    /// is the model's <see cref="LlamaForCausalLM.Kernels"/>.
     /// </summary>
-    public static LoadedModel Load(string directory, Device? device = null, ScalarType dtype = ScalarType.Float32, bool applyAdapter = true)
+    public static LoadedModel Load(string directory, Device? device = null, ScalarType dtype = ScalarType.Float32, bool applyAdapter = true,
+        KernelChoice kernels = KernelChoice.Auto)
     {
         var tokenizer = HfTokenizer.Load(directory);
         try
         {
-            var (model, adapter) = LoadModel(directory, device, dtype, applyAdapter);
+            var (model, adapter) = LoadModel(directory, device, dtype, applyAdapter, kernels);
             try
             {
                 CheckFits(directory, tokenizer, model.Config);
@@ -68,7 +70,7 @@ public sealed class LoadedModel : IDisposable
     }
 
     /// <summary>
-    /// Reads everything <see cref="Load(string, Device?, ScalarType, bool)"/> reads but the tensors — config.json, tokenizer.json
+    /// Reads everything <see cref="Load(string, Device?, ScalarType, bool, KernelChoice)"/> reads but the tensors — config.json, tokenizer.json
     /// (and that it fits the vocabulary), the stop tokens and every weight file's header — so that a checkpoint of any size
     /// is checked in moments; refuses what loading would refuse there, in one line naming the file.
     /// </summary>
@@ -96,13 +98,13 @@ public sealed class LoadedModel : IDisposable
     }
 
     /// <summary>
-    /// The model of a checkpoint directory as <see cref="Load(string, Device?, ScalarType, bool)"/> loads it, without the
+    /// The model of a checkpoint directory as <see cref="Load(string, Device?, ScalarType, bool, KernelChoice)"/> loads it, without the
     /// tokenizer: the weights, with the directory's LoRA adapter merged when <paramref name="applyAdapter"/> is true.
     /// </summary>
     public static (LlamaForCausalLM Model, AppliedAdapter? Adapter) LoadModel(string directory, Device? device = null,
-        ScalarType dtype = ScalarType.Float32, bool applyAdapter = true)
+        ScalarType dtype = ScalarType.Float32, bool applyAdapter = true, KernelChoice kernels = KernelChoice.Auto)
     {
-        var model = HfCheckpoint.Load(directory, device, dtype);
+        var model = HfCheckpoint.Load(directory, device, dtype, kernels);
         try
         {
             return (model, applyAdapter ? Lora.MergeAdapter(model, directory) : null);

@@ -15,7 +15,7 @@ namespace Remix.Models;
 /// When a gradient is needed the norm runs as one autograd function with its backward written out
 /// (<see cref="Function"/>): autograd through the six elementary operations costs about twice the
 /// passes over the activations, and there are two norms per layer. The forward values are the same
-/// operations in the same order either way. For float32 on CPUs with AVX-512 the function's forward and
+/// operations in the same order either way. For float32 on CPUs with AVX-512, unless the model was built with <see cref="KernelChoice.Reference"/>, the function's forward and
 /// backward are each one pass over the rows (<see cref="Kernel"/>), keeping the input and each row's
 /// reciprocal root instead of the normalised copy.
 /// </remarks>
@@ -25,11 +25,14 @@ public sealed class RMSNorm : nn.Module
     readonly Parameter _weight;
 
     readonly double _eps;
+    readonly bool _cpuKernels;
 
-    public RMSNorm(long dim, double eps, Device device, ScalarType dtype) : base(nameof(RMSNorm))
+    /// <summary>A norm of unit weights; under <see cref="KernelChoice.Auto"/> it runs on <see cref="Kernel"/> where that applies.</summary>
+    public RMSNorm(long dim, double eps, Device device, ScalarType dtype, KernelChoice kernels = KernelChoice.Auto) : base(nameof(RMSNorm))
     {
         _weight = new Parameter(ones([dim], dtype, device));
         _eps = eps;
+        _cpuKernels = KernelChoices.UsesCpuKernels(kernels);
         RegisterComponents();
     }
 
@@ -37,9 +40,9 @@ public sealed class RMSNorm : nn.Module
 
     public Tensor Forward(Tensor x)
     {
-        if (is_grad_enabled() && (x.requires_grad || _weight.requires_grad)) return Function.apply(x, _weight, _eps);
+        if (is_grad_enabled() && (x.requires_grad || _weight.requires_grad)) return Function.apply(x, _weight, _eps, _cpuKernels);
         using var scope = NewDisposeScope();
-        if (Kernel.Supports(x, _weight)) return Kernel.Forward(x, _weight, _eps).Output.MoveToOuterDisposeScope();
+        if (_cpuKernels && Kernel.Supports(x, _weight)) return Kernel.Forward(x, _weight, _eps).Output.MoveToOuterDisposeScope();
         var (normed, _) = Normalize(x, _eps);
         return (_weight * normed.to(x.dtype)).MoveToOuterDisposeScope();
     }
@@ -64,10 +67,10 @@ public sealed class RMSNorm : nn.Module
 
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
         {
-            var (x, weight, eps) = ((Tensor)vars[0], (Tensor)vars[1], (double)vars[2]);
+            var (x, weight, eps, cpuKernels) = ((Tensor)vars[0], (Tensor)vars[1], (double)vars[2], (bool)vars[3]);
             // Kept here rather than as autograd saved variables and freed at the end of backward: what a
             // TorchSharp custom node holds is released only when the .NET GC finalizes the node.
-            if (Kernel.Supports(x, weight))
+            if (cpuKernels && Kernel.Supports(x, weight))
             {
                 var (output, reciprocals) = Kernel.Forward(x, weight, eps);
                 ctx.save_data(nameof(Saved), new Saved(x.detach().DetachFromDisposeScope(), reciprocals.DetachFromDisposeScope(), weight, x.requires_grad, x.dtype, Fused: true));
@@ -89,7 +92,7 @@ public sealed class RMSNorm : nn.Module
                 if (fused)
                 {
                     var (dx, dw) = Kernel.Backward(saved, reciprocal, weight, grad.contiguous());
-                    return [inputNeedsGrad ? dx.MoveToOuterDisposeScope() : null!, weight.requires_grad ? dw.MoveToOuterDisposeScope() : null!, null!];
+                    return [inputNeedsGrad ? dx.MoveToOuterDisposeScope() : null!, weight.requires_grad ? dw.MoveToOuterDisposeScope() : null!, null!, null!];
                 }
                 var normed = saved;
                 var scaled = grad * normed.to(grad.dtype);
@@ -102,7 +105,7 @@ public sealed class RMSNorm : nn.Module
                     inputGrad = a.to(inputType).MoveToOuterDisposeScope();
                 }
             }
-            return [inputGrad!, weightGrad!, null!];
+            return [inputGrad!, weightGrad!, null!, null!];
         }
 
         /// <summary>The normalised input (or, <paramref name="Fused"/>, the input itself) and the reciprocal roots.</summary>

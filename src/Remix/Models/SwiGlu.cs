@@ -24,10 +24,10 @@ internal static unsafe class SwiGlu
     public static bool Supports(Tensor gate, Tensor up) =>
         Vector512.IsHardwareAccelerated && IsPlainCpuFloat32(gate) && IsPlainCpuFloat32(up) && gate.shape.SequenceEqual(up.shape);
 
-    /// <summary>silu(gate) ⊙ up; differentiable.</summary>
-    public static Tensor Apply(Tensor gate, Tensor up)
+    /// <summary>silu(gate) ⊙ up; differentiable. Under <see cref="KernelChoice.Reference"/> always libtorch's silu and multiply.</summary>
+    public static Tensor Apply(Tensor gate, Tensor up, KernelChoice kernels)
     {
-        if (!Supports(gate, up)) return nn.functional.silu(gate) * up;
+        if (kernels == KernelChoice.Reference || !Supports(gate, up)) return nn.functional.silu(gate) * up;
         if (is_grad_enabled() && (gate.requires_grad || up.requires_grad)) return Function.apply(gate, up);
         return Forward(gate, up);
     }

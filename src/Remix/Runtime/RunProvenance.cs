@@ -8,13 +8,14 @@ using System.Runtime.Intrinsics.X86;
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Remix.IO;
+using Remix.Models;
 using static TorchSharp.torch;
 
 namespace Remix.Runtime;
 
 /// <summary>
 /// What produced a run folder, kept in its <c>provenance.json</c>: one session per invocation that worked on it,
-/// each with the Remix build, TorchSharp and libtorch, the machine, threads, device, dtype, command line and times.
+/// each with the Remix build, TorchSharp and libtorch, the machine, threads, device, dtype, kernels, command line and times.
 /// </summary>
 /// <remarks>
 /// A session is written when it begins, with no end (one left that way was killed, or is still running), and again
@@ -57,9 +58,11 @@ public sealed class RunProvenance : IDisposable
     /// <summary>
     /// Appends a session for this invocation to <paramref name="runDirectory"/>'s provenance.json and writes it.
     /// <paramref name="commandLine"/> defaults to this process's arguments; <paramref name="cancellation"/> tells
-    /// an interrupted session from a failed one.
+    /// an interrupted session from a failed one; <paramref name="kernels"/> is recorded with what it meant on this machine
+    /// (<see cref="KernelChoices.Describe"/>).
     /// </summary>
-    public static RunProvenance Begin(string runDirectory, string device, string dtype, IReadOnlyList<string>? commandLine = null, CancellationToken cancellation = default)
+    public static RunProvenance Begin(string runDirectory, string device, string dtype, IReadOnlyList<string>? commandLine = null,
+        CancellationToken cancellation = default, KernelChoice kernels = KernelChoice.Auto)
     {
         long started = Stopwatch.GetTimestamp();
         var path = Path.Combine(runDirectory, FileName);
@@ -73,6 +76,7 @@ public sealed class RunProvenance : IDisposable
             ["working_directory"] = Environment.CurrentDirectory,
             ["device"] = device,
             ["dtype"] = dtype,
+            ["kernels"] = KernelChoices.Describe(kernels, onCpu: device.StartsWith("cpu", StringComparison.OrdinalIgnoreCase)),
         };
         foreach (var (key, value) in Describe()) session[key] = value?.DeepClone();
         var sessions = new JsonArray([.. ReadSessions(runDirectory).Select(s => (JsonNode?)s), session]);
@@ -162,6 +166,8 @@ public sealed class RunProvenance : IDisposable
             ["cpu_model"] = CpuModel(),
             ["logical_processors"] = Environment.ProcessorCount,
             ["simd"] = Simd(),
+            // What --kernels auto (the default) runs here; a session's own "kernels" says what its run chose.
+            ["kernels_auto"] = KernelChoices.Describe(KernelChoice.Auto),
             ["threads"] = get_num_threads(),
             ["host"] = Environment.MachineName,
             ["environment"] = new JsonObject(RecordedVariables.Where(v => Environment.GetEnvironmentVariable(v) is not null)

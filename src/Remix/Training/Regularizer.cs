@@ -37,7 +37,7 @@ public abstract class Regularizer : IDisposable
         "l2" => new L2Regularizer(loaded.Model) { Strength = strength },
         "ewc" => new EwcRegularizer(loaded.Model, new ExampleEncoder(loaded.Tokenizer, maxLength: maxLength)
             .EncodeAll(previousData.Where(e => e.Turns.Count > 0)).Examples) { Strength = strength },
-        "kl" => new KlRegularizer(LoadedModel.LoadModel(startingCheckpoint, loaded.Model.Device, loaded.Model.DType, applyAdapter: loaded.Adapter is not null).Model) { Strength = strength },
+        "kl" => new KlRegularizer(LoadedModel.LoadModel(startingCheckpoint, loaded.Model.Device, loaded.Model.DType, applyAdapter: loaded.Adapter is not null, kernels: loaded.Model.Kernels).Model) { Strength = strength },
         _ => throw new InvalidInputException("regularizer", $"expected l2, ewc or kl, found \"{type}\""),
     };
 

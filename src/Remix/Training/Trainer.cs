@@ -72,7 +72,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
             Progress?.Message($"resumed from {latest} (step {state.Step}, epoch {state.Epoch + 1})");
         }
 
-        using var provenance = Runtime.RunProvenance.Begin(run.OutDir, model.Device.ToString(), DTypes.HfName(model.DType), run.CommandLine, cancellation);
+        using var provenance = Runtime.RunProvenance.Begin(run.OutDir, model.Device.ToString(), DTypes.HfName(model.DType), run.CommandLine, cancellation, model.Kernels);
         using var metrics = new MetricsLog(run.OutDir, latest is null ? -1 : state.Step);
         if (state.Step == 0)
             metrics.Log(0, "run", new Dictionary<string, object>

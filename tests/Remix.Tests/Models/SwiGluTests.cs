@@ -20,7 +20,7 @@ public class SwiGluTests
         var gradProduct = randn([3, 5, 2200], generator: generator);
         Assert.Equal(Vector512.IsHardwareAccelerated, SwiGlu.Supports(gate, up));
 
-        var actual = SwiGlu.Apply(gate, up);
+        var actual = SwiGlu.Apply(gate, up, KernelChoice.Auto);
         actual.backward([gradProduct]);
         var (gradGate, gradUp) = (gate.grad!.clone(), up.grad!.clone());
         gate.grad!.zero_();
@@ -40,10 +40,10 @@ public class SwiGluTests
         using var scope = NewDisposeScope();
         var generator = new Generator(8);
         var (gate, up) = (randn([4, 100], generator: generator).requires_grad_(), randn([4, 100], generator: generator));
-        var withGradients = SwiGlu.Apply(gate, up);
+        var withGradients = SwiGlu.Apply(gate, up, KernelChoice.Auto);
         using (no_grad())
         {
-            var without = SwiGlu.Apply(gate, up);
+            var without = SwiGlu.Apply(gate, up, KernelChoice.Auto);
             Assert.False(without.requires_grad);
             Assert.True(without.equal(withGradients.detach()).all().item<bool>());
         }
@@ -57,7 +57,7 @@ public class SwiGluTests
         var gate = randn([2, 10], generator: generator, dtype: ScalarType.Float64);
         var up = randn([2, 10], generator: generator, dtype: ScalarType.Float64);
         Assert.False(SwiGlu.Supports(gate, up));
-        Assert.True(SwiGlu.Apply(gate, up).equal(nn.functional.silu(gate) * up).all().item<bool>());
+        Assert.True(SwiGlu.Apply(gate, up, KernelChoice.Auto).equal(nn.functional.silu(gate) * up).all().item<bool>());
         Assert.False(SwiGlu.Supports(randn(4, 6).t(), randn(6, 4)));
     }
 }

@@ -1,0 +1,43 @@
+using System.Runtime.Intrinsics;
+
+namespace Remix.Models;
+
+/// <summary><see cref="KernelChoice"/> as the CLI's <c>--kernels</c> and a spec's <c>kernels:</c> spell it, and what it means on this machine.</summary>
+public static class KernelChoices
+{
+    /// <summary>The accepted names, in the order help and errors list them.</summary>
+    public static readonly IReadOnlyList<string> Names = ["auto", "reference"];
+
+    /// <summary>"auto or reference", for help texts and errors.</summary>
+    public const string Expected = "auto or reference";
+
+    /// <summary>The choice a name means (any case), or null for another word.</summary>
+    public static KernelChoice? TryParse(string? name) => name?.ToLowerInvariant() switch
+    {
+        "auto" => KernelChoice.Auto,
+        "reference" => KernelChoice.Reference,
+        _ => null,
+    };
+
+    /// <summary>The choice a name means, refused in one line naming <paramref name="field"/> otherwise.</summary>
+    public static KernelChoice Parse(string? name, string field = "--kernels") =>
+        TryParse(name) ?? throw new InvalidInputException(field, $"expected {Expected}, found \"{name}\"");
+
+    /// <summary>The name a spec or the CLI writes for a choice.</summary>
+    public static string Name(KernelChoice choice) => choice == KernelChoice.Reference ? "reference" : "auto";
+
+    /// <summary>
+    /// Whether the AVX-512 kernels may run under <paramref name="choice"/> in this process: what .NET will use, not what
+    /// the CPU has, as <c>DOTNET_EnableAVX512=0</c> turns them off on a CPU that has them. Each kernel also checks its
+    /// tensors (float32, contiguous, on the CPU, a width of whole vectors).
+    /// </summary>
+    public static bool UsesCpuKernels(KernelChoice choice) => choice == KernelChoice.Auto && Vector512.IsHardwareAccelerated;
+
+    /// <summary>
+    /// What ran, as provenance records it: <c>auto (AVX-512 kernels used)</c>, <c>auto (no AVX-512: reference ops)</c>,
+    /// <c>auto (not on the CPU: reference ops)</c> or <c>reference</c>.
+    /// </summary>
+    public static string Describe(KernelChoice choice, bool onCpu = true) => choice == KernelChoice.Reference ? "reference"
+        : !onCpu ? "auto (not on the CPU: reference ops)"
+        : UsesCpuKernels(choice) ? "auto (AVX-512 kernels used)" : "auto (no AVX-512: reference ops)";
+}
