@@ -11,8 +11,8 @@ public static class KernelChoices
     /// <summary>"auto or reference", for help texts and errors.</summary>
     public const string Expected = "auto or reference";
 
-    /// <summary>The choice a name means (any case), or null for another word.</summary>
-    public static KernelChoice? TryParse(string? name) => name?.ToLowerInvariant() switch
+    /// <summary>The choice a name means, or null for another word (in another case too, as every spec choice).</summary>
+    public static KernelChoice? TryParse(string? name) => name switch
     {
         "auto" => KernelChoice.Auto,
         "reference" => KernelChoice.Reference,
