@@ -34,7 +34,8 @@ public class KernelChoiceTests(ITestOutputHelper output)
         Assert.Equal(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, KernelChoices.UsesCpuKernels(KernelChoice.Auto));
         Assert.Equal("reference", KernelChoices.Describe(KernelChoice.Reference));
         Assert.StartsWith("auto (", KernelChoices.Describe(KernelChoice.Auto));
-        Assert.Equal(KernelChoice.Reference, KernelChoices.Parse("Reference"));
+        Assert.Equal(KernelChoice.Reference, KernelChoices.Parse("reference"));
+        Assert.Null(KernelChoices.TryParse("Reference")); // as written, as every spec choice
         var e = Assert.Throws<InvalidInputException>(() => KernelChoices.Parse("fast"));
         Assert.Equal("--kernels: expected auto or reference, found \"fast\"", e.Message);
         using var model = Create(KernelChoice.Reference);
