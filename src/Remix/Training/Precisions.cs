@@ -45,13 +45,18 @@ public static class Precisions
     public static string DTypeOption(Precision? precision, string dtypeOption, string origin = "--precision")
     {
         if (precision is not { } p) return dtypeOption;
-        var wanted = WeightDType(p);
-        if (dtypeOption.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase)) return DTypes.HfName(wanted);
-        var given = DTypes.TryParse(dtypeOption);
-        if (given is { } g && g != wanted)
-            throw new InvalidInputException(origin, $"{Name(p)} trains {DTypes.HfName(wanted)} weights, but the dtype is {DTypes.HfName(g)}; leave the dtype out (auto) or make them agree");
-        return dtypeOption;
+        if (Contradiction(p, dtypeOption) is { } why) throw new InvalidInputException(origin, why);
+        return IsAuto(dtypeOption) ? DTypes.HfName(WeightDType(p)) : dtypeOption;
     }
+
+    /// <summary>Why <paramref name="dtypeOption"/> (a <c>--dtype</c> value) contradicts <paramref name="precision"/>, or null when it does not.</summary>
+    public static string? Contradiction(Precision? precision, string dtypeOption)
+    {
+        if (precision is not { } p || IsAuto(dtypeOption) || DTypes.TryParse(dtypeOption) is not { } given || given == WeightDType(p)) return null;
+        return $"{Name(p)} trains {DTypes.HfName(WeightDType(p))} weights, but the dtype is {DTypes.HfName(given)}; leave the dtype out (auto) or make them agree";
+    }
+
+    static bool IsAuto(string dtypeOption) => dtypeOption.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase);
 
     /// <summary>Bytes per parameter of each part of the mode's training state, as <see cref="AdamW"/> and the trainer hold it.</summary>
     public static PrecisionBytes Bytes(Precision precision) => precision switch
