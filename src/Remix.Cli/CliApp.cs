@@ -39,6 +39,7 @@ public static class CliApp
         root.Subcommands.Add(ReportCommand.Build());
         root.Subcommands.Add(AnalyzeCommands.Build());
         root.Subcommands.Add(InfoCommand.Build());
+        root.Subcommands.Add(PlanCommands.Build());
         // `remix` or `remix data` alone asks what there is: the help, not an error.
         foreach (var command in Commands(root).Where(c => c.Action is null && c.Subcommands.Count > 0))
             command.SetAction(parse =>

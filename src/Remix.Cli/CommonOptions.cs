@@ -31,12 +31,13 @@ public sealed class CommonOptions
     /// <summary>
     /// Applies --threads and loads a checkpoint on --device in --dtype with --kernels, merging its LoRA adapter unless --no-adapter;
     /// a merged adapter is named in one line on stderr (stdout stays the command's), with <paramref name="consequence"/>
-    /// (such as "training starts from the merged model") when given.
+    /// (such as "training starts from the merged model") when given. <paramref name="dtype"/>, when given, replaces --dtype's
+    /// value (one derived from it, as <c>remix train</c>'s --precision does).
     /// </summary>
-    public LoadedModel Load(ParseResult parse, string directory, string? consequence = null)
+    public LoadedModel Load(ParseResult parse, string directory, string? consequence = null, string? dtype = null)
     {
         ApplyThreads(parse);
-        var loaded = LoadedModel.Load(directory, parse.GetValue(Device)!, parse.GetValue(DType)!, applyAdapter: !parse.GetValue(NoAdapter), KernelsOf(parse));
+        var loaded = LoadedModel.Load(directory, parse.GetValue(Device)!, dtype ?? parse.GetValue(DType)!, applyAdapter: !parse.GetValue(NoAdapter), KernelsOf(parse));
         if (loaded.Adapter is { } adapter)
             parse.InvocationConfiguration.Error.WriteLine($"remix: applied {adapter}{(consequence is null ? "" : "; " + consequence)}; --no-adapter loads the base alone");
         return loaded;

@@ -48,12 +48,18 @@ public static class TrainCommands
         var loraOption = new Option<string?>("--lora") { Description = "Train LoRA adapters instead of all weights: RANK[:ALPHA], alpha 2 x rank unless given (default: off, all weights train)" };
         var loraTargets = new Option<string>("--lora-targets") { Description = "Projections that get adapters", DefaultValueFactory = _ => string.Join(',', Lora.DefaultTargets) };
         var loraMerge = new Option<bool>("--lora-merge") { Description = "Merge the adapters into the weights of OUT/final (default: keep them as a PEFT adapter next to the base weights)" };
+        var precision = new Option<string?>("--precision")
+        {
+            Description = $"{Precisions.Names}: fp32 16 B per parameter; bf16-master bfloat16 weights with a float32 master copy and moments, 16 B;"
+                + " bf16-pure weights, gradients and moments in bfloat16, 8 B. Sets the dtype (--dtype auto) or must agree with it (default: from --dtype, 16-bit with a master copy)",
+        };
         var read = new DatasetOptions("--data");
         var common = new CommonOptions();
         var command = new Command("train", "Fine-tune a model on data (with REMIX mixing or replay), with checkpoints and resume")
         {
             model, data, output, mix, replay, words, randomWords, eval, epochs, lr, batch, accum, warmup, decay, betas, eps, clip, schedule,
             seed, stop, maxLength, fixedOrder, groupByLength, evalEvery, saveEvery, resume, keepCheckpoints, l2, ewc, kl, loraOption, loraTargets, loraMerge,
+            precision,
         };
         read.AddTo(command);
         common.AddTo(command);
@@ -70,6 +76,7 @@ public static class TrainCommands
                 FixedOrder = parse.GetValue(fixedOrder), GroupByLength = parse.GetValue(groupByLength),
                 Stop = StopRule.Parse(parse.GetValue(stop)!), EvalEvery = parse.GetValue(evalEvery), SaveEvery = parse.GetValue(saveEvery),
                 KeepCheckpoints = parse.GetValue(keepCheckpoints),
+                Precision = parse.GetValue(precision) is { } mode ? Precisions.Parse(mode) : null,
                 Schedule = parse.GetValue(schedule)!.ToLowerInvariant() switch
                 {
                     "cosine" => ScheduleKind.Cosine,
@@ -96,7 +103,7 @@ public static class TrainCommands
             var evalSets = (parse.GetValue(eval) ?? []).Select(f => (Path.GetFileNameWithoutExtension(f), (IReadOnlyList<Example>)DatasetReader.Read(BundledPaths.Resolve(f)).Examples)).ToList();
 
             var dir = BundledPaths.Resolve(parse.GetValue(model)!);
-            using var loaded = common.Load(parse, dir, "training starts from the merged model");
+            using var loaded = common.Load(parse, dir, "training starts from the merged model", Precisions.DTypeOption(options.Precision, parse.GetValue(common.DType)!));
             var progress = ProgressReporter.ForConsole();
             var shares = mixes.Select(m => $"{m.Source} x{m.Ratio}").Concat(replays.Select(r => $"replay x{r.Replay.Fraction}"));
             progress.Message($"training on {primary.Count} examples + {examples.Count - primary.Count} mixed in ({string.Join(", ", shares)}), stop rule {options.Stop}");

@@ -152,7 +152,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
                     if (trained.Interrupted) throw Interrupted($"stage {stage.Name}", trained);
                     if (shared is not null) StoreShared(shared, stageDir, keys[i], stage.Name);
                 }
-                if (!File.Exists(evalPath)) EvaluateStage(Path.Combine(stageDir, "final"), sets, stageDir, evaluationKeys[i]);
+                if (!File.Exists(evalPath)) EvaluateStage(Path.Combine(stageDir, "final"), DTypeOf(stage), sets, stageDir, evaluationKeys[i]);
             }
             ReadEvaluation(evalPath, [i], scoredBy, matrix, scores, perFact);
             Progress?.Message($"after stage {stage.Name}: " + string.Join(", ", spec.Stages.Select((s, j) => $"{s.Name} {matrix[i, j]:P1}")));
@@ -331,7 +331,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
                 var trained = TrainStage(joint, 0, [all, .. sets], spec.BaseModel, stageDir, seed, cancellation, (model, _) => EvaluateStage(model, sets, stageDir, evaluationKey, null));
                 if (trained.Interrupted) throw Interrupted("the joint stage", trained);
             }
-            if (!File.Exists(evalPath)) EvaluateStage(Path.Combine(stageDir, "final"), sets, stageDir, evaluationKey);
+            if (!File.Exists(evalPath)) EvaluateStage(Path.Combine(stageDir, "final"), DTypeOf(joint), sets, stageDir, evaluationKey);
         }
         ReadEvaluation(evalPath, [.. Enumerable.Range(0, sets.Count)], scoredBy, matrix, scores, perFact);
         return WriteResults(runDir, matrix, Results(matrix, scores, perFact, seed, scoredBy) with { Joint = true }, scoredBy);
@@ -351,7 +351,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         var options = stage.Recipe with { Seed = Seeds.Stage(stage.Recipe.Seed, seed), KeepCheckpoints = stage.Recipe.KeepCheckpoints || KeepCheckpoints };
         var examples = TrainingSet(stage, index, sets, options.Seed);
 
-        using var loaded = LoadedModel.Load(previous, spec.Device, spec.DType, kernels: spec.Kernels);
+        using var loaded = LoadedModel.Load(previous, spec.Device, DTypeOf(stage), kernels: spec.Kernels);
         if (loaded.Adapter is { } applied) Progress?.Message($"stage {stage.Name}: applied {applied}; training starts from the merged model");
         var regularizers = new List<Regularizer>();
         try
@@ -388,9 +388,15 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
         StageTrainingSet.Build(sets[index], stage.Mix,
             stage.Replay is { } replay ? [(replay, sets[spec.Stages.ToList().FindIndex(s => s.Name == replay.Stage)])] : [], seed, index);
 
-    void EvaluateStage(string model, List<List<Example>> sets, string stageDir, StageKey key)
+    /// <summary>
+    /// The dtype a stage's model is loaded in: the spec's, or the one its recipe's precision trains (the spec refused the two
+    /// disagreeing). Its evaluation from disk loads in it too, so that it scores the model as the trainer held it.
+    /// </summary>
+    string DTypeOf(StageSpec stage) => Precisions.DTypeOption(stage.Recipe.Precision, spec.DType);
+
+    void EvaluateStage(string model, string dtype, List<List<Example>> sets, string stageDir, StageKey key)
     {
-        using var loaded = LoadedModel.Load(model, spec.Device, spec.DType, kernels: spec.Kernels);
+        using var loaded = LoadedModel.Load(model, spec.Device, dtype, kernels: spec.Kernels);
         EvaluateStage(loaded, sets, stageDir, key, null);
     }
 

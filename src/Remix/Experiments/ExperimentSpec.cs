@@ -135,12 +135,12 @@ public sealed record ExperimentSpec
         var kernels = root.Get("kernels") is { } kn ? KernelChoices.TryParse(kn.AsString(KernelChoices.Expected)) ?? throw kn.Expected(KernelChoices.Expected) : KernelChoice.Auto;
         var seeds = ReadSeeds(root);
         bool joint = root.Bool("joint") ?? false, logitLens = root.Bool("logit_lens") ?? false;
-        var defaults = ReadRecipe(root.Object("recipe"), new TrainingOptions());
+        var defaults = ReadRecipe(root.Object("recipe"), new TrainingOptions(), dtype);
         var stagesNode = root.Require("stages", "a non-empty list of stages");
         var stageObjects = root.Objects("stages", "a non-empty list of stages", "a stage (name, data, ...)")!;
         if (stageObjects.Count == 0) throw stagesNode.Expected("a non-empty list of stages");
         var stages = new List<StageSpec>();
-        foreach (var stage in stageObjects) stages.Add(ReadStage(stage, stages, defaults, ResolvePath));
+        foreach (var stage in stageObjects) stages.Add(ReadStage(stage, stages, defaults, dtype, ResolvePath));
         root.RefuseUnknownKeys();
         return new ExperimentSpec
         {
@@ -172,7 +172,7 @@ public sealed record ExperimentSpec
     }
 
     /// <summary>One item of <c>stages</c>; <paramref name="earlier"/> are the stages before it (for replay and names).</summary>
-    static StageSpec ReadStage(SpecObject s, IReadOnlyList<StageSpec> earlier, TrainingOptions defaults, Func<SpecNode, string?, string> resolve)
+    static StageSpec ReadStage(SpecObject s, IReadOnlyList<StageSpec> earlier, TrainingOptions defaults, string dtype, Func<SpecNode, string?, string> resolve)
     {
         var nameNode = s.Get("name");
         var name = nameNode?.AsString() ?? $"stage{earlier.Count + 1}";
@@ -200,7 +200,7 @@ public sealed record ExperimentSpec
             if (regularizer is { Type: "l2" or "ewc" })
                 throw s.Get("regularizer")!.Expected($"kl or none with 'lora' ({Regularizer.WeightAnchoredWithLora})");
         }
-        var recipe = ReadRecipe(s.Object("recipe"), defaults);
+        var recipe = ReadRecipe(s.Object("recipe"), defaults, dtype);
         var data = ReadData(s.Require("data", DataExpected), resolve);
         s.RefuseUnknownKeys();
         return new StageSpec
@@ -274,9 +274,10 @@ public sealed record ExperimentSpec
     /// <summary>
     /// Recipe fields (snake_case, as the <c>remix train</c> options) over <paramref name="defaults"/>: the top-level
     /// recipe over the paper's, a stage's over the top-level one, field by field. Ranges are
-    /// <see cref="TrainingOptions.FirstOutOfRange"/>'s, reported at the key that set the value.
+    /// <see cref="TrainingOptions.FirstOutOfRange"/>'s, reported at the key that set the value. A <c>precision</c> must
+    /// agree with the spec's <paramref name="dtype"/> unless that is auto (then the precision sets the dtype).
     /// </summary>
-    static TrainingOptions ReadRecipe(SpecObject? r, TrainingOptions defaults)
+    static TrainingOptions ReadRecipe(SpecObject? r, TrainingOptions defaults, string dtype)
     {
         if (r is null) return defaults;
         // A value of the wrong type is described with the range the value must also meet.
@@ -308,8 +309,11 @@ public sealed record ExperimentSpec
             SaveEvery = Int("save_every", nameof(TrainingOptions.SaveEvery)) ?? defaults.SaveEvery,
             KeepCheckpoints = r.Bool("keep_checkpoints") ?? defaults.KeepCheckpoints,
             CollectEvery = Int("collect_every", nameof(TrainingOptions.CollectEvery)) ?? defaults.CollectEvery,
+            Precision = r.Get("precision") is { } precision ? Precisions.TryParse(precision.AsString(Precisions.Names)) ?? throw precision.Expected(Precisions.Names) : defaults.Precision,
         };
         r.RefuseUnknownKeys();
+        if (r.Get("precision") is { } precisionNode && Precisions.Contradiction(options.Precision, dtype) is { } contradiction)
+            throw precisionNode.Error(contradiction);
         if (options.FirstOutOfRange() is { } bad)
         {
             var key = RecipeKey(bad.Property);

@@ -22,7 +22,7 @@ public static class SpecReference
         new("name", "string", "the spec file's name without its extension", "The experiment's name; its runs go to runs/NAME/seed-N unless --out says otherwise."),
         new("base_model", "path", "required", "The checkpoint stage 1 starts from (Hugging Face layout)."),
         new("device", "cpu, cuda or cuda:N", "cpu", "Where the models train and are evaluated."),
-        new("dtype", "auto, float32, bfloat16 or float16", "auto", "The weights' dtype; auto is float32 on a CPU and the checkpoint's own on a GPU."),
+        new("dtype", "auto, float32, bfloat16 or float16", "auto", "The weights' dtype; auto is what a stage's recipe.precision trains where it has one, else float32 on a CPU and the checkpoint's own on a GPU."),
         new("kernels", KernelChoices.Expected, "auto", "auto runs the norms, SwiGLU and causal attention on Remix's AVX-512 kernels where the CPU has them; reference uses TorchSharp's operations everywhere (the same within float32 rounding); reference stages are trained apart from auto ones."),
         new("seeds", "list of integers", "[0]", "One run per seed, each in its own seed-N folder."),
         new("seed", "integer", "none (seeds applies)", "A single seed, instead of seeds (not both)."),
@@ -72,6 +72,7 @@ public static class SpecReference
         new("recipe.eval_every", "non-negative step count", Number(Paper.EvalEvery), "Evaluate the earlier stages' sets every N optimizer steps: the forgetting curve (0: only at the end)."),
         new("recipe.save_every", "non-negative step count", Number(Paper.SaveEvery), "Checkpoint every N steps (0: only when interrupted)."),
         new("recipe.keep_checkpoints", "true or false", Bool(Paper.KeepCheckpoints), "Keep the checkpoints and optimizer state once the stage has finished."),
+        new("recipe.precision", Precisions.Names, "from dtype", "How weights, gradients and AdamW moments are kept: fp32 16 B per parameter, bf16-master (bfloat16 weights, float32 master and moments) 16 B, bf16-pure (all bfloat16) 8 B; it sets the dtype when that is auto, else must agree with it; left out, float32 weights train in fp32 and 16-bit ones with a master copy."),
         new("recipe.collect_every", "positive step count", Number(Paper.CollectEvery), "Collect .NET garbage every N steps, which frees TorchSharp's native memory (memory only: the numbers do not change)."),
     ];
 

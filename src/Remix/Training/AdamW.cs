@@ -11,13 +11,21 @@ namespace Remix.Training;
 /// Parameters in bfloat16 or float16 are updated through a float32 master copy kept here (and saved
 /// with the moments), as mixed-precision training does: rounding the weight back to 16 bits after
 /// every step would lose every update smaller than half the weight's spacing (at 1.0 in bfloat16,
-/// 0.004), which a decaying learning rate soon makes all of them.
+/// 0.004), which a decaying learning rate soon makes all of them. Without a master copy (pure 16-bit training,
+/// <see cref="Precision.Bf16Pure"/>) the moments are kept in the parameter's dtype too and each slice of the update is
+/// computed in float32 and rounded (to nearest) back into weights and moments, as fused AdamW does for bfloat16
+/// parameters: 8 bytes per parameter with the gradient instead of 16, at the cost of those small updates.
 /// </summary>
 public sealed class AdamW : IDisposable
 {
     readonly List<(string Name, Parameter Parameter, Tensor ExpAvg, Tensor ExpAvgSq, bool Decay, Tensor? Master)> _state = [];
 
-    public AdamW(IEnumerable<(string Name, Parameter Parameter)> parameters, double beta1 = 0.9, double beta2 = 0.95, double eps = 1e-8, double weightDecay = 0)
+    /// <summary>
+    /// AdamW over the parameters that require a gradient; <paramref name="masterWeights"/> false trains 16-bit
+    /// parameters without a float32 master copy and with moments in their own dtype (pure 16-bit).
+    /// </summary>
+    public AdamW(IEnumerable<(string Name, Parameter Parameter)> parameters, double beta1 = 0.9, double beta2 = 0.95, double eps = 1e-8, double weightDecay = 0,
+        bool masterWeights = true)
     {
         Beta1 = beta1;
         Beta2 = beta2;
@@ -27,8 +35,11 @@ public sealed class AdamW : IDisposable
         {
             if (!p.requires_grad) continue;
             bool decay = !(name.EndsWith(".bias", StringComparison.Ordinal) || name.Contains("norm", StringComparison.Ordinal));
-            var master = p.dtype is ScalarType.BFloat16 or ScalarType.Float16 ? p.detach().to(ScalarType.Float32).DetachFromDisposeScope() : null;
-            _state.Add((name, p, zeros_like(p).to(ScalarType.Float32), zeros_like(p).to(ScalarType.Float32), decay, master));
+            bool sixteenBit = p.dtype is ScalarType.BFloat16 or ScalarType.Float16;
+            var master = sixteenBit && masterWeights ? p.detach().to(ScalarType.Float32).DetachFromDisposeScope() : null;
+            // Pure 16-bit keeps the moments in the parameter's dtype: that, with no master, is where its 8 bytes come from.
+            var momentType = sixteenBit && !masterWeights ? p.dtype : ScalarType.Float32;
+            _state.Add((name, p, zeros(p.shape, momentType, p.device).DetachFromDisposeScope(), zeros(p.shape, momentType, p.device).DetachFromDisposeScope(), decay, master));
         }
     }
 
@@ -56,6 +67,11 @@ public sealed class AdamW : IDisposable
         {
             if (p.grad is not { } g) continue;
             using var scope = NewDisposeScope();
+            if (m.dtype != ScalarType.Float32)
+            {
+                UpdateInItsDType(p, g, m, v, decay, lr, gradientScale, stepSize, biasCorrection2Sqrt);
+                continue;
+            }
             var grad = g.to(ScalarType.Float32);
             var value = master ?? p.to(ScalarType.Float32);
             bool copyBack = !ReferenceEquals(value, p) && value.Handle != p.Handle;
@@ -67,16 +83,52 @@ public sealed class AdamW : IDisposable
                 using var slice = NewDisposeScope();
                 long length = Math.Min(SliceElements, count - start);
                 var (pv, gv, mv, vv) = (flatValue.narrow(0, start, length), flatGrad.narrow(0, start, length), flatM.narrow(0, start, length), flatV.narrow(0, start, length));
-                if (gradientScale != 1) gv.mul_(gradientScale);
-                if (decay && WeightDecay > 0) pv.mul_(1 - lr * WeightDecay);
-                mv.lerp_(gv, 1 - Beta1);
-                vv.mul_(Beta2).addcmul_(gv, gv, 1 - Beta2);
-                var denom = vv.sqrt().div_(biasCorrection2Sqrt).add_(Eps);
-                pv.addcdiv_(mv, denom, -stepSize);
+                UpdateSlice(pv, gv, mv, vv, decay, lr, gradientScale, stepSize, biasCorrection2Sqrt);
             }
             if (copyBack) p.copy_(value);
         }
     }
+
+    /// <summary>The update of one float32 slice, in place on the weights and moments.</summary>
+    void UpdateSlice(Tensor pv, Tensor gv, Tensor mv, Tensor vv, bool decay, double lr, double gradientScale, double stepSize, double biasCorrection2Sqrt)
+    {
+        if (gradientScale != 1) gv.mul_(gradientScale);
+        if (decay && WeightDecay > 0) pv.mul_(1 - lr * WeightDecay);
+        mv.lerp_(gv, 1 - Beta1);
+        vv.mul_(Beta2).addcmul_(gv, gv, 1 - Beta2);
+        var denom = vv.sqrt().div_(biasCorrection2Sqrt).add_(Eps);
+        pv.addcdiv_(mv, denom, -stepSize);
+    }
+
+    /// <summary>
+    /// Pure 16-bit: each slice of weights, gradient and moments is widened to float32, updated as <see cref="UpdateSlice"/>
+    /// does, and rounded back. Computing in float32 keeps the square root, the division and eps (1e-8, far below
+    /// bfloat16's 2^-8 relative step near the moments) from rounding at every operation; only the stored values round.
+    /// Widening a slice at a time keeps the float32 copies at four slices, not a parameter's worth.
+    /// </summary>
+    void UpdateInItsDType(Parameter p, Tensor g, Tensor m, Tensor v, bool decay, double lr, double gradientScale, double stepSize, double biasCorrection2Sqrt)
+    {
+        var (flatValue, flatGrad, flatM, flatV) = (p.view(-1), g.reshape(-1), m.view(-1), v.view(-1));
+        for (long start = 0, count = flatValue.shape[0]; start < count; start += SliceElements)
+        {
+            using var slice = NewDisposeScope();
+            long length = Math.Min(SliceElements, count - start);
+            var (pTarget, mTarget, vTarget) = (flatValue.narrow(0, start, length), flatM.narrow(0, start, length), flatV.narrow(0, start, length));
+            var (pv, mv, vv) = (pTarget.to(ScalarType.Float32), mTarget.to(ScalarType.Float32), vTarget.to(ScalarType.Float32));
+            UpdateSlice(pv, flatGrad.narrow(0, start, length).to(ScalarType.Float32), mv, vv, decay, lr, gradientScale, stepSize, biasCorrection2Sqrt);
+            pTarget.copy_(pv);
+            mTarget.copy_(mv);
+            vTarget.copy_(vv);
+        }
+    }
+
+    /// <summary>Bytes the optimizer holds beyond the weights and gradients: both moments and any float32 master copies.</summary>
+    public long StateBytes => _state.Sum(s => s.ExpAvg.NumberOfElements * s.ExpAvg.ElementSize + s.ExpAvgSq.NumberOfElements * s.ExpAvgSq.ElementSize
+        + (s.Master is { } master ? master.NumberOfElements * master.ElementSize : 0));
+
+    /// <summary>The dtypes of each parameter's state (moments, master copy or null), to check what a mode really keeps.</summary>
+    public IReadOnlyList<(string Name, ScalarType Moments, ScalarType? Master)> StateDTypes =>
+        [.. _state.Select(s => (s.Name, s.ExpAvg.dtype, s.Master?.dtype))];
 
     /// <summary>Elements updated together: four float32 slices of this size fit in the two cores' L2 caches.</summary>
     const long SliceElements = 1 << 17;

@@ -35,6 +35,12 @@ public static class GradientClipping
         if (grads.Count == 0) return 0;
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
-        return stack(grads.Select(g => g.to(ScalarType.Float32).norm()).ToArray()).norm().item<float>();
+        // Each 16-bit gradient's float32 copy is freed once its norm is taken: kept to the end of the scope they would add
+        // 4 bytes per parameter at once, as much as bf16-pure's whole optimizer state.
+        return stack(grads.Select(g =>
+        {
+            using var one = NewDisposeScope();
+            return g.to(ScalarType.Float32).norm().MoveToOuterDisposeScope();
+        }).ToArray()).norm().item<float>();
     }
 }

@@ -47,8 +47,11 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         var evaluator = new Evaluator(model, tokenizer, stopTokenIds);
         string fingerprint = Fingerprint(examples, Lora.TrainableParameters(model).Select(p => p.Name));
 
+        // The weights were loaded before the trainer saw the mode: a mode that trains another dtype would silently be another mode.
+        if (o.Precision is { } precision && Precisions.WeightDType(precision) != model.DType)
+            throw new InvalidInputException("--precision", $"{Precisions.Name(precision)} trains {DTypes.HfName(Precisions.WeightDType(precision))} weights, but the model is loaded in {DTypes.HfName(model.DType)}");
         var trainable = Lora.TrainableParameters(model);
-        using var optimizer = new AdamW(trainable, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay);
+        using var optimizer = new AdamW(trainable, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay, masterWeights: Precisions.KeepsMaster(o.Precision));
         var state = new TrainerState { Fingerprint = fingerprint };
         var finalDir = Path.Combine(run.OutDir, "final");
         if (TrainingCheckpoint.Finished(run.OutDir) is { } done)

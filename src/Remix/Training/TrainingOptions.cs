@@ -1,3 +1,5 @@
+using System.Text.Json.Serialization;
+
 namespace Remix.Training;
 
 /// <summary>
@@ -37,6 +39,13 @@ public sealed record TrainingOptions
     /// size at one step's worth; a full collection costs under a millisecond here.
     /// </summary>
     public int CollectEvery { get; init; } = 1;
+    /// <summary>
+    /// How weights, gradients and AdamW moments are kept (<see cref="Precisions"/>); null follows the weights' dtype as
+    /// before there were modes: float32 weights train in fp32, 16-bit ones through a float32 master copy. Left out of the
+    /// serialized recipe when null, so that a run's fingerprint and a stage's key stay what they were without it.
+    /// </summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.WhenWritingNull)]
+    public Precision? Precision { get; init; }
 
     /// <summary>Checks ranges once, with errors that name the <c>remix train</c> option.</summary>
     public TrainingOptions Validated()

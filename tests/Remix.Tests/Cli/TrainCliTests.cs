@@ -36,6 +36,28 @@ public class TrainCliTests
     }
 
     [Fact]
+    public void Precision_SetsTheDType_AndAContradictingDTypeIsOneLine()
+    {
+        using var dir = new TempDir();
+        Assert.Equal(0, Run("model", "init", "--out", dir.File("m"), "--hidden-size", "32").Code);
+        ExampleJsonl.Write(dir.File("facts.jsonl"), KvrGenerator.Generate(4, 1));
+        string[] train = ["train", "--model", dir.File("m"), "--data", dir.File("facts.jsonl"), "--out", dir.File("run"), "--epochs", "1", "--batch-size", "4"];
+
+        var contradiction = Run([.. train, "--precision", "bf16-pure", "--dtype", "float32"]);
+        Assert.Equal(1, contradiction.Code);
+        Assert.Equal("remix: --precision: bf16-pure trains bfloat16 weights, but the dtype is float32; leave the dtype out (auto) or make them agree" + Environment.NewLine, contradiction.Err);
+        var unknown = Run([.. train, "--precision", "bf16"]);
+        Assert.Equal(1, unknown.Code);
+        Assert.Equal("remix: --precision: expected fp32, bf16-master or bf16-pure, found \"bf16\"" + Environment.NewLine, unknown.Err);
+        Assert.False(Directory.Exists(dir.File("run")));
+
+        // --dtype auto on a CPU is float32; bf16-pure makes it bfloat16, which the final weights are saved in.
+        var pure = Run([.. train, "--precision", "bf16-pure"]);
+        Assert.True(pure.Code == 0, pure.Err);
+        Assert.Contains("\"torch_dtype\": \"bfloat16\"", File.ReadAllText(Path.Combine(dir.File("run"), "final", "config.json")));
+    }
+
+    [Fact]
     public void TrainAndEval_ReadTheirDataWithFormatAndSkipBad_AsDataInspectDoes()
     {
         using var dir = new TempDir();

@@ -255,6 +255,25 @@ public class ExperimentRunnerTests
     }
 
     [Fact]
+    public void AStagesPrecision_SetsTheDTypeItTrainsAndIsEvaluatedIn_StageByStage()
+    {
+        using var dir = new TempDir();
+        BaseModelAndTwoSets(dir);
+        // dtype auto: float32 on this CPU, but stage A's bf16-pure trains bfloat16 weights; stage B, with no precision, float32.
+        var spec = ExperimentSpec.Load(Write(dir.File("spec.yaml"),
+            "name: modes\nbase_model: base\nrecipe: {lr: 0.01, epochs: 1, batch_size: 4}\nstages:\n  - {name: A, data: a.jsonl, recipe: {precision: bf16-pure}}\n  - {name: B, data: b.jsonl}\n"));
+        var runDir = dir.File("run");
+        var first = new ExperimentRunner(spec).Run(runDir, 0);
+        string SavedDType(string stage) => Remix.Models.HfCheckpoint.LoadConfig(Path.Combine(runDir, stage, "final")).TorchDtype;
+        Assert.Equal(("bfloat16", "float32"), (SavedDType("stage-1-A"), SavedDType("stage-2-B")));
+
+        // Evaluated again from its saved model, stage A scores as the trainer's bfloat16 model did, not as a float32 load would.
+        foreach (var file in new[] { Path.Combine(runDir, "DONE"), Path.Combine(runDir, "results.json"), Path.Combine(runDir, "stage-1-A", "evaluation.json") }) File.Delete(file);
+        var again = new ExperimentRunner(spec).Run(runDir, 0);
+        Assert.Equal(first.GoldLogprobMatrix!.SelectMany(r => r), again.GoldLogprobMatrix!.SelectMany(r => r));
+    }
+
+    [Fact]
     public void SaveEveryAndKeepCheckpoints_FromASpec_ReachTheTrainer()
     {
         using var dir = new TempDir();

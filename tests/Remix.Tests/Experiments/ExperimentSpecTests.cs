@@ -70,6 +70,9 @@ public class ExperimentSpecTests
     [InlineData(9, "seeds: [0]\nseed: 1", "10:7: seed: expected 'seeds' or 'seed', not both")]
     [InlineData(9, "device: cuda:abc", "9:9: device: expected cpu, cuda or cuda:N, found \"cuda:abc\"")]
     [InlineData(9, "dtype: fp8", "9:8: dtype: expected auto, float32, bfloat16 or float16, found \"fp8\"")]
+    [InlineData(9, "    recipe: {precision: bf16}", "9:25: stages[1].recipe.precision: expected fp32, bf16-master or bf16-pure, found \"bf16\"")]
+    [InlineData(9, "    recipe: {precision: bf16-pure}\ndtype: float32",
+        "9:25: stages[1].recipe.precision: bf16-pure trains bfloat16 weights, but the dtype is float32; leave the dtype out (auto) or make them agree")]
     // Not YAML at all, or not a spec.
     [InlineData(9, "name: u", "9:1: malformed YAML: Duplicate key name")]
     public void MalformedSpec_IsRefusedInOneLine_AtItsLineAndColumn_NamingTheKeyPath_AndWritesNothing(int line, string text, string expected)
@@ -174,6 +177,7 @@ public class ExperimentSpecTests
               eval_every: 4
               save_every: 6
               keep_checkpoints: true
+              precision: bf16-pure
             stages:
               - {name: A, data: a.jsonl}
               - {name: B, data: a.jsonl, recipe: {lr: 0.002, schedule: constant, stop: epochs}}
@@ -183,6 +187,7 @@ public class ExperimentSpecTests
             LearningRate = 0.001, Beta1 = 0.8, Beta2 = 0.99, Epsilon = 1e-6, WeightDecay = 0.1, Schedule = ScheduleKind.Linear,
             WarmupRatio = 0.2, ClipNorm = 0.5, BatchSize = 8, GradientAccumulation = 2, Epochs = 3, MaxLength = 256, Seed = 7,
             FixedOrder = true, GroupByLength = true, Stop = new StopRule.LossBelow(0.01, 5), EvalEvery = 4, SaveEvery = 6, KeepCheckpoints = true,
+            Precision = Precision.Bf16Pure,
         };
         Assert.Equal(expected, spec.Stages[0].Recipe);
         Assert.Equal(expected with { LearningRate = 0.002, Schedule = ScheduleKind.Constant, Stop = new StopRule.Epochs() }, spec.Stages[1].Recipe);

@@ -43,6 +43,19 @@ public class StageKeyTests
     }
 
     [Fact]
+    public void ThePrecision_IsInTheKey_WhenTheRecipeNamesIt_AndAbsentLeavesTheKeyAsItWas()
+    {
+        using var dir = new TempDir();
+        Files(dir.Path);
+        var plain = Key(Spec(dir.Path, "{name: A, data: a.jsonl}"));
+        Assert.DoesNotContain(plain.Parts, p => p.Key.Contains("precision"));
+        var pure = Key(Spec(dir.Path, "{name: A, data: a.jsonl, recipe: {precision: bf16-pure}}"));
+        Assert.Equal("recipe.precision none -> bf16-pure", pure.Difference(plain, StageKey.Prefix(0)));
+        Assert.Equal("recipe.precision bf16-master -> bf16-pure",
+            pure.Difference(Key(Spec(dir.Path, "{name: A, data: a.jsonl, recipe: {precision: bf16-master}}")), StageKey.Prefix(0)));
+    }
+
+    [Fact]
     public void TheKey_IsOfContent_NotOfTheFolder_AndOfTheThreadsOnlyOnCpu()
     {
         using var dir = new TempDir();
