@@ -35,9 +35,10 @@ public static class KernelChoices
 
     /// <summary>
     /// What ran, as provenance records it: <c>auto (AVX-512 kernels used)</c>, <c>auto (no AVX-512: reference ops)</c>,
-    /// <c>auto (not on the CPU: reference ops)</c> or <c>reference</c>.
+    /// <c>auto (not on the CPU: reference ops)</c>, <c>auto (16-bit weights: reference ops)</c> (every kernel takes float32) or <c>reference</c>.
     /// </summary>
-    public static string Describe(KernelChoice choice, bool onCpu = true) => choice == KernelChoice.Reference ? "reference"
+    public static string Describe(KernelChoice choice, bool onCpu = true, bool float32 = true) => choice == KernelChoice.Reference ? "reference"
         : !onCpu ? "auto (not on the CPU: reference ops)"
+        : !float32 ? "auto (16-bit weights: reference ops)"
         : UsesCpuKernels(choice) ? "auto (AVX-512 kernels used)" : "auto (no AVX-512: reference ops)";
 }

@@ -40,7 +40,18 @@ public static class GlibcxxCompat
     /// <summary>Runs <see cref="EnsureTorchSharpLoadable"/> when the Remix assembly is first used.</summary>
 #pragma warning disable CA2255 // a library initializer is the one hook that runs before TorchSharp in every host
     [ModuleInitializer]
-    internal static void OnModuleLoad() => EnsureTorchSharpLoadable();
+    internal static void OnModuleLoad()
+    {
+        try
+        {
+            EnsureTorchSharpLoadable();
+        }
+        catch (Exception e)
+        {
+            // Escaping a module initializer would fail every Remix type with a TypeInitializationException: say it in one line instead.
+            Console.Error.WriteLine($"remix: could not check {NativeName} against this libstdc++ ({e.GetType().Name}: {e.Message}); set {DisableVariable}=1 to skip the check");
+        }
+    }
 #pragma warning restore CA2255
 
     /// <summary>

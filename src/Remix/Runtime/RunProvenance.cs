@@ -59,10 +59,10 @@ public sealed class RunProvenance : IDisposable
     /// Appends a session for this invocation to <paramref name="runDirectory"/>'s provenance.json and writes it.
     /// <paramref name="commandLine"/> defaults to this process's arguments; <paramref name="cancellation"/> tells
     /// an interrupted session from a failed one; <paramref name="kernels"/> is recorded with what it meant on this machine
-    /// (<see cref="KernelChoices.Describe"/>).
+    /// (<see cref="KernelChoices.Describe"/>); <paramref name="precision"/>, where given, is the training's mode.
     /// </summary>
     public static RunProvenance Begin(string runDirectory, string device, string dtype, IReadOnlyList<string>? commandLine = null,
-        CancellationToken cancellation = default, KernelChoice kernels = KernelChoice.Auto)
+        CancellationToken cancellation = default, KernelChoice kernels = KernelChoice.Auto, string? precision = null)
     {
         long started = Stopwatch.GetTimestamp();
         var path = Path.Combine(runDirectory, FileName);
@@ -76,8 +76,9 @@ public sealed class RunProvenance : IDisposable
             ["working_directory"] = Environment.CurrentDirectory,
             ["device"] = device,
             ["dtype"] = dtype,
-            ["kernels"] = KernelChoices.Describe(kernels, onCpu: device.StartsWith("cpu", StringComparison.OrdinalIgnoreCase)),
+            ["kernels"] = KernelChoices.Describe(kernels, onCpu: device.StartsWith("cpu", StringComparison.OrdinalIgnoreCase), float32: dtype is "float32" or "auto"),
         };
+        if (precision is not null) session["precision"] = precision;
         foreach (var (key, value) in Describe()) session[key] = value?.DeepClone();
         var sessions = new JsonArray([.. ReadSessions(runDirectory).Select(s => (JsonNode?)s), session]);
         var provenance = new RunProvenance(path, new JsonObject { ["sessions"] = sessions }, session, started, cancellation);

@@ -34,6 +34,12 @@ public sealed class AdamW : IDisposable
         foreach (var (name, p) in parameters)
         {
             if (!p.requires_grad) continue;
+            if (!masterWeights && p.dtype == ScalarType.Float16)
+                // float16 squares of small gradients underflow to 0, and m / (sqrt(0) + eps) blows the step up.
+                throw new InvalidInputException("--precision", $"{name}: pure 16-bit training keeps AdamW's moments in the weights' dtype, which works for bfloat16, not float16: train float16 weights with a master copy");
+            if (!masterWeights && p.dtype == ScalarType.BFloat16 && Math.Max(beta1, beta2) > MaxPureBeta)
+                // bfloat16 keeps 8 significant bits: v * 0.999 rounds back to v, so the second moment would never decay.
+                throw new InvalidInputException("--betas", $"bf16-pure keeps AdamW's moments in bfloat16, whose rounding swallows a decay of 1 - beta below about 1/128: expected betas up to {MaxPureBeta} (the paper's 0.9,0.95), found {beta1},{beta2}; or train with --precision bf16-master");
             bool decay = !(name.EndsWith(".bias", StringComparison.Ordinal) || name.Contains("norm", StringComparison.Ordinal));
             bool sixteenBit = p.dtype is ScalarType.BFloat16 or ScalarType.Float16;
             var master = sixteenBit && masterWeights ? p.detach().to(ScalarType.Float32).DetachFromDisposeScope() : null;
@@ -42,6 +48,9 @@ public sealed class AdamW : IDisposable
             _state.Add((name, p, zeros(p.shape, momentType, p.device).DetachFromDisposeScope(), zeros(p.shape, momentType, p.device).DetachFromDisposeScope(), decay, master));
         }
     }
+
+    /// <summary>The largest beta a bfloat16 moment still decays under (1 - beta of at least about two bfloat16 roundings).</summary>
+    public const double MaxPureBeta = 0.99;
 
     public double Beta1 { get; }
     public double Beta2 { get; }

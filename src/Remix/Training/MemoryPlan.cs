@@ -50,15 +50,16 @@ public sealed record MemoryPlan
 
     /// <summary>
     /// What one Llama block keeps for the backward per token without activation checkpointing, in bytes, with activations
-    /// of <paramref name="a"/> bytes: a·(5h + 2kv + 4i) + 8h. Attention keeps its normed input h (for q, k, v), q, k and v
-    /// (h + 2kv), its output h and the o projection's input h; the MLP its normed input h, gate and up (2i), silu(gate) i
+    /// of <paramref name="a"/> bytes: a·(2h + 3q + 2kv + 4i) + 8h, q being heads·head_dim (h in most models). Attention keeps
+    /// its normed input h (for q, k, v), q, k and v (q + 2kv), its output q and the o projection's input q; the MLP its normed input h, gate and up (2i), silu(gate) i
     /// and the down projection's input i; each of the two RMSNorms its normalized input in float32 (4h). It assumes a fused
     /// attention kernel, which keeps no [seq, seq] scores; an unfused one adds heads·seq·a per token per layer.
     /// </summary>
     public static long ActivationBytesPerTokenPerLayer(LlamaConfig config, int a)
     {
-        long h = config.HiddenSize, kv = (long)config.NumKeyValueHeads * config.HeadDim, i = config.IntermediateSize;
-        return a * (5 * h + 2 * kv + 4 * i) + 2 * 4 * h;
+        long h = config.HiddenSize, q = (long)config.NumAttentionHeads * config.HeadDim, kv = (long)config.NumKeyValueHeads * config.HeadDim;
+        long i = config.IntermediateSize;
+        return a * (2 * h + 3 * q + 2 * kv + 4 * i) + 2 * 4 * h;
     }
 
     /// <summary>

@@ -21,9 +21,9 @@ public static class Precisions
         _ => throw new ArgumentOutOfRangeException(nameof(precision)),
     };
 
-    /// <summary>The mode named <paramref name="name"/> (any case), or null.</summary>
+    /// <summary>The mode named <paramref name="name"/> as written (as every spec choice), or null.</summary>
     public static Precision? TryParse(string? name) =>
-        Enum.GetValues<Precision>().Cast<Precision?>().FirstOrDefault(p => Name(p!.Value).Equals(name?.Trim(), StringComparison.OrdinalIgnoreCase));
+        Enum.GetValues<Precision>().Cast<Precision?>().FirstOrDefault(p => Name(p!.Value) == name);
 
     /// <summary>The mode named <paramref name="name"/>, or an error at <paramref name="origin"/>.</summary>
     public static Precision Parse(string name, string origin = "--precision") =>

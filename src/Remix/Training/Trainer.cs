@@ -75,7 +75,14 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
             Progress?.Message($"resumed from {latest} (step {state.Step}, epoch {state.Epoch + 1})");
         }
 
-        using var provenance = Runtime.RunProvenance.Begin(run.OutDir, model.Device.ToString(), DTypes.HfName(model.DType), run.CommandLine, cancellation, model.Kernels);
+        // The mode that trains, named where --precision was left out too: 16-bit weights then keep a master copy.
+        var mode = o.Precision is { } named ? Precisions.Name(named) : model.DType switch
+        {
+            ScalarType.Float32 => Precisions.Name(Precision.Fp32),
+            ScalarType.BFloat16 => Precisions.Name(Precision.Bf16Master),
+            _ => $"{DTypes.HfName(model.DType)} with a float32 master copy",
+        };
+        using var provenance = Runtime.RunProvenance.Begin(run.OutDir, model.Device.ToString(), DTypes.HfName(model.DType), run.CommandLine, cancellation, model.Kernels, mode);
         using var metrics = new MetricsLog(run.OutDir, latest is null ? -1 : state.Step);
         if (state.Step == 0)
             metrics.Log(0, "run", new Dictionary<string, object>

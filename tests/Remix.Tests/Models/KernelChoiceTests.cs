@@ -34,6 +34,7 @@ public class KernelChoiceTests(ITestOutputHelper output)
         Assert.Equal(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, KernelChoices.UsesCpuKernels(KernelChoice.Auto));
         Assert.Equal("reference", KernelChoices.Describe(KernelChoice.Reference));
         Assert.StartsWith("auto (", KernelChoices.Describe(KernelChoice.Auto));
+        Assert.Equal("auto (16-bit weights: reference ops)", KernelChoices.Describe(KernelChoice.Auto, onCpu: true, float32: false)); // every kernel takes float32
         Assert.Equal(KernelChoice.Reference, KernelChoices.Parse("reference"));
         Assert.Null(KernelChoices.TryParse("Reference")); // as written, as every spec choice
         var e = Assert.Throws<InvalidInputException>(() => KernelChoices.Parse("fast"));

@@ -46,6 +46,9 @@ public class MemoryPlanTests
         Assert.Equal(2 * (5 * 4096 + 2 * 1024 + 4 * 14336) + 8 * 4096, plan.LayerBytesPerToken);
         Assert.Equal(6 * 4096 + 10 * 128256, plan.HeadBytesPerToken);
         Assert.Equal(2048L * (32 * plan.LayerBytesPerToken + plan.HeadBytesPerToken), plan.ActivationBytes);
+        // Where heads x head_dim is not the hidden size (Qwen3-0.6B: 16 x 128 = 2048 against 1024), q, the attention output and the o projection's input are that wide.
+        var wide = config with { HiddenSize = 1024, NumAttentionHeads = 16, NumKeyValueHeads = 8, HeadDim = 128, IntermediateSize = 3072 };
+        Assert.Equal(2 * (2 * 1024 + 3 * 2048 + 2 * 1024 + 4 * 3072) + 8 * 1024, MemoryPlan.ActivationBytesPerTokenPerLayer(wide, 2));
     }
 
     [Fact]

@@ -156,6 +156,21 @@ public class PrecisionTests : IDisposable
     }
 
     [Fact]
+    public void Bf16Pure_RefusesBetasWhoseDecayBfloat16RoundsAway_AndFloat16Weights()
+    {
+        using var w = zeros(4, dtype: ScalarType.BFloat16);
+        using var p = new Parameter(w);
+        var e = Assert.Throws<InvalidInputException>(() => new AdamW([("w", p)], beta2: 0.999, masterWeights: false));
+        Assert.StartsWith("--betas: bf16-pure keeps AdamW's moments in bfloat16", e.Message);
+        using (new AdamW([("w", p)], beta2: 0.95, masterWeights: false)) { } // the paper's betas
+        using (new AdamW([("w", p)], beta2: 0.999, masterWeights: true)) { } // a float32 master copy and moments decay fine
+        using var h = zeros(4, dtype: ScalarType.Float16);
+        using var half = new Parameter(h);
+        Assert.StartsWith("--precision: w: pure 16-bit training keeps AdamW's moments",
+            Assert.Throws<InvalidInputException>(() => new AdamW([("w", half)], masterWeights: false)).Message);
+    }
+
+    [Fact]
     public void DTypeOption_FollowsTheMode_AndRefusesAContradictionInOneLine()
     {
         Assert.Equal("bfloat16", Precisions.DTypeOption(Precision.Bf16Pure, "auto"));
@@ -164,7 +179,8 @@ public class PrecisionTests : IDisposable
         Assert.Equal("float16", Precisions.DTypeOption(null, "float16"));
         var e = Assert.Throws<InvalidInputException>(() => Precisions.DTypeOption(Precision.Bf16Pure, "float32"));
         Assert.Equal("--precision: bf16-pure trains bfloat16 weights, but the dtype is float32; leave the dtype out (auto) or make them agree", e.Message);
-        Assert.Equal(Precision.Bf16Pure, Precisions.Parse("BF16-Pure"));
+        Assert.Equal(Precision.Bf16Pure, Precisions.Parse("bf16-pure"));
+        Assert.Null(Precisions.TryParse("BF16-Pure")); // as written, as every spec choice
         Assert.Throws<InvalidInputException>(() => Precisions.Parse("bf16"));
     }
 }
