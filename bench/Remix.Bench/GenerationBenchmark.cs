@@ -2,6 +2,7 @@ using System.Diagnostics;
 using Remix.Evaluation;
 using Remix.Models;
 using static TorchSharp.torch;
+using Remix.Checkpoints;
 
 namespace Remix.Bench;
 

@@ -5,6 +5,7 @@ using Remix.Models;
 using Remix.Tokenization;
 using Remix.Training;
 using static TorchSharp.torch;
+using Remix.Checkpoints;
 
 namespace Remix.Bench;
 

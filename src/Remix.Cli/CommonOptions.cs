@@ -2,6 +2,8 @@ using System.CommandLine;
 using Remix.Models;
 using Remix.Runtime;
 using static TorchSharp.torch;
+using Remix.Checkpoints;
+using Remix.Models.Kernels;
 
 namespace Remix.Cli;
 

@@ -3,6 +3,7 @@ using System.Diagnostics;
 using Remix.Experiments;
 using Remix.Models;
 using Remix.Training;
+using Remix.Models.Kernels;
 
 namespace Remix.Cli;
 

@@ -4,6 +4,7 @@ using Remix.Data.Bundled;
 using Remix.IO;
 using Remix.Models;
 using Remix.Training;
+using Remix.Checkpoints;
 
 namespace Remix.Cli;
 

@@ -2,6 +2,7 @@ using System.CommandLine;
 using Remix.Data.Bundled;
 using Remix.Models;
 using Remix.Training;
+using Remix.Checkpoints;
 
 namespace Remix.Cli;
 

@@ -5,6 +5,7 @@ using Remix.Data.Bundled;
 using Remix.Models;
 using Remix.Tokenization;
 using Remix.Training;
+using Remix.Checkpoints;
 
 namespace Remix.Cli;
 

@@ -36,7 +36,7 @@ public static class RunCommand
             }
             bool validateOnly = parse.GetValue(validate);
             // Read before the spec, so that a bad --kernels is the one line said whatever the spec holds.
-            var kernelChoice = parse.GetValue(kernels) is { } k ? Models.KernelChoices.Parse(k) : (Models.KernelChoice?)null;
+            var kernelChoice = parse.GetValue(kernels) is { } k ? Models.Kernels.KernelChoices.Parse(k) : (Models.Kernels.KernelChoice?)null;
             var spec = ExperimentSpec.Load(BundledPaths.Resolve(parse.GetValue(config)!), requireFiles: !validateOnly);
             if (kernelChoice is { } choice) spec = spec.WithKernels(choice);
             // The same checks before a run as for --validate, so that a bad data row or tokenizer stops the run before it
@@ -49,7 +49,7 @@ public static class RunCommand
             }
             if (validateOnly)
             {
-                o.WriteLine($"{spec.Name}: {spec.Stages.Count} stages ({string.Join(", ", spec.Stages.Select(s => s.Name))}), seeds {string.Join(", ", spec.Seeds)}, base {spec.BaseModel}, device {spec.Device}, dtype {spec.DType}, kernels {Models.KernelChoices.Name(spec.Kernels)}{(spec.Joint ? ", joint" : "")}{(spec.LogitLens ? ", logit lens after each stage" : "")}");
+                o.WriteLine($"{spec.Name}: {spec.Stages.Count} stages ({string.Join(", ", spec.Stages.Select(s => s.Name))}), seeds {string.Join(", ", spec.Seeds)}, base {spec.BaseModel}, device {spec.Device}, dtype {spec.DType}, kernels {Models.Kernels.KernelChoices.Name(spec.Kernels)}{(spec.Joint ? ", joint" : "")}{(spec.LogitLens ? ", logit lens after each stage" : "")}");
                 foreach (var stage in spec.Stages)
                     o.WriteLine($"  {stage.Name}: {string.Join(", ", stage.Data.Select(d => Path.GetFileName(d.File)))}{(stage.Limit is { } n ? $" (first {n})" : "")}; mix {(stage.Mix.Count == 0 ? "none" : string.Join(", ", stage.Mix.Select(m => $"{m.Source} x{m.Ratio}")))}; stop {stage.Recipe.Stop}; lr {stage.Recipe.LearningRate}");
                 foreach (var line in check.Found) o.WriteLine($"  found {line}");

@@ -7,6 +7,7 @@ using Remix.Evaluation;
 using Remix.Experiments;
 using Remix.Models;
 using Remix.Training;
+using Remix.Checkpoints;
 
 namespace Remix.Cli;
 

@@ -4,6 +4,7 @@ using Remix.IO;
 using Remix.Models;
 using Remix.Tokenization;
 using static TorchSharp.torch;
+using Remix.Checkpoints;
 
 namespace Remix.Analysis;
 

@@ -1,6 +1,7 @@
 using Remix.Evaluation;
 using Remix.Models;
 using Remix.Tokenization;
+using Remix.Checkpoints;
 
 namespace Remix.Data;
 

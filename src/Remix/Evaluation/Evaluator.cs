@@ -6,6 +6,7 @@ using Remix.Models;
 using Remix.Tokenization;
 using Remix.Training;
 using static TorchSharp.torch;
+using Remix.Checkpoints;
 
 namespace Remix.Evaluation;
 

@@ -1,5 +1,6 @@
 using Remix.Models;
 using Remix.Tokenization;
+using Remix.Checkpoints;
 
 namespace Remix.Evaluation;
 

@@ -2,6 +2,7 @@ using System.Globalization;
 using Remix.Data;
 using Remix.Data.Mixing;
 using Remix.Models;
+using Remix.Checkpoints;
 
 namespace Remix.Experiments;
 

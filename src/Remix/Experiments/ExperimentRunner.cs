@@ -9,6 +9,7 @@ using Remix.Evaluation;
 using Remix.IO;
 using Remix.Models;
 using Remix.Training;
+using Remix.Checkpoints;
 
 namespace Remix.Experiments;
 

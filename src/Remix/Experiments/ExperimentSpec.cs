@@ -8,6 +8,7 @@ using Remix.IO;
 using Remix.Models;
 using Remix.Runtime;
 using Remix.Training;
+using Remix.Models.Kernels;
 
 namespace Remix.Experiments;
 

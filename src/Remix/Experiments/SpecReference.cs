@@ -4,6 +4,7 @@ using Remix.Data;
 using Remix.Data.Bundled;
 using Remix.Models;
 using Remix.Training;
+using Remix.Models.Kernels;
 
 namespace Remix.Experiments;
 

@@ -88,7 +88,7 @@ public sealed class StageKey
         // compare them with themselves. So reference is a part, on CPU only (the kernels never run on a GPU). Auto is
         // left out, as it is what every stage was trained with before the choice existed: their keys stay valid. On a
         // CPU without AVX-512 auto computes what reference does, and the two only train apart, which is slower, not wrong.
-        if (spec.Device == "cpu" && spec.Kernels == Models.KernelChoice.Reference) yield return new("kernels", "reference");
+        if (spec.Device == "cpu" && spec.Kernels == Models.Kernels.KernelChoice.Reference) yield return new("kernels", "reference");
         foreach (var file in ModelFiles(spec.BaseModel))
             yield return new($"base_model/{Path.GetFileName(file)}", "sha256:" + hashes.Sha256(file));
     }

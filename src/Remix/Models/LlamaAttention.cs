@@ -1,4 +1,5 @@
 using static TorchSharp.torch;
+using Remix.Models.Kernels;
 
 namespace Remix.Models;
 

@@ -1,5 +1,6 @@
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Remix.Models.Kernels;
 
 namespace Remix.Models;
 

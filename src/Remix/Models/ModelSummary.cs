@@ -1,4 +1,5 @@
-using Remix.Models.SafeTensors;
+using Remix.Checkpoints.SafeTensors;
+using Remix.Checkpoints;
 
 namespace Remix.Models;
 

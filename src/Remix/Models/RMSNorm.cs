@@ -2,8 +2,9 @@ using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
 using Remix.Runtime;
 using TorchSharp.Modules;
-using static Remix.Models.CpuKernels;
+using static Remix.Models.Kernels.CpuKernels;
 using static TorchSharp.torch;
+using Remix.Models.Kernels;
 
 namespace Remix.Models;
 

@@ -10,6 +10,7 @@ using System.Text.Json.Nodes;
 using Remix.IO;
 using Remix.Models;
 using static TorchSharp.torch;
+using Remix.Models.Kernels;
 
 namespace Remix.Runtime;
 

@@ -1,4 +1,4 @@
-using Remix.Models.SafeTensors;
+using Remix.Checkpoints.SafeTensors;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 

@@ -4,10 +4,11 @@ using System.Text.Json.Nodes;
 using System.Text.RegularExpressions;
 using Remix.IO;
 using Remix.Models;
-using Remix.Models.SafeTensors;
+using Remix.Checkpoints.SafeTensors;
 using Parameter = TorchSharp.Modules.Parameter;
 using Linear = Remix.Models.Linear;
 using static TorchSharp.torch;
+using Remix.Checkpoints;
 
 namespace Remix.Training;
 

@@ -2,6 +2,7 @@ using Remix.Data.Batching;
 using Remix.Models;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Remix.Checkpoints;
 
 namespace Remix.Training;
 

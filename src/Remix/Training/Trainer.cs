@@ -8,6 +8,7 @@ using Remix.Evaluation;
 using Remix.Models;
 using Remix.Tokenization;
 using static TorchSharp.torch;
+using Remix.Checkpoints;
 
 namespace Remix.Training;
 

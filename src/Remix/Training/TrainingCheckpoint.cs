@@ -1,6 +1,7 @@
 using System.Globalization;
 using Remix.IO;
 using Remix.Models;
+using Remix.Checkpoints;
 
 namespace Remix.Training;
 

@@ -5,6 +5,7 @@ using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Tokenization;
 using static TorchSharp.torch;
+using Remix.Checkpoints;
 
 namespace Remix.Tests.Analysis;
 

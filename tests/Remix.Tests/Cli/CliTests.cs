@@ -2,6 +2,7 @@ using Remix.Cli;
 using Remix.Evaluation;
 using Remix.Models;
 using Remix.Tests.Support;
+using Remix.Checkpoints;
 
 namespace Remix.Tests.Cli;
 

@@ -3,6 +3,7 @@ using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Training;
 using static TorchSharp.torch;
+using Remix.Checkpoints;
 
 namespace Remix.Tests.Cli;
 

@@ -4,6 +4,7 @@ using Remix.Evaluation;
 using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Tokenization;
+using Remix.Checkpoints;
 
 namespace Remix.Tests.Evaluation;
 

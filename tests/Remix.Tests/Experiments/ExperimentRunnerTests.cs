@@ -162,7 +162,7 @@ public class ExperimentRunnerTests
 
         foreach (var stage in new[] { "stage-1-A", "stage-2-B" })
         {
-            using var saved = Remix.Models.LoadedModel.Load(Path.Combine(dir.File("run"), stage, "final"));
+            using var saved = Remix.Checkpoints.LoadedModel.Load(Path.Combine(dir.File("run"), stage, "final"));
             using var evaluation = JsonDocument.Parse(File.ReadAllText(Path.Combine(dir.File("run"), stage, "evaluation.json")));
             foreach (var (name, set) in new[] { ("A", a), ("B", b) })
             {
@@ -264,7 +264,7 @@ public class ExperimentRunnerTests
             "name: modes\nbase_model: base\nrecipe: {lr: 0.01, epochs: 1, batch_size: 4}\nstages:\n  - {name: A, data: a.jsonl, recipe: {precision: bf16-pure}}\n  - {name: B, data: b.jsonl}\n"));
         var runDir = dir.File("run");
         var first = new ExperimentRunner(spec).Run(runDir, 0);
-        string SavedDType(string stage) => Remix.Models.HfCheckpoint.LoadConfig(Path.Combine(runDir, stage, "final")).TorchDtype;
+        string SavedDType(string stage) => Remix.Checkpoints.HfCheckpoint.LoadConfig(Path.Combine(runDir, stage, "final")).TorchDtype;
         Assert.Equal(("bfloat16", "float32"), (SavedDType("stage-1-A"), SavedDType("stage-2-B")));
 
         // Evaluated again from its saved model, stage A scores as the trainer's bfloat16 model did, not as a float32 load would.

@@ -5,6 +5,7 @@ using Remix.IO;
 using Remix.Models;
 using Remix.Runtime;
 using Remix.Tests.Support;
+using Remix.Models.Kernels;
 
 namespace Remix.Tests.Experiments;
 

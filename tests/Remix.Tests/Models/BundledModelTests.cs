@@ -1,5 +1,6 @@
 using Remix.Evaluation;
 using Remix.Models;
+using Remix.Checkpoints;
 
 namespace Remix.Tests.Models;
 

@@ -1,5 +1,6 @@
 using System.Runtime.Intrinsics;
 using Remix.Models;
+using Remix.Models.Kernels;
 
 namespace Remix.Tests.Models;
 

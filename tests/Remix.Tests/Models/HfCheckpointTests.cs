@@ -1,7 +1,8 @@
 using Remix.Models;
-using Remix.Models.SafeTensors;
+using Remix.Checkpoints.SafeTensors;
 using Remix.Tests.Support;
 using static TorchSharp.torch;
+using Remix.Checkpoints;
 
 namespace Remix.Tests.Models;
 

@@ -3,6 +3,8 @@ using Remix.Models;
 using Remix.Tests.Support;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using Remix.Models.Kernels;
+using Remix.Checkpoints;
 
 namespace Remix.Tests.Models;
 

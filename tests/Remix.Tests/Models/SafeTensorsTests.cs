@@ -1,6 +1,6 @@
 using System.Buffers.Binary;
 using System.Text;
-using Remix.Models.SafeTensors;
+using Remix.Checkpoints.SafeTensors;
 using Remix.Tests.Support;
 using static TorchSharp.torch;
 

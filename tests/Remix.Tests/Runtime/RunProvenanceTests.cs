@@ -10,6 +10,7 @@ using Remix.Runtime;
 using Remix.Tests.Support;
 using Remix.Training;
 using static TorchSharp.torch;
+using Remix.Checkpoints;
 
 namespace Remix.Tests.Runtime;
 

@@ -1,9 +1,10 @@
 using System.Text.Json.Nodes;
 using Remix.Data;
 using Remix.Models;
-using Remix.Models.SafeTensors;
+using Remix.Checkpoints.SafeTensors;
 using Remix.Training;
 using static TorchSharp.torch;
+using Remix.Checkpoints;
 
 namespace Remix.Tests.Support;
 

@@ -4,6 +4,7 @@ using Remix.Tests.Support;
 using Remix.Tokenization;
 using Remix.Training;
 using static TorchSharp.torch;
+using Remix.Checkpoints;
 
 namespace Remix.Tests.Training;
 

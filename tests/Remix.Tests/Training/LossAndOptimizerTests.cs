@@ -219,7 +219,7 @@ public class LossAndOptimizerTests
             resumed.Update(1e-3);
         }
         Assert.Equal(w.to(ScalarType.Float32).data<float>().ToArray(), copy.to(ScalarType.Float32).data<float>().ToArray());
-        using var file = Remix.Models.SafeTensors.SafeTensorsFile.Open(dir.File("opt.safetensors"));
+        using var file = Remix.Checkpoints.SafeTensors.SafeTensorsFile.Open(dir.File("opt.safetensors"));
         Assert.True(file.Contains("w.master"));
     }
 

@@ -1,6 +1,7 @@
 using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Training;
+using Remix.Checkpoints;
 
 namespace Remix.Tests.Training;
 

@@ -6,6 +6,7 @@ using Remix.Training;
 using static TorchSharp.torch;
 using AdamW = Remix.Training.AdamW;
 using Parameter = TorchSharp.Modules.Parameter;
+using Remix.Checkpoints;
 
 namespace Remix.Tests.Training;
 

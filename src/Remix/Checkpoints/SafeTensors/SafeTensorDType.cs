@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Remix.Models.SafeTensors;
+namespace Remix.Checkpoints.SafeTensors;
 
 /// <summary>A safetensors dtype name with its element size and, where TorchSharp has one, its scalar type.</summary>
 public sealed record SafeTensorDType(string Name, int Size, ScalarType? ScalarType)

@@ -2,7 +2,7 @@ using System.Text.Json;
 using Remix.IO;
 using static TorchSharp.torch;
 
-namespace Remix.Models.SafeTensors;
+namespace Remix.Checkpoints.SafeTensors;
 
 /// <summary>
 /// The weights of a Hugging Face checkpoint directory: <c>model.safetensors</c>, or the shards

@@ -5,7 +5,7 @@ using Remix.IO;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Remix.Models.SafeTensors;
+namespace Remix.Checkpoints.SafeTensors;
 
 /// <summary>
 /// A safetensors file opened for reading. The header is untrusted input and is validated in full

@@ -2,10 +2,10 @@ using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using Remix.Runtime;
-using static Remix.Models.CpuKernels;
+using static Remix.Models.Kernels.CpuKernels;
 using static TorchSharp.torch;
 
-namespace Remix.Models;
+namespace Remix.Models.Kernels;
 
 /// <summary>
 /// Rotary positions and causal grouped-query attention in float32 on the CPU, forward and backward

@@ -4,7 +4,7 @@ using System.Text.Json.Nodes;
 using Remix.IO;
 using static TorchSharp.torch;
 
-namespace Remix.Models.SafeTensors;
+namespace Remix.Checkpoints.SafeTensors;
 
 /// <summary>
 /// Writes safetensors files (single or sharded with <c>model.safetensors.index.json</c>), each

@@ -3,7 +3,7 @@ using System.Runtime.InteropServices;
 using System.Runtime.Intrinsics;
 using static TorchSharp.torch;
 
-namespace Remix.Models;
+namespace Remix.Models.Kernels;
 
 /// <summary>What Remix's hand-written CPU kernels share: the vector width, raw tensor data and a fast exponential.</summary>
 internal static unsafe class CpuKernels

@@ -1,8 +1,10 @@
 using Remix.IO;
-using Remix.Models.SafeTensors;
+using Remix.Checkpoints.SafeTensors;
 using static TorchSharp.torch;
+using Remix.Models;
+using Remix.Models.Kernels;
 
-namespace Remix.Models;
+namespace Remix.Checkpoints;
 
 /// <summary>
 /// Loads and saves models in Hugging Face layout: <c>config.json</c>, safetensors weights (single or

@@ -1,4 +1,4 @@
-namespace Remix.Models.SafeTensors;
+namespace Remix.Checkpoints.SafeTensors;
 
 /// <summary>One tensor's entry in a safetensors header: dtype, shape and byte span in the data section.</summary>
 public sealed record SafeTensorInfo(string Name, SafeTensorDType DType, long[] Shape, long Begin, long End)

@@ -1,6 +1,7 @@
 using Remix.Tokenization;
+using Remix.Models;
 
-namespace Remix.Models;
+namespace Remix.Checkpoints;
 
 /// <summary>Creates freshly initialised checkpoints with a byte-level tokenizer: for tests, benchmarks and as a start for pretraining.</summary>
 public static class RandomCheckpoint

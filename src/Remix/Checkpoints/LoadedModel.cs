@@ -1,8 +1,10 @@
 using Remix.Tokenization;
 using Remix.Training;
 using static TorchSharp.torch;
+using Remix.Models;
+using Remix.Models.Kernels;
 
-namespace Remix.Models;
+namespace Remix.Checkpoints;
 
 /// <summary>
 /// A checkpoint directory loaded for use: the model (with the directory's LoRA adapter merged into it, when it holds
