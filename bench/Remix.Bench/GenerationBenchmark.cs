@@ -1,8 +1,8 @@
 using System.Diagnostics;
+using Remix.Checkpoints;
 using Remix.Evaluation;
 using Remix.Models;
 using static TorchSharp.torch;
-using Remix.Checkpoints;
 
 namespace Remix.Bench;
 

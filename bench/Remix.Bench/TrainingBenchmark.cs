@@ -1,11 +1,11 @@
 using System.Diagnostics;
-using Remix.Data;
+using Remix.Checkpoints;
 using Remix.Data.Batching;
+using Remix.Data;
 using Remix.Models;
 using Remix.Tokenization;
 using Remix.Training;
 using static TorchSharp.torch;
-using Remix.Checkpoints;
 
 namespace Remix.Bench;
 

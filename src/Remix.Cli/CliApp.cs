@@ -1,5 +1,5 @@
-using System.CommandLine;
 using System.CommandLine.Help;
+using System.CommandLine;
 using Remix;
 
 namespace Remix.Cli;

@@ -1,9 +1,9 @@
 using System.CommandLine;
+using Remix.Checkpoints;
+using Remix.Models.Kernels;
 using Remix.Models;
 using Remix.Runtime;
 using static TorchSharp.torch;
-using Remix.Checkpoints;
-using Remix.Models.Kernels;
 
 namespace Remix.Cli;
 

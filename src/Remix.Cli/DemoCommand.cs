@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Remix.Experiments;
+using Remix.Models.Kernels;
 using Remix.Models;
 using Remix.Training;
-using Remix.Models.Kernels;
 
 namespace Remix.Cli;
 

@@ -1,10 +1,10 @@
 using System.CommandLine;
 using System.Globalization;
+using Remix.Checkpoints;
 using Remix.Data.Bundled;
 using Remix.IO;
 using Remix.Models;
 using Remix.Training;
-using Remix.Checkpoints;
 
 namespace Remix.Cli;
 

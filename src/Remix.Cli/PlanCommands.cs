@@ -1,8 +1,8 @@
 using System.CommandLine;
+using Remix.Checkpoints;
 using Remix.Data.Bundled;
 using Remix.Models;
 using Remix.Training;
-using Remix.Checkpoints;
 
 namespace Remix.Cli;
 

@@ -1,11 +1,11 @@
 using System.CommandLine;
 using System.Globalization;
-using Remix.Data;
+using Remix.Checkpoints;
 using Remix.Data.Bundled;
+using Remix.Data;
 using Remix.Models;
 using Remix.Tokenization;
 using Remix.Training;
-using Remix.Checkpoints;
 
 namespace Remix.Cli;
 

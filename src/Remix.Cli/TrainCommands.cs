@@ -1,13 +1,13 @@
 using System.CommandLine;
 using System.Globalization;
-using Remix.Data;
+using Remix.Checkpoints;
 using Remix.Data.Bundled;
 using Remix.Data.Formats;
+using Remix.Data;
 using Remix.Evaluation;
 using Remix.Experiments;
 using Remix.Models;
 using Remix.Training;
-using Remix.Checkpoints;
 
 namespace Remix.Cli;
 

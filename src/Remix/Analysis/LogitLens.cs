@@ -1,10 +1,10 @@
-using Remix.Data;
+using Remix.Checkpoints;
 using Remix.Data.Batching;
+using Remix.Data;
 using Remix.IO;
 using Remix.Models;
 using Remix.Tokenization;
 using static TorchSharp.torch;
-using Remix.Checkpoints;
 
 namespace Remix.Analysis;
 

@@ -1,8 +1,8 @@
-using Remix.IO;
 using Remix.Checkpoints.SafeTensors;
-using static TorchSharp.torch;
-using Remix.Models;
+using Remix.IO;
 using Remix.Models.Kernels;
+using Remix.Models;
+using static TorchSharp.torch;
 
 namespace Remix.Checkpoints;
 

@@ -1,8 +1,8 @@
+using Remix.Models.Kernels;
+using Remix.Models;
 using Remix.Tokenization;
 using Remix.Training;
 using static TorchSharp.torch;
-using Remix.Models;
-using Remix.Models.Kernels;
 
 namespace Remix.Checkpoints;
 

@@ -1,5 +1,5 @@
-using Remix.Tokenization;
 using Remix.Models;
+using Remix.Tokenization;
 
 namespace Remix.Checkpoints;
 

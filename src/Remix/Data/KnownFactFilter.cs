@@ -1,7 +1,7 @@
+using Remix.Checkpoints;
 using Remix.Evaluation;
 using Remix.Models;
 using Remix.Tokenization;
-using Remix.Checkpoints;
 
 namespace Remix.Data;
 

@@ -1,12 +1,12 @@
 using System.Text.Json;
-using Remix.Data;
+using Remix.Checkpoints;
 using Remix.Data.Batching;
+using Remix.Data;
 using Remix.IO;
 using Remix.Models;
 using Remix.Tokenization;
 using Remix.Training;
 using static TorchSharp.torch;
-using Remix.Checkpoints;
 
 namespace Remix.Evaluation;
 

@@ -1,6 +1,6 @@
+using Remix.Checkpoints;
 using Remix.Models;
 using Remix.Tokenization;
-using Remix.Checkpoints;
 
 namespace Remix.Evaluation;
 

@@ -1,8 +1,8 @@
 using System.Globalization;
-using Remix.Data;
-using Remix.Data.Mixing;
-using Remix.Models;
 using Remix.Checkpoints;
+using Remix.Data.Mixing;
+using Remix.Data;
+using Remix.Models;
 
 namespace Remix.Experiments;
 

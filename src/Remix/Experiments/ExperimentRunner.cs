@@ -1,15 +1,15 @@
 using System.Globalization;
-using System.Text;
-using System.Text.Json;
 using System.Text.Json.Nodes;
-using Remix.Data;
+using System.Text.Json;
+using System.Text;
+using Remix.Checkpoints;
 using Remix.Data.Batching;
 using Remix.Data.Mixing;
+using Remix.Data;
 using Remix.Evaluation;
 using Remix.IO;
 using Remix.Models;
 using Remix.Training;
-using Remix.Checkpoints;
 
 namespace Remix.Experiments;
 

@@ -1,14 +1,14 @@
-using System.Text.Json;
 using System.Text.Json.Nodes;
 using System.Text.Json.Serialization;
-using Remix.Data;
+using System.Text.Json;
 using Remix.Data.Bundled;
 using Remix.Data.Mixing;
+using Remix.Data;
 using Remix.IO;
+using Remix.Models.Kernels;
 using Remix.Models;
 using Remix.Runtime;
 using Remix.Training;
-using Remix.Models.Kernels;
 
 namespace Remix.Experiments;
 

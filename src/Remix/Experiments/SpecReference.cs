@@ -1,10 +1,10 @@
 using System.Globalization;
 using System.Text;
-using Remix.Data;
 using Remix.Data.Bundled;
+using Remix.Data;
+using Remix.Models.Kernels;
 using Remix.Models;
 using Remix.Training;
-using Remix.Models.Kernels;
 
 namespace Remix.Experiments;
 

@@ -1,10 +1,10 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Remix.Models.Kernels;
 using Remix.Runtime;
 using TorchSharp.Modules;
 using static Remix.Models.Kernels.CpuKernels;
 using static TorchSharp.torch;
-using Remix.Models.Kernels;
 
 namespace Remix.Models;
 

@@ -1,9 +1,9 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
+using Remix.Models.Kernels;
 using Remix.Runtime;
 using static Remix.Models.Kernels.CpuKernels;
 using static TorchSharp.torch;
-using Remix.Models.Kernels;
 
 namespace Remix.Models;
 

@@ -2,15 +2,15 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Reflection;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.Arm;
 using System.Runtime.Intrinsics.X86;
-using System.Text.Json;
+using System.Runtime.Intrinsics;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 using Remix.IO;
+using Remix.Models.Kernels;
 using Remix.Models;
 using static TorchSharp.torch;
-using Remix.Models.Kernels;
 
 namespace Remix.Runtime;
 

@@ -1,14 +1,14 @@
 using System.Globalization;
-using System.Text.Json;
 using System.Text.Json.Nodes;
+using System.Text.Json;
 using System.Text.RegularExpressions;
+using Remix.Checkpoints.SafeTensors;
+using Remix.Checkpoints;
 using Remix.IO;
 using Remix.Models;
-using Remix.Checkpoints.SafeTensors;
-using Parameter = TorchSharp.Modules.Parameter;
-using Linear = Remix.Models.Linear;
 using static TorchSharp.torch;
-using Remix.Checkpoints;
+using Linear = Remix.Models.Linear;
+using Parameter = TorchSharp.Modules.Parameter;
 
 namespace Remix.Training;
 

@@ -1,8 +1,8 @@
+using Remix.Checkpoints;
 using Remix.Data.Batching;
 using Remix.Models;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using Remix.Checkpoints;
 
 namespace Remix.Training;
 

@@ -1,14 +1,14 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
-using System.Text;
 using System.Text.Json;
-using Remix.Data;
+using System.Text;
+using Remix.Checkpoints;
 using Remix.Data.Batching;
+using Remix.Data;
 using Remix.Evaluation;
 using Remix.Models;
 using Remix.Tokenization;
 using static TorchSharp.torch;
-using Remix.Checkpoints;
 
 namespace Remix.Training;
 

@@ -1,7 +1,7 @@
 using System.Globalization;
+using Remix.Checkpoints;
 using Remix.IO;
 using Remix.Models;
-using Remix.Checkpoints;
 
 namespace Remix.Training;
 

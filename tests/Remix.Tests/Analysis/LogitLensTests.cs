@@ -1,11 +1,11 @@
 using Remix.Analysis;
-using Remix.Data;
+using Remix.Checkpoints;
 using Remix.Data.Batching;
+using Remix.Data;
 using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Tokenization;
 using static TorchSharp.torch;
-using Remix.Checkpoints;
 
 namespace Remix.Tests.Analysis;
 

@@ -1,8 +1,8 @@
+using Remix.Checkpoints;
 using Remix.Cli;
 using Remix.Evaluation;
 using Remix.Models;
 using Remix.Tests.Support;
-using Remix.Checkpoints;
 
 namespace Remix.Tests.Cli;
 

@@ -1,9 +1,9 @@
+using Remix.Checkpoints;
 using Remix.Data;
 using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Training;
 using static TorchSharp.torch;
-using Remix.Checkpoints;
 
 namespace Remix.Tests.Cli;
 

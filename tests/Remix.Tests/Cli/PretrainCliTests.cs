@@ -1,9 +1,9 @@
+using Remix.Checkpoints;
 using Remix.Cli;
 using Remix.Data;
 using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Tokenization;
-using Remix.Checkpoints;
 
 namespace Remix.Tests.Cli;
 

@@ -1,8 +1,8 @@
+using Remix.Checkpoints;
 using Remix.Data;
 using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Tokenization;
-using Remix.Checkpoints;
 
 namespace Remix.Tests.Data;
 

@@ -1,10 +1,10 @@
-using Remix.Data;
+using Remix.Checkpoints;
 using Remix.Data.Batching;
+using Remix.Data;
 using Remix.Evaluation;
 using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Tokenization;
-using Remix.Checkpoints;
 
 namespace Remix.Tests.Evaluation;
 

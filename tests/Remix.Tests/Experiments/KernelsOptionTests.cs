@@ -2,10 +2,10 @@ using System.Text.Json.Nodes;
 using Remix.Data;
 using Remix.Experiments;
 using Remix.IO;
+using Remix.Models.Kernels;
 using Remix.Models;
 using Remix.Runtime;
 using Remix.Tests.Support;
-using Remix.Models.Kernels;
 
 namespace Remix.Tests.Experiments;
 

@@ -1,6 +1,6 @@
+using Remix.Checkpoints;
 using Remix.Evaluation;
 using Remix.Models;
-using Remix.Checkpoints;
 
 namespace Remix.Tests.Models;
 

@@ -1,6 +1,6 @@
 using System.Runtime.Intrinsics;
-using Remix.Models;
 using Remix.Models.Kernels;
+using Remix.Models;
 
 namespace Remix.Tests.Models;
 

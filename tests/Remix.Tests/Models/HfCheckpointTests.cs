@@ -1,8 +1,8 @@
-using Remix.Models;
 using Remix.Checkpoints.SafeTensors;
+using Remix.Checkpoints;
+using Remix.Models;
 using Remix.Tests.Support;
 using static TorchSharp.torch;
-using Remix.Checkpoints;
 
 namespace Remix.Tests.Models;
 

@@ -1,7 +1,7 @@
 using System.Runtime.Intrinsics;
+using Remix.Models.Kernels;
 using Remix.Models;
 using static TorchSharp.torch;
-using Remix.Models.Kernels;
 
 namespace Remix.Tests.Models;
 

@@ -1,8 +1,9 @@
 using System.Globalization;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using System.Runtime.Intrinsics.X86;
+using System.Runtime.Intrinsics;
 using System.Text.Json.Nodes;
+using Remix.Checkpoints;
 using Remix.Data;
 using Remix.Experiments;
 using Remix.Models;
@@ -10,7 +11,6 @@ using Remix.Runtime;
 using Remix.Tests.Support;
 using Remix.Training;
 using static TorchSharp.torch;
-using Remix.Checkpoints;
 
 namespace Remix.Tests.Runtime;
 

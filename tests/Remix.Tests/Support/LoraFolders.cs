@@ -1,10 +1,10 @@
 using System.Text.Json.Nodes;
+using Remix.Checkpoints.SafeTensors;
+using Remix.Checkpoints;
 using Remix.Data;
 using Remix.Models;
-using Remix.Checkpoints.SafeTensors;
 using Remix.Training;
 using static TorchSharp.torch;
-using Remix.Checkpoints;
 
 namespace Remix.Tests.Support;
 

@@ -1,6 +1,7 @@
-using Remix.Models;
-using static TorchSharp.torch;
 using Remix.Checkpoints;
+using Remix.Models;
+using Remix.Tokenization;
+using static TorchSharp.torch;
 
 namespace Remix.Tests.Support;
 
@@ -30,6 +31,18 @@ public static class TestModels
             if (name.EndsWith(".bias", StringComparison.Ordinal) || name.EndsWith("norm.weight", StringComparison.Ordinal))
                 p.add_(empty(p.shape, ScalarType.Float32).normal_(0, 0.1, generator).to(p.dtype));
         return model;
+    }
+
+    /// <summary>
+    /// The trainer tests' base model saved into <paramref name="directory"/> with a byte-level tokenizer: two layers, hidden 32,
+    /// head_dim 16 (so attention runs on the CPU kernel where the CPU has AVX-512, as in real training), initialized at 0.02.
+    /// </summary>
+    public static string SaveTrainerBase(string directory)
+    {
+        using var model = Create(Config(hidden: 32, layers: 2, heads: 2, kvHeads: 1) with { InitializerRange = 0.02 }, seed: 1);
+        HfCheckpoint.Save(model, directory);
+        ByteLevelTokenizerFiles.Write(directory);
+        return directory;
     }
 
     public static float[] Logits(LlamaForCausalLM model, long[] ids)

@@ -1,10 +1,10 @@
 using System.Text.Json.Nodes;
-using Remix.Models;
 using Remix.Checkpoints.SafeTensors;
+using Remix.Checkpoints;
+using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Training;
 using static TorchSharp.torch;
-using Remix.Checkpoints;
 
 namespace Remix.Tests.Training;
 

@@ -1,10 +1,10 @@
+using Remix.Checkpoints;
 using Remix.Data;
 using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Tokenization;
 using Remix.Training;
 using static TorchSharp.torch;
-using Remix.Checkpoints;
 
 namespace Remix.Tests.Training;
 

@@ -2,9 +2,9 @@ using Remix.Data.Batching;
 using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Training;
-using Parameter = TorchSharp.Modules.Parameter;
-using AdamW = Remix.Training.AdamW;
 using static TorchSharp.torch;
+using AdamW = Remix.Training.AdamW;
+using Parameter = TorchSharp.Modules.Parameter;
 
 namespace Remix.Tests.Training;
 

@@ -1,7 +1,7 @@
+using Remix.Checkpoints;
 using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Training;
-using Remix.Checkpoints;
 
 namespace Remix.Tests.Training;
 

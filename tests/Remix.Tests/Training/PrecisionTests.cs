@@ -1,3 +1,4 @@
+using Remix.Checkpoints;
 using Remix.Data;
 using Remix.Models;
 using Remix.Tests.Support;
@@ -6,7 +7,6 @@ using Remix.Training;
 using static TorchSharp.torch;
 using AdamW = Remix.Training.AdamW;
 using Parameter = TorchSharp.Modules.Parameter;
-using Remix.Checkpoints;
 
 namespace Remix.Tests.Training;
 
@@ -17,10 +17,7 @@ public class PrecisionTests : IDisposable
 
     public PrecisionTests()
     {
-        _base = _dir.File("base");
-        using var model = TestModels.Create(TestModels.Config(hidden: 32, layers: 2, heads: 2, kvHeads: 1) with { InitializerRange = 0.02 }, seed: 1);
-        HfCheckpoint.Save(model, _base);
-        ByteLevelTokenizerFiles.Write(_base);
+        _base = TestModels.SaveTrainerBase(_dir.File("base"));
     }
 
     public void Dispose() => _dir.Dispose();

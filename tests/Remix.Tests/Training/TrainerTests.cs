@@ -1,11 +1,11 @@
-using Remix.Data;
+using Remix.Checkpoints;
 using Remix.Data.Batching;
+using Remix.Data;
 using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Tokenization;
 using Remix.Training;
 using static TorchSharp.torch;
-using Remix.Checkpoints;
 
 namespace Remix.Tests.Training;
 
@@ -16,11 +16,7 @@ public class TrainerTests : IDisposable
 
     public TrainerTests()
     {
-        _base = _dir.File("base");
-        // head_dim 16: attention runs on the CPU kernel where the CPU has AVX-512 (CpuCausalAttention), as in real training
-        using var model = TestModels.Create(TestModels.Config(hidden: 32, layers: 2, heads: 2, kvHeads: 1) with { InitializerRange = 0.02 }, seed: 1);
-        HfCheckpoint.Save(model, _base);
-        ByteLevelTokenizerFiles.Write(_base);
+        _base = TestModels.SaveTrainerBase(_dir.File("base"));
     }
 
     public void Dispose() => _dir.Dispose();
