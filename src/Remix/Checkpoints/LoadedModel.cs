@@ -48,6 +48,7 @@ public sealed class LoadedModel : IDisposable
     public static LoadedModel Load(string directory, Device? device = null, ScalarType dtype = ScalarType.Float32, bool applyAdapter = true,
         KernelChoice kernels = KernelChoice.Auto)
     {
+        Runtime.GlibcxxCompat.ThrowIfTurnedOffWhereNeeded(); // before the first touch of TorchSharp: one clear exception, not a load trace
         var tokenizer = HfTokenizer.Load(directory);
         try
         {

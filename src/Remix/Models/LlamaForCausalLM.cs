@@ -15,7 +15,7 @@ public sealed class LlamaForCausalLM : nn.Module
     [TorchSharp.Utils.ComponentName(Name = "lm_head")] readonly Linear? _lmHead;
 
     /// <summary>A model of <paramref name="config"/> with uninitialised weights; <paramref name="kernels"/> says whether its CPU kernels may run.</summary>
-    public LlamaForCausalLM(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32, KernelChoice kernels = KernelChoice.Auto) : base(nameof(LlamaForCausalLM))
+    public LlamaForCausalLM(LlamaConfig config, Device? device = null, ScalarType dtype = ScalarType.Float32, KernelChoice kernels = KernelChoice.Auto) : base(Loadable(nameof(LlamaForCausalLM)))
     {
         Config = config;
         Device = device ?? CPU;
@@ -79,4 +79,14 @@ public sealed class LlamaForCausalLM : nn.Module
 
     /// <summary>Number of parameters (the tied LM head counted once).</summary>
     public long ParameterCount() => parameters().Sum(p => p.numel());
+
+    /// <summary>
+    /// <paramref name="name"/>, once TorchSharp is known to load here: the base module is its first touch, and a library
+    /// user with the libstdc++ fix turned off gets one exception naming the switch instead of TorchSharp's load trace.
+    /// </summary>
+    static string Loadable(string name)
+    {
+        Runtime.GlibcxxCompat.ThrowIfTurnedOffWhereNeeded();
+        return name;
+    }
 }
