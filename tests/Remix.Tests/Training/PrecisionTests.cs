@@ -69,6 +69,29 @@ public class PrecisionTests : IDisposable
     }
 
     [Fact]
+    public void Bf16Pure_ResumedAfterAKill_ReachesTheSameWeightsAsAnUninterruptedRun()
+    {
+        // 6 facts in batches of 2 for 3 epochs: 9 steps, a checkpoint every 2; bfloat16 weights and moments, no master copy.
+        var options = Recipe with { Epochs = 3, SaveEvery = 2, Precision = Precision.Bf16Pure };
+        string Train(string name, bool resume = false, int killAt = 0)
+        {
+            using var loaded = LoadedModel.Load(_base, CPU, ScalarType.BFloat16);
+            var trainer = new Trainer(loaded.Model, loaded.Tokenizer, loaded.StopTokenIds, options)
+            {
+                AfterStep = s => { if (s == killAt) throw new InvalidOperationException("killed"); },
+            };
+            return trainer.Train(new TrainingRun { Examples = Facts, OutDir = _dir.File(name), Resume = resume, TokenizerSource = _base }).FinalModelDirectory!;
+        }
+        var straight = Train("straight");
+        // Killed at step 5: the checkpoint of step 4 (weights and bfloat16 moments) is where it resumes.
+        Assert.Throws<InvalidOperationException>(() => Train("killed", killAt: 5));
+        Assert.Equal(Path.Combine(_dir.File("killed"), "checkpoints", "step-4"), TrainingCheckpoint.Latest(_dir.File("killed")));
+        var resumed = Train("killed", resume: true);
+
+        Assert.Equal(File.ReadAllBytes(Path.Combine(straight, "model.safetensors")), File.ReadAllBytes(Path.Combine(resumed, "model.safetensors")));
+    }
+
+    [Fact]
     public void Bf16Pure_TracksFp32_Over50Steps_FromTheSameInitAndData()
     {
         using var init = TestModels.Create(TestModels.Config(hidden: 32, layers: 1, heads: 2, kvHeads: 1) with { InitializerRange = 0.02 }, seed: 1);
