@@ -1,4 +1,5 @@
 using System.CommandLine;
+using System.Text.Json.Nodes;
 using Remix.Data.Bundled;
 using Remix.Experiments;
 using Remix.IO;
@@ -151,12 +152,12 @@ public static class GridCommands
             var counts = new[] { EntryState.Done, EntryState.Running, EntryState.Failed, EntryState.Pending }.ToDictionary(s => s, s => entries.Count(e => e.State == s));
             if (parse.GetValue(json))
             {
-                var node = new System.Text.Json.Nodes.JsonObject { ["plan"] = root, ["entries"] = entries.Count };
+                var node = new JsonObject { ["plan"] = root, ["entries"] = entries.Count };
                 foreach (var (state, count) in counts) node[GridStatus.Describe(state)] = count;
-                node["list"] = new System.Text.Json.Nodes.JsonArray([.. entries.Select(e => (System.Text.Json.Nodes.JsonNode)new System.Text.Json.Nodes.JsonObject
+                node["list"] = new JsonArray([.. entries.Select(e => (JsonNode)new JsonObject
                 {
                     ["index"] = e.Index, ["id"] = e.Id, ["seed"] = e.Seed,
-                    ["axes"] = new System.Text.Json.Nodes.JsonObject(e.Axes.Select(a => KeyValuePair.Create(a.Path, (System.Text.Json.Nodes.JsonNode?)a.Name))),
+                    ["axes"] = new JsonObject(e.Axes.Select(a => KeyValuePair.Create(a.Path, (JsonNode?)a.Name))),
                     ["state"] = GridStatus.Describe(e.State), ["detail"] = e.Detail,
                     ["log"] = File.Exists(GridStatus.LogPath(root, e.Index)) ? GridStatus.LogPath(root, e.Index) : null,
                 })]);

@@ -212,7 +212,7 @@ public sealed class GridPool(string directory, int jobs, int threadsPerWorker, T
             _process.WaitForExit(); // the rest of its output
             int code = _process.ExitCode;
             var runDir = GridStatus.RunDirectory(_directory, Entry.Id);
-            var state = GridStatus.Read(_directory)[Entry.Index].State;
+            var state = GridStatus.StateOf(_directory, Entry.Id).State; // its own files, not the whole plan read again
             lock (_log) _log.WriteLine($"== exit code {code} after {Format(Elapsed)}");
             if (code == 0 && state == EntryState.Done) return (state, $"done in {Format(Elapsed)}");
             // The worker's own line says how to go on with remix grid run; here the pool's rerun does.

@@ -65,6 +65,9 @@ public static class GridStatus
         return statuses;
     }
 
+    /// <summary>Where entry <paramref name="id"/> of the plan folder <paramref name="directory"/> stands, and its detail, read from its files alone.</summary>
+    public static (EntryState State, string? Detail) StateOf(string directory, string id) => StateOf(RunDirectory(directory, id));
+
     static (EntryState, string?) StateOf(string runDir)
     {
         if (File.Exists(Path.Combine(runDir, ExperimentRunner.DoneMarker)) && File.Exists(Path.Combine(runDir, ExperimentResults.FileName)))
