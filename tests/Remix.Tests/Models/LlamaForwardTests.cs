@@ -1,4 +1,5 @@
 using Remix.Models;
+using Remix.Models.Kernels;
 using Remix.Tests.Support;
 using static TorchSharp.torch;
 
@@ -130,7 +131,7 @@ public class LlamaForwardTests
         using (no_grad()) norm.Weight.copy_(linspace(0.5, 2, 48));
         var x = (randn(3, 37, 48, generator: new Generator(7)) * 3).requires_grad_(true); // 111 rows: 3 whole blocks of 32 and a part
         var upstream = randn(3, 37, 48, generator: new Generator(8));
-        Assert.Equal(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, RMSNorm.Kernel.Supports(x, norm.Weight));
+        Assert.Equal(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, RmsNormKernel.Supports(x, norm.Weight));
 
         var y = norm.Forward(x);
         autograd.backward([y], [upstream]);

@@ -1,6 +1,5 @@
 using System.Runtime.Intrinsics;
 using Remix.Models.Kernels;
-using Remix.Models;
 using static TorchSharp.torch;
 
 namespace Remix.Tests.Models;

@@ -1,11 +1,10 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.Intrinsics;
-using Remix.Models.Kernels;
 using Remix.Runtime;
 using static Remix.Models.Kernels.CpuKernels;
 using static TorchSharp.torch;
 
-namespace Remix.Models;
+namespace Remix.Models.Kernels;
 
 /// <summary>
 /// SwiGLU's product silu(gate) ⊙ up, forward and backward each one pass over memory on CPUs with AVX-512
