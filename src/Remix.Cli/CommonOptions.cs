@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Remix.Checkpoints;
-using Remix.Models.Kernels;
 using Remix.Models;
 using Remix.Runtime;
 using static TorchSharp.torch;

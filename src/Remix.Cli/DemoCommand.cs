@@ -1,9 +1,9 @@
 using System.CommandLine;
 using System.Diagnostics;
 using Remix.Experiments;
-using Remix.Models.Kernels;
 using Remix.Models;
 using Remix.Training;
+using Remix.Runtime;
 
 namespace Remix.Cli;
 
@@ -33,7 +33,7 @@ public static class DemoCommand
                 foreach (var seed in conditions[0].Seeds)
                     foreach (var spec in conditions)
                         new ExperimentRunner(spec) { Progress = ProgressReporter.ForConsole(1000), SharedStages = Path.Combine(root, "shared-stages"), KeepCheckpoints = parse.GetValue(keepCheckpoints), CommandLine = commandLine }
-                            .Run(ExperimentRunner.SeedDirectory(Path.Combine(root, spec.Name), seed), seed, interruption.Token);
+                            .Run(RunLayout.SeedDirectory(Path.Combine(root, spec.Name), seed), seed, interruption.Token);
             }
             catch (OperationCanceledException e) when (interruption.Requested)
             {
@@ -48,7 +48,7 @@ public static class DemoCommand
             o.WriteLine();
             o.WriteLine($"runs: {root} (each seed's results.json: every fact's outcome after each stage, and the predictions files behind every number)");
             o.WriteLine($"plots: {report.CurvesPlot}, {report.TokenCurvesPlot}, {report.RetentionPlot}");
-            string Final(string condition) => Path.Combine(ExperimentRunner.StageDirectory(ExperimentRunner.SeedDirectory(Path.Combine(root, condition), conditions[0].Seeds[0]), 2, "B"), "final");
+            string Final(string condition) => Path.Combine(RunLayout.StageDirectory(RunLayout.SeedDirectory(Path.Combine(root, condition), conditions[0].Seeds[0]), 2, "B"), "final");
             o.WriteLine($"where the facts sit, layer by layer: remix analyze logit-lens --model {Final("naive")} --model {Final("remix-generic-stage2")} "
                 + $"--data {conditions[0].Stages[0].Data[0].File} --limit {facts} --out {Path.Combine(root, "logit-lens")}");
             o.WriteLine($"time: {clock.Elapsed:mm\\:ss}");

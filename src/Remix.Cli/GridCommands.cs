@@ -59,7 +59,7 @@ public static class GridCommands
             else if (held.TookOverFrom is { } dead)
                 err.WriteLine($"remix: {runDir}{GridStatus.LockSuffix} was left by {dead}, no longer running: taking it over");
             var results = Path.Combine(runDir, ExperimentResults.FileName);
-            bool finished = File.Exists(Path.Combine(runDir, ExperimentRunner.DoneMarker)) && File.Exists(results);
+            bool finished = File.Exists(Path.Combine(runDir, RunLayout.DoneMarker)) && File.Exists(results);
             PlannedEntry entry;
             try
             {

@@ -41,7 +41,7 @@ public static class ModelCommands
             o.WriteLine($"weight files:       {string.Join(", ", summary.WeightFiles)}");
             // The build's backend only: asking libtorch what it loaded would make this config-only command load it.
             o.WriteLine($"torch backend:      built for {Runtime.TorchBackend.Built} (remix info says what loads)");
-            if (Lora.HoldsAdapter(folder) && PeftAdapterConfig.Load(folder) is { } adapter)
+            if (PeftAdapter.Holds(folder) && PeftAdapterConfig.Load(folder) is { } adapter)
                 o.WriteLine($"LoRA adapter:       rank {adapter.Rank}, alpha {adapter.Alpha.ToString(CultureInfo.InvariantCulture)}{(adapter.RankStabilized ? " (rsLoRA)" : "")} on {adapter.TargetsText}, merged into the weights when loaded (--no-adapter: the base alone)");
             return 0;
         });

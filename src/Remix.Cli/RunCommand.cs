@@ -2,6 +2,7 @@ using System.CommandLine;
 using Remix.Data.Bundled;
 using Remix.Experiments;
 using Remix.Training;
+using Remix.Runtime;
 
 namespace Remix.Cli;
 
@@ -36,7 +37,7 @@ public static class RunCommand
             }
             bool validateOnly = parse.GetValue(validate);
             // Read before the spec, so that a bad --kernels is the one line said whatever the spec holds.
-            var kernelChoice = parse.GetValue(kernels) is { } k ? Models.Kernels.KernelChoices.Parse(k) : (Models.Kernels.KernelChoice?)null;
+            var kernelChoice = parse.GetValue(kernels) is { } k ? Runtime.KernelChoices.Parse(k) : (Runtime.KernelChoice?)null;
             var spec = ExperimentSpec.Load(BundledPaths.Resolve(parse.GetValue(config)!), requireFiles: !validateOnly);
             if (kernelChoice is { } choice) spec = spec.WithKernels(choice);
             // The same checks before a run as for --validate, so that a bad data row or tokenizer stops the run before it
@@ -49,7 +50,7 @@ public static class RunCommand
             }
             if (validateOnly)
             {
-                o.WriteLine($"{spec.Name}: {spec.Stages.Count} stages ({string.Join(", ", spec.Stages.Select(s => s.Name))}), seeds {string.Join(", ", spec.Seeds)}, base {spec.BaseModel}, device {spec.Device}, dtype {spec.DType}, kernels {Models.Kernels.KernelChoices.Name(spec.Kernels)}{(spec.Joint ? ", joint" : "")}{(spec.LogitLens ? ", logit lens after each stage" : "")}");
+                o.WriteLine($"{spec.Name}: {spec.Stages.Count} stages ({string.Join(", ", spec.Stages.Select(s => s.Name))}), seeds {string.Join(", ", spec.Seeds)}, base {spec.BaseModel}, device {spec.Device}, dtype {spec.DType}, kernels {Runtime.KernelChoices.Name(spec.Kernels)}{(spec.Joint ? ", joint" : "")}{(spec.LogitLens ? ", logit lens after each stage" : "")}");
                 foreach (var stage in spec.Stages)
                     o.WriteLine($"  {stage.Name}: {string.Join(", ", stage.Data.Select(d => Path.GetFileName(d.File)))}{(stage.Limit is { } n ? $" (first {n})" : "")}; mix {(stage.Mix.Count == 0 ? "none" : string.Join(", ", stage.Mix.Select(m => $"{m.Source} x{m.Ratio}")))}; stop {stage.Recipe.Stop}; lr {stage.Recipe.LearningRate}");
                 foreach (var line in check.Found) o.WriteLine($"  found {line}");
@@ -64,14 +65,14 @@ public static class RunCommand
                 Progress = ProgressReporter.For(parse.InvocationConfiguration.Error), SharedStages = parse.GetValue(shared),
                 KeepCheckpoints = parse.GetValue(keepCheckpoints), NoRetrain = parse.GetValue(noRetrain), CommandLine = commandLine,
                 // Beside the seeds' folders, so that each seed does not hash a large model again.
-                HashCache = parse.GetValue(shared) is null ? Path.Combine(root, ExperimentRunner.HashCacheFileName) : null,
+                HashCache = parse.GetValue(shared) is null ? Path.Combine(root, RunLayout.HashCacheFileName) : null,
             };
             using var interruption = new Interruption();
             try
             {
                 foreach (var seed in spec.Seeds)
                 {
-                    var dir = ExperimentRunner.SeedDirectory(root, seed);
+                    var dir = RunLayout.SeedDirectory(root, seed);
                     runner.Run(dir, seed, interruption.Token);
                     o.WriteLine(File.ReadAllText(Path.Combine(dir, "results.md")));
                     o.WriteLine($"results: {Path.Combine(dir, "results.json")}");

@@ -126,9 +126,9 @@ public static class TrainCommands
             {
                 if (!result.AlreadyFinished)
                 {
-                    if (Lora.HasAdapters(loaded.Model)) Lora.MergeAndSave(loaded.Model, finalDir, dir);
+                    if (Lora.HasAdapters(loaded.Model)) PeftAdapter.MergeAndSave(loaded.Model, finalDir, dir);
                 }
-                else if (Lora.HoldsAdapter(finalDir))
+                else if (PeftAdapter.Holds(finalDir))
                 {
                     // Finished earlier but not yet merged (stopped in between): the model in memory is not the trained one, final/ is.
                     using var trained = LoadedModel.Load(finalDir, loaded.Model.Device, loaded.Model.DType, kernels: loaded.Model.Kernels);

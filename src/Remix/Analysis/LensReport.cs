@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json.Nodes;
 using Remix.IO;
-using Remix.Reporting;
+using Remix.Plotting;
 
 namespace Remix.Analysis;
 

@@ -1,8 +1,7 @@
-using Remix.Models.Kernels;
 using Remix.Models;
 using Remix.Tokenization;
-using Remix.Training;
 using static TorchSharp.torch;
+using Remix.Runtime;
 
 namespace Remix.Checkpoints;
 
@@ -86,10 +85,10 @@ public sealed class LoadedModel : IDisposable
             HfCheckpoint.StopTokenIds(directory, config, tokenizer.EosTokenId);
         }
         // Loading merges an adapter found here: its config and its weights' header are read as loading reads them.
-        if (Lora.HoldsAdapter(directory))
+        if (PeftAdapter.Holds(directory))
         {
             PeftAdapterConfig.Load(directory);
-            using var adapter = SafeTensors.SafeTensorsFile.Open(Path.Combine(directory, Lora.AdapterWeightsFile));
+            using var adapter = SafeTensors.SafeTensorsFile.Open(Path.Combine(directory, PeftAdapter.WeightsFile));
         }
         return ModelSummary.Read(directory);
     }
@@ -110,7 +109,7 @@ public sealed class LoadedModel : IDisposable
         var model = HfCheckpoint.Load(directory, device, dtype, kernels);
         try
         {
-            return (model, applyAdapter ? Lora.MergeAdapter(model, directory) : null);
+            return (model, applyAdapter ? PeftAdapter.Merge(model, directory) : null);
         }
         catch
         {

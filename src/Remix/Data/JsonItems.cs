@@ -6,7 +6,7 @@ namespace Remix.Data;
 /// The items of a JSON array file (or of an array held by one top-level property), each with the
 /// line it starts on, so that errors can name it.
 /// </summary>
-public static class JsonItems
+internal static class JsonItems
 {
     /// <summary>Items of the top-level array, or of <paramref name="property"/>'s array when the top level is an object.</summary>
     public static List<(int Line, JsonElement Item)> Read(byte[] json, string path, string? property = null)

@@ -6,7 +6,7 @@ namespace Remix.Data;
 /// Reads a text file line by line as strict UTF-8: invalid bytes stop with the file and line
 /// named. Handles \n and \r\n; a byte-order mark is skipped.
 /// </summary>
-public static class Utf8Lines
+internal static class Utf8Lines
 {
     static readonly UTF8Encoding Strict = new(false, true);
 

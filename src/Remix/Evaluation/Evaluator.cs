@@ -5,7 +5,6 @@ using Remix.Data;
 using Remix.IO;
 using Remix.Models;
 using Remix.Tokenization;
-using Remix.Training;
 using static TorchSharp.torch;
 
 namespace Remix.Evaluation;

@@ -10,6 +10,7 @@ using Remix.Evaluation;
 using Remix.IO;
 using Remix.Models;
 using Remix.Training;
+using static Remix.Experiments.RunLayout;
 
 namespace Remix.Experiments;
 
@@ -43,30 +44,16 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
 
     /// <summary>
     /// The file where the content hashes of the base model and data files are kept between runs; by default
-    /// <see cref="HashCacheFileName"/> in <see cref="SharedStages"/>, or else in the run folder.
+    /// <see cref="RunLayout.HashCacheFileName"/> in <see cref="SharedStages"/>, or else in the run folder.
     /// </summary>
     public string? HashCache { get; init; }
 
     /// <summary>The command line recorded in provenance.json of the run folder and its stages; by default this process's arguments.</summary>
     public IReadOnlyList<string>? CommandLine { get; init; }
 
-    public const string DoneMarker = "DONE";
-
-    /// <summary>The default name of <see cref="HashCache"/>.</summary>
-    public const string HashCacheFileName = "file-hashes.json";
-
-    /// <summary>The run folder's copy of the spec its stages were trained under.</summary>
-    public const string ConfigSnapshot = "config.json";
-
     static readonly string[] ResultFiles = ["results.json", "results.csv", "results.md"];
 
     FileHashCache? _hashes;
-
-    /// <summary>The run folder of one seed under an experiment's output folder.</summary>
-    public static string SeedDirectory(string root, int seed) => Path.Combine(root, $"seed-{seed}");
-
-    /// <summary>The folder of stage <paramref name="number"/> (from 1) in a run folder: training, final model, evaluation.</summary>
-    public static string StageDirectory(string runDir, int number, string name) => Path.Combine(runDir, $"stage-{number}-{name}");
 
     /// <summary>
     /// Runs seed <paramref name="seed"/> into <paramref name="runDir"/>. A stage found there trained under the same
@@ -371,7 +358,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
             }, cancellation);
             if (result.Interrupted || result.AlreadyFinished) return result;
             if (stage.Lora is not null)
-                Lora.MergeAndSave(loaded.Model, result.FinalModelDirectory!, previous); // the next stage starts from full weights
+                PeftAdapter.MergeAndSave(loaded.Model, result.FinalModelDirectory!, previous); // the next stage starts from full weights
             afterTraining(loaded, result);
             return result;
         }

@@ -5,7 +5,6 @@ using Remix.Data.Bundled;
 using Remix.Data.Mixing;
 using Remix.Data;
 using Remix.IO;
-using Remix.Models.Kernels;
 using Remix.Models;
 using Remix.Runtime;
 using Remix.Training;

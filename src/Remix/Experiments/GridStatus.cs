@@ -70,7 +70,7 @@ public static class GridStatus
 
     static (EntryState, string?) StateOf(string runDir)
     {
-        if (File.Exists(Path.Combine(runDir, ExperimentRunner.DoneMarker)) && File.Exists(Path.Combine(runDir, ExperimentResults.FileName)))
+        if (File.Exists(Path.Combine(runDir, RunLayout.DoneMarker)) && File.Exists(Path.Combine(runDir, ExperimentResults.FileName)))
             return (EntryState.Done, null);
         var held = ProcessLock.Inspect(runDir + LockSuffix);
         if (held is { Alive: true } live) return (EntryState.Running, live.Checked ? live.Holder : $"{live.Holder} (another host: not checked)");

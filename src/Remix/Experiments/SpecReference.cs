@@ -2,9 +2,9 @@ using System.Globalization;
 using System.Text;
 using Remix.Data.Bundled;
 using Remix.Data;
-using Remix.Models.Kernels;
 using Remix.Models;
 using Remix.Training;
+using Remix.Runtime;
 
 namespace Remix.Experiments;
 

@@ -6,6 +6,7 @@ using System.Text.Json;
 using System.Text;
 using Remix.IO;
 using Remix.Training;
+using Remix.Runtime;
 
 namespace Remix.Experiments;
 
@@ -16,7 +17,7 @@ namespace Remix.Experiments;
 /// A stage folder records its key in <see cref="FileName"/>; its evaluation, which also depends on the later stages'
 /// sets, records another (<see cref="ForEvaluation"/>) in <see cref="EvaluationFileName"/>.
 /// </summary>
-public sealed class StageKey
+internal sealed class StageKey
 {
     /// <summary>The file in a stage folder holding the key its training was started under.</summary>
     public const string FileName = "stage_key.json";
@@ -88,7 +89,7 @@ public sealed class StageKey
         // compare them with themselves. So reference is a part, on CPU only (the kernels never run on a GPU). Auto is
         // left out, as it is what every stage was trained with before the choice existed: their keys stay valid. On a
         // CPU without AVX-512 auto computes what reference does, and the two only train apart, which is slower, not wrong.
-        if (spec.Device == "cpu" && spec.Kernels == Models.Kernels.KernelChoice.Reference) yield return new("kernels", "reference");
+        if (spec.Device == "cpu" && spec.Kernels == Runtime.KernelChoice.Reference) yield return new("kernels", "reference");
         foreach (var file in ModelFiles(spec.BaseModel))
             yield return new($"base_model/{Path.GetFileName(file)}", "sha256:" + hashes.Sha256(file));
     }

@@ -1,5 +1,6 @@
 using System.Globalization;
 using Remix.Data.Bundled;
+using Remix.Models;
 
 namespace Remix.Experiments;
 
@@ -84,7 +85,7 @@ public static class StageOptions
 
     /// <summary>
     /// <c>--lora RANK[:ALPHA]</c> with <c>--lora-targets</c> <paramref name="targets"/> (comma-separated); alpha is
-    /// <see cref="Training.Lora.DefaultAlpha"/> unless given, the targets <see cref="Training.Lora.DefaultTargets"/>.
+    /// <see cref="Models.Lora.DefaultAlpha"/> unless given, the targets <see cref="Models.Lora.DefaultTargets"/>.
     /// </summary>
     public static LoraSpec Lora(string text, string? targets = null)
     {
@@ -92,8 +93,8 @@ public static class StageOptions
         if (parts.Length > 2 || Count(parts[0]) is not { } rank || rank < 1
             || (parts.Length == 2 && (Number(parts[1]) is not { } given || given <= 0)))
             throw new InvalidInputException("--lora", $"expected RANK[:ALPHA] such as 8:16, found \"{text}\"");
-        double alpha = parts.Length == 2 ? Number(parts[1])!.Value : Training.Lora.DefaultAlpha(rank);
-        IReadOnlyList<string> names = targets is null ? [.. Training.Lora.DefaultTargets]
+        double alpha = parts.Length == 2 ? Number(parts[1])!.Value : Models.Lora.DefaultAlpha(rank);
+        IReadOnlyList<string> names = targets is null ? [.. Models.Lora.DefaultTargets]
             : targets.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         if (names.Count == 0) throw new InvalidInputException("--lora-targets", $"expected projection names such as q_proj,v_proj, found \"{targets}\"");
         return new LoraSpec(rank, alpha, names);

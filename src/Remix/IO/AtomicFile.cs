@@ -1,7 +1,7 @@
 namespace Remix.IO;
 
 /// <summary>Writes files so that a reader never sees a half-written one: temporary name, then rename.</summary>
-public static class AtomicFile
+internal static class AtomicFile
 {
     /// <summary>Writes the file through <paramref name="write"/> into a temporary sibling, then renames it over <paramref name="path"/>.</summary>
     public static void Write(string path, Action<Stream> write)

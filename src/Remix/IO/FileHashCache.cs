@@ -15,7 +15,7 @@ namespace Remix.IO;
 /// hashed again the next time it is asked for. A cache file that cannot be read is started afresh: it holds
 /// nothing that cannot be computed again.
 /// </remarks>
-public sealed class FileHashCache
+internal sealed class FileHashCache
 {
     /// <summary>Last-write times closer than this to the moment of hashing are not trusted (FAT's resolution is 2 s).</summary>
     public static readonly TimeSpan RacyWindow = TimeSpan.FromSeconds(2);

@@ -6,7 +6,7 @@ namespace Remix.IO;
 /// Typed reads of fields from a JSON object that fail with one line naming the file, the field,
 /// what was expected and what was found.
 /// </summary>
-public readonly struct JsonFields
+internal readonly struct JsonFields
 {
     readonly JsonElement _object;
 

@@ -8,7 +8,7 @@ namespace Remix.IO;
 /// hash of the rest: while the file still matches it, it is remix's and written again freely; once edited (an
 /// <c>--account</c> added, a <c>module load</c>), or written by someone else, it is replaced only when forced.
 /// </summary>
-public static class MarkedFile
+internal static class MarkedFile
 {
     /// <summary>How the marker line begins; the hash follows it.</summary>
     public const string MarkerPrefix = "# remix-sha256: ";

@@ -3,7 +3,7 @@ using static TorchSharp.torch;
 namespace Remix.Models;
 
 /// <summary>Additive attention masks: 0 where a query may attend to a key, the dtype's lowest value elsewhere.</summary>
-public static class AttentionMask
+internal static class AttentionMask
 {
     /// <summary>
     /// [batch, 1, seq, past + seq] combining causality (query i sits at position past + i), key

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using System.Text.Json.Nodes;
 using Remix.IO;
+using Remix.Runtime;
 
 namespace Remix.Models;
 

@@ -1,5 +1,5 @@
-using Remix.Models.Kernels;
 using static TorchSharp.torch;
+using Remix.Runtime;
 
 namespace Remix.Models;
 

@@ -1,5 +1,6 @@
 using Remix.Models.Kernels;
 using static TorchSharp.torch;
+using Remix.Runtime;
 
 namespace Remix.Models;
 

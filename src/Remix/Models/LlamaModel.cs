@@ -1,6 +1,6 @@
-using Remix.Models.Kernels;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
+using Remix.Runtime;
 
 namespace Remix.Models;
 

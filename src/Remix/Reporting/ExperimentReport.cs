@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using Remix.Experiments;
 using Remix.IO;
+using Remix.Plotting;
 
 namespace Remix.Reporting;
 

@@ -4,6 +4,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using Remix.Experiments;
 using Remix.IO;
+using Remix.Plotting;
 
 namespace Remix.Reporting;
 

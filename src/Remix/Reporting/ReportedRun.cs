@@ -35,7 +35,7 @@ internal sealed record ReportedRun(string Path, ExperimentResults Results, doubl
         var curve = new List<(double, double)> { (0, matrix[0][0]) };
         var tokenCurve = tokens is null ? new List<(double, double)>() : [(0, tokens[0][0])];
         var runDir = System.IO.Path.GetDirectoryName(path)!;
-        var stage2 = stages.Count > 1 ? ExperimentRunner.StageDirectory(runDir, 2, stages[1]) : null;
+        var stage2 = stages.Count > 1 ? RunLayout.StageDirectory(runDir, 2, stages[1]) : null;
         if (stage2 is not null && File.Exists(System.IO.Path.Combine(stage2, "metrics.jsonl")))
             foreach (var m in MetricsLog.Read(System.IO.Path.Combine(stage2, "metrics.jsonl")))
                 if ((string?)m["kind"] == $"eval/{stages[0]}")

@@ -39,7 +39,7 @@ public static class Devices
     }
 
     /// <summary>Whether <paramref name="option"/> is a <c>--dtype</c> value <see cref="ResolveDType"/> accepts.</summary>
-    public static bool IsDTypeOption(string option) => IsAuto(option) || Models.DTypes.TryParse(option) is not null;
+    public static bool IsDTypeOption(string option) => IsAuto(option) || DTypes.TryParse(option) is not null;
 
     static bool IsAuto(string option) => option.Trim().Equals("auto", StringComparison.OrdinalIgnoreCase);
 
@@ -50,8 +50,8 @@ public static class Devices
     public static ScalarType ResolveDType(string option, Device device, string checkpointDtype)
     {
         if (IsAuto(option))
-            return device.type == TorchSharp.DeviceType.CPU ? ScalarType.Float32 : Models.DTypes.Parse(checkpointDtype, "config.json");
-        return Models.DTypes.TryParse(option)
+            return device.type == TorchSharp.DeviceType.CPU ? ScalarType.Float32 : DTypes.Parse(checkpointDtype, "config.json");
+        return DTypes.TryParse(option)
             ?? throw new InvalidInputException("--dtype", $"expected {DTypeNames}, found \"{option}\"");
     }
 }

@@ -8,8 +8,6 @@ using System.Runtime.Intrinsics;
 using System.Text.Json.Nodes;
 using System.Text.Json;
 using Remix.IO;
-using Remix.Models.Kernels;
-using Remix.Models;
 using static TorchSharp.torch;
 
 namespace Remix.Runtime;

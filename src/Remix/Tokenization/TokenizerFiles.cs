@@ -10,7 +10,7 @@ namespace Remix.Tokenization;
 /// pre-tokenizer and decoder, a BPE model with the given vocabulary and ranked merges, BOS added by
 /// the post-processor, and the added tokens after the vocabulary.
 /// </summary>
-public static class TokenizerFiles
+internal static class TokenizerFiles
 {
     /// <summary>An added token: special ones are skipped when decoding; others (such as chat markers) are kept as text.</summary>
     public sealed record AddedToken(string Content, bool Special);

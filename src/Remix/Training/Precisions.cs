@@ -1,5 +1,6 @@
 using Remix.Models;
 using static TorchSharp.torch;
+using Remix.Runtime;
 
 namespace Remix.Training;
 

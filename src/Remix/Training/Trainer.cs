@@ -9,6 +9,7 @@ using Remix.Evaluation;
 using Remix.Models;
 using Remix.Tokenization;
 using static TorchSharp.torch;
+using Remix.Runtime;
 
 namespace Remix.Training;
 
@@ -250,7 +251,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
     void SaveFinal(string finalDir, TrainerState state, string? tokenizerSource) => IO.AtomicDirectory.Write(finalDir, tmp =>
     {
         HfCheckpoint.Save(model, tmp, tokenizerSource);
-        if (Lora.HasAdapters(model)) Lora.SaveAdapter(model, tmp);
+        if (Lora.HasAdapters(model)) PeftAdapter.Save(model, tmp);
         state.Save(Path.Combine(tmp, TrainerState.FileName));
     });
 

@@ -21,7 +21,7 @@ public static class TrainingCheckpoint
         AtomicDirectory.Write(Directory(outDir, state.Step), tmp =>
         {
             HfCheckpoint.Save(model, tmp, tokenizerSource, saveDtype: model.DType);
-            if (Lora.HasAdapters(model)) Lora.SaveAdapter(model, tmp);
+            if (Lora.HasAdapters(model)) PeftAdapter.Save(model, tmp);
             optimizer.Save(Path.Combine(tmp, OptimizerFileName));
             state.Save(Path.Combine(tmp, TrainerState.FileName));
         });
@@ -47,7 +47,7 @@ public static class TrainingCheckpoint
     public static TrainerState Load(string checkpointDir, LlamaForCausalLM model, AdamW? optimizer)
     {
         HfCheckpoint.LoadWeightsInto(model, checkpointDir);
-        if (File.Exists(Path.Combine(checkpointDir, Lora.AdapterWeightsFile))) Lora.LoadAdapter(model, checkpointDir);
+        if (File.Exists(Path.Combine(checkpointDir, PeftAdapter.WeightsFile))) PeftAdapter.Load(model, checkpointDir);
         optimizer?.Load(Path.Combine(checkpointDir, OptimizerFileName));
         return TrainerState.Load(Path.Combine(checkpointDir, TrainerState.FileName));
     }

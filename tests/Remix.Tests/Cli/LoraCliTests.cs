@@ -74,10 +74,10 @@ public class LoraCliTests(LoraFolders folders) : IClassFixture<LoraFolders>
         // Stopped after it was marked finished and before the merge: the adapter still beside the base weights is merged from disk.
         var unmerged = dir.File("unmerged");
         Assert.Equal(0, Run(Train(unmerged)).Code);
-        Assert.True(Lora.HoldsAdapter(Path.Combine(unmerged, "final")));
+        Assert.True(PeftAdapter.Holds(Path.Combine(unmerged, "final")));
         var late = Run(Train(unmerged, "--lora-merge", "--resume"));
         Assert.True(late.Code == 0, late.Err);
-        Assert.False(Lora.HoldsAdapter(Path.Combine(unmerged, "final")));
+        Assert.False(PeftAdapter.Holds(Path.Combine(unmerged, "final")));
         var lateWeights = HfCheckpoint.Load(Path.Combine(unmerged, "final"));
         using var mergedWeights = HfCheckpoint.Load(Path.Combine(dir.File("run"), "final"));
         using (lateWeights)
@@ -148,10 +148,10 @@ public class LoraCliTests(LoraFolders folders) : IClassFixture<LoraFolders>
             case "module not in the model": LoraFolders.EditTensors(folder, ts => With(ts, "base_model.model.model.layers.7.self_attn.q_proj.lora_A.weight", [4, 32])); break;
             case "untargeted projection": LoraFolders.EditTensors(folder, ts => With(ts, "base_model.model.model.layers.0.mlp.up_proj.lora_A.weight", [4, 32])); break;
             case "DoRA magnitude": LoraFolders.EditTensors(folder, ts => With(ts, "base_model.model.model.layers.0.self_attn.q_proj.lora_magnitude_vector", [32])); break;
-            case "no config": File.Delete(Path.Combine(folder, Lora.AdapterConfigFile)); break;
+            case "no config": File.Delete(Path.Combine(folder, PeftAdapter.ConfigFile)); break;
             default: throw new ArgumentException(fault);
         }
-        var path = Path.Combine(folder, file == "config" ? Lora.AdapterConfigFile : Lora.AdapterWeightsFile);
+        var path = Path.Combine(folder, file == "config" ? PeftAdapter.ConfigFile : PeftAdapter.WeightsFile);
         foreach (var command in new[] { new[] { "generate", "--model", folder, "--prompt", "k1", "--max-new-tokens", "1" }, ["eval", "--model", folder, "--data", folders.Facts, "--out", folders.File("bad.jsonl")] })
         {
             var r = Run(command);

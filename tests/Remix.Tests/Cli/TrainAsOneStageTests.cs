@@ -67,7 +67,7 @@ public sealed class TrainAsOneStageTests : IDisposable
         var run = Support.Cli.Run("run", "--config", _dir.File("spec.yaml"), "--out", _dir.File("runs"));
         Assert.True(run.Code == 0, run.Err);
 
-        var trained = Path.Combine(ExperimentRunner.StageDirectory(ExperimentRunner.SeedDirectory(_dir.File("runs"), spec.Seeds[0]), 1, "a"), "final", "model.safetensors");
+        var trained = Path.Combine(RunLayout.StageDirectory(RunLayout.SeedDirectory(_dir.File("runs"), spec.Seeds[0]), 1, "a"), "final", "model.safetensors");
         var weights = File.ReadAllBytes(Path.Combine(_dir.File("train"), "final", "model.safetensors"));
         Assert.NotEqual(File.ReadAllBytes(_dir.File("base/model.safetensors")), weights); // it trained
         Assert.Equal(File.ReadAllBytes(trained), weights);

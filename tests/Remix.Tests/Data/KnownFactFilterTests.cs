@@ -3,6 +3,7 @@ using Remix.Data;
 using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Tokenization;
+using Remix.Evaluation;
 
 namespace Remix.Tests.Data;
 

@@ -2,6 +2,7 @@ using System.Text.Json;
 using Remix.Data;
 using Remix.Experiments;
 using Remix.Tests.Support;
+using Remix.Checkpoints;
 
 namespace Remix.Tests.Experiments;
 
@@ -51,7 +52,7 @@ public class ExperimentRunnerTests
         AssertPredictionsBehindEveryCell(runDir, results.RootElement, new() { ["A"] = 6, ["B"] = 6, ["C"] = 6 });
         Assert.Equal("stage-2-B/eval-A.predictions.jsonl", results.RootElement.GetProperty("predictions_after_stage").GetProperty("B").GetProperty("A").GetString());
         // LoRA stage C is merged: its final model is the full weights, with no adapter beside them to apply again.
-        Assert.False(File.Exists(Path.Combine(runDir, "stage-3-C", "final", Remix.Training.Lora.AdapterWeightsFile)));
+        Assert.False(File.Exists(Path.Combine(runDir, "stage-3-C", "final", Remix.Checkpoints.PeftAdapter.WeightsFile)));
         // The lens after each stage, on every stage's set: one row per fact, a rank per layer point (embedding + 2 layers).
         var lensCsv = File.ReadAllLines(Path.Combine(runDir, "stage-3-C", "logit-lens", "A", "A.csv"));
         Assert.Equal(7, lensCsv.Length);

@@ -3,6 +3,7 @@ using Remix.Data;
 using Remix.Experiments;
 using Remix.Tests.Support;
 using Remix.Training;
+using Remix.Models;
 
 namespace Remix.Tests.Experiments;
 

@@ -28,7 +28,7 @@ public class GridK8sTests
         var done = GridStatus.RunDirectory(plan, ids[1]);
         Directory.CreateDirectory(done);
         File.WriteAllText(Path.Combine(done, ExperimentResults.FileName), "{}");
-        File.WriteAllText(Path.Combine(done, ExperimentRunner.DoneMarker), "");
+        File.WriteAllText(Path.Combine(done, RunLayout.DoneMarker), "");
 
         var job = KubernetesJob.Write(plan, new KubernetesJobOptions("registry.example/remix:1", ["remix"], "grids-pvc", "/project", 2, 1, 4), dir.Path);
 

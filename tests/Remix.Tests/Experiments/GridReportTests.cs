@@ -53,7 +53,7 @@ public class GridReportTests
             AccuracyMatrix = [[aAfterA, 0.0], [aFinal, bFinal]],
             Forgetting = new Dictionary<string, double> { ["A"] = aAfterA - aFinal, ["B"] = 0 },
         }.Write(Path.Combine(runDir, "results.json"));
-        File.WriteAllText(Path.Combine(runDir, ExperimentRunner.DoneMarker), "");
+        File.WriteAllText(Path.Combine(runDir, RunLayout.DoneMarker), "");
     }
 
     [Fact]

@@ -21,7 +21,7 @@ public class GridSlurmScriptTests
         var run = GridStatus.RunDirectory(plan, id);
         Directory.CreateDirectory(run);
         File.WriteAllText(Path.Combine(run, ExperimentResults.FileName), "{}");
-        File.WriteAllText(Path.Combine(run, ExperimentRunner.DoneMarker), "");
+        File.WriteAllText(Path.Combine(run, RunLayout.DoneMarker), "");
     }
 
     [Fact]

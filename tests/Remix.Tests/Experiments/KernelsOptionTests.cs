@@ -2,7 +2,6 @@ using System.Text.Json.Nodes;
 using Remix.Data;
 using Remix.Experiments;
 using Remix.IO;
-using Remix.Models.Kernels;
 using Remix.Models;
 using Remix.Runtime;
 using Remix.Tests.Support;
@@ -23,10 +22,10 @@ public class KernelsOptionTests
         var run = Support.Cli.Run("run", "--config", Spec(dir), "--out", dir.File("runs"), "--kernels", "reference");
         Assert.True(run.Code == 0, run.Err);
         var runDir = Path.Combine(dir.File("runs"), "seed-0");
-        Assert.Equal("reference", (string)JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, ExperimentRunner.ConfigSnapshot)))!["kernels"]!);
+        Assert.Equal("reference", (string)JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, RunLayout.ConfigSnapshot)))!["kernels"]!);
         Assert.Equal("reference", (string)Assert.Single(RunProvenance.ReadSessions(runDir))["kernels"]!);
         // The stage's own training (the Trainer) records the path of the model it trained.
-        Assert.Equal("reference", (string)Assert.Single(RunProvenance.ReadSessions(ExperimentRunner.StageDirectory(runDir, 1, "A")))["kernels"]!);
+        Assert.Equal("reference", (string)Assert.Single(RunProvenance.ReadSessions(RunLayout.StageDirectory(runDir, 1, "A")))["kernels"]!);
     }
 
     [Fact]

@@ -2,6 +2,7 @@ using Remix.Data;
 using Remix.Data.Bundled;
 using Remix.Experiments;
 using Remix.Tests.Support;
+using Remix.Models;
 
 namespace Remix.Tests.Experiments;
 

@@ -17,7 +17,7 @@ public class StageReuseTests
     static string TwoStages(string stageA = "{name: A, data: a.jsonl}") =>
         $"name: reuse\nbase_model: base\nrecipe: {{lr: 0.01, epochs: 2, batch_size: 4, warmup_ratio: 0}}\nstages:\n  - {stageA}\n  - {{name: B, data: b.jsonl}}\n";
 
-    static string Stage(string runDir, int number, string name, string file) => Path.Combine(ExperimentRunner.StageDirectory(runDir, number, name), file);
+    static string Stage(string runDir, int number, string name, string file) => Path.Combine(RunLayout.StageDirectory(runDir, number, name), file);
 
     static IEnumerable<string> Lines(string text) => text.Split(Environment.NewLine);
 
@@ -40,7 +40,7 @@ public class StageReuseTests
         BaseModelAndTwoSets(dir);
         Write(dir.File("spec.yaml"), TwoStages("{name: A, data: a.jsonl, recipe: {lr: 0.01}}"));
         string[] run = ["run", "--config", dir.File("spec.yaml"), "--out", dir.File("runs")];
-        var runDir = ExperimentRunner.SeedDirectory(dir.File("runs"), 0);
+        var runDir = RunLayout.SeedDirectory(dir.File("runs"), 0);
         var first = Support.Cli.Run(run);
         Assert.True(first.Code == 0, first.Err);
         Assert.DoesNotContain(Changed, first.Err);
@@ -53,7 +53,7 @@ public class StageReuseTests
         var secondResults = JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, "results.json")))!;
         Assert.NotEqual(firstResults["gold_logprob_matrix"]!.ToJsonString(), secondResults["gold_logprob_matrix"]!.ToJsonString());
         // The snapshot and both stages' keys are of the retrained spec.
-        Assert.Equal(0.002, (double)JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, ExperimentRunner.ConfigSnapshot)))!["stages"]![0]!["recipe"]!["lr"]!);
+        Assert.Equal(0.002, (double)JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, RunLayout.ConfigSnapshot)))!["stages"]![0]!["recipe"]!["lr"]!);
         foreach (var stage in new[] { Stage(runDir, 1, "A", StageKey.FileName), Stage(runDir, 2, "B", StageKey.FileName) })
             Assert.Equal("0.002", StageKey.Read(stage)!.Parts.Single(p => p.Key == "stages[0].recipe.lr").Value);
 
@@ -107,7 +107,7 @@ public class StageReuseTests
         var retrained = Support.Cli.Run(run);
         Assert.True(retrained.Code == 0, retrained.Err);
         Assert.Contains("stage A changed (data[0] a.jsonl: content changed): retraining it and the stages after it", Lines(retrained.Err));
-        Assert.Equal(string.Join(",", Enumerable.Range(0, 6).Select(i => $"a2-{i}").Order()), Facts(ExperimentRunner.SeedDirectory(dir.File("runs"), 0), "A"));
+        Assert.Equal(string.Join(",", Enumerable.Range(0, 6).Select(i => $"a2-{i}").Order()), Facts(RunLayout.SeedDirectory(dir.File("runs"), 0), "A"));
     }
 
     [Fact]
@@ -150,7 +150,7 @@ public class StageReuseTests
         string Mixed(string ratio) => TwoStages($"{{name: A, data: a.jsonl, mix: [{{source: random, ratio: {ratio}, file: words.txt}}]}}");
         var runDir = dir.File("run");
         string Ratio(string path) => StageKey.Read(path)!.Parts.Single(p => p.Key == "stages[0].mix[0].ratio").Value;
-        double SnapshotRatio() => (double)JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, ExperimentRunner.ConfigSnapshot)))!["stages"]![0]!["mix"]![0]!["ratio"]!;
+        double SnapshotRatio() => (double)JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, RunLayout.ConfigSnapshot)))!["stages"]![0]!["mix"]![0]!["ratio"]!;
         string RunUntil(int step)
         {
             using var stop = new CancellationTokenSource();
@@ -167,7 +167,7 @@ public class StageReuseTests
         Assert.Equal(1.0, SnapshotRatio());
         var resumed = RunUntil(2);
         Assert.DoesNotContain(Changed, resumed);
-        Assert.Contains($"resumed from {TrainingCheckpoint.Directory(ExperimentRunner.StageDirectory(runDir, 1, "A"), 1)}", resumed);
+        Assert.Contains($"resumed from {TrainingCheckpoint.Directory(RunLayout.StageDirectory(runDir, 1, "A"), 1)}", resumed);
 
         // Edited while its first stage was half trained: that stage is trained again with the new ratio, as the snapshot says.
         Write(dir.File("spec.yaml"), Mixed("2.0"));
@@ -198,7 +198,7 @@ public class StageReuseTests
         messages = new StringWriter();
         var results = Runner(dir, messages).Run(runDir, 0);
         Assert.Contains("stage-2-B is not a stage of this spec: removing it", Lines(messages.ToString()));
-        Assert.False(Directory.Exists(ExperimentRunner.StageDirectory(runDir, 2, "B")));
+        Assert.False(Directory.Exists(RunLayout.StageDirectory(runDir, 2, "B")));
         Assert.Equal(stageOneLog, File.ReadAllBytes(Stage(runDir, 1, "A", "metrics.jsonl")));
         Assert.Single(results.AccuracyMatrix);
     }
@@ -221,7 +221,7 @@ public class StageReuseTests
         Assert.DoesNotContain("step ", messages.ToString());
         Assert.Equal(logs, Logs());
         Assert.Equal("renamed", results.Name);
-        Assert.Equal("renamed", (string?)JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, ExperimentRunner.ConfigSnapshot)))!["name"]);
+        Assert.Equal("renamed", (string?)JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, RunLayout.ConfigSnapshot)))!["name"]);
         Assert.Equal("renamed", (string?)JsonNode.Parse(File.ReadAllText(Path.Combine(runDir, "results.json")))!["name"]);
     }
 }

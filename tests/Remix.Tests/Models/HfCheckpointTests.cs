@@ -3,6 +3,7 @@ using Remix.Checkpoints;
 using Remix.Models;
 using Remix.Tests.Support;
 using static TorchSharp.torch;
+using Remix.Runtime;
 
 namespace Remix.Tests.Models;
 

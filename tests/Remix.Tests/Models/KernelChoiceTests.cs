@@ -1,10 +1,10 @@
 using Remix.Checkpoints;
 using Remix.Evaluation;
-using Remix.Models.Kernels;
 using Remix.Models;
 using Remix.Tests.Support;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
+using Remix.Runtime;
 
 namespace Remix.Tests.Models;
 

@@ -1,6 +1,7 @@
 using System.Runtime.Intrinsics;
 using Remix.Models.Kernels;
 using static TorchSharp.torch;
+using Remix.Runtime;
 
 namespace Remix.Tests.Models;
 

@@ -23,11 +23,11 @@ public sealed class LoraFolders : IDisposable
         ExampleJsonl.Write(Facts, KvrGenerator.Generate(4, 1));
         var train = Cli.Run("train", "--model", Base, "--data", Facts, "--out", _dir.File("run"), "--epochs", "3", "--batch-size", "2", "--lr", "1e-2", "--lora", "4");
         Assert.True(train.Code == 0, train.Err);
-        Assert.True(System.IO.File.Exists(Path.Combine(Adapted, Lora.AdapterWeightsFile)));
+        Assert.True(System.IO.File.Exists(Path.Combine(Adapted, PeftAdapter.WeightsFile)));
         // The merge of the trusted path: the adapter restored as trainable adapters (a resume), then merged and saved.
         using var model = HfCheckpoint.Load(Adapted);
-        Lora.LoadAdapter(model, Adapted);
-        Lora.MergeAndSave(model, Merged, Adapted);
+        PeftAdapter.Load(model, Adapted);
+        PeftAdapter.MergeAndSave(model, Merged, Adapted);
     }
 
     public string Base => _dir.File("base");
@@ -50,7 +50,7 @@ public sealed class LoraFolders : IDisposable
     /// <summary>Rewrites a folder's <c>adapter_config.json</c>.</summary>
     public static void EditConfig(string folder, Action<JsonObject> edit)
     {
-        var path = Path.Combine(folder, Lora.AdapterConfigFile);
+        var path = Path.Combine(folder, PeftAdapter.ConfigFile);
         var config = JsonNode.Parse(System.IO.File.ReadAllText(path))!.AsObject();
         edit(config);
         System.IO.File.WriteAllText(path, config.ToJsonString());
@@ -59,7 +59,7 @@ public sealed class LoraFolders : IDisposable
     /// <summary>Rewrites a folder's <c>adapter_model.safetensors</c> with the tensors <paramref name="edit"/> returns.</summary>
     public static void EditTensors(string folder, Func<List<(string Name, Tensor Tensor)>, List<(string Name, Tensor Tensor)>> edit)
     {
-        var path = Path.Combine(folder, Lora.AdapterWeightsFile);
+        var path = Path.Combine(folder, PeftAdapter.WeightsFile);
         using var scope = NewDisposeScope();
         List<(string Name, Tensor Tensor)> tensors;
         using (var file = SafeTensorsFile.Open(path))

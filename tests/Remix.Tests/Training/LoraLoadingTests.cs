@@ -61,7 +61,7 @@ public class LoraLoadingTests(LoraFolders folders) : IClassFixture<LoraFolders>
         }
         var baseWeight = Update(folders.Base);
         double[] BA;
-        using (var file = SafeTensorsFile.Open(Path.Combine(folder, Lora.AdapterWeightsFile)))
+        using (var file = SafeTensorsFile.Open(Path.Combine(folder, PeftAdapter.WeightsFile)))
         using (var a = file.Read($"base_model.model.{module}.lora_A.weight", ScalarType.Float64))
         using (var b = file.Read($"base_model.model.{module}.lora_B.weight", ScalarType.Float64))
         using (var ba = b.matmul(a))
@@ -148,7 +148,7 @@ public class LoraLoadingTests(LoraFolders folders) : IClassFixture<LoraFolders>
         var folder = folders.CopyOfAdapted($"bad-{field}");
         LoraFolders.EditConfig(folder, c => c[field] = JsonNode.Parse(value));
         var e = Assert.Throws<InvalidInputException>(() => LoadedModel.Load(folder));
-        Assert.StartsWith($"{Path.Combine(folder, Lora.AdapterConfigFile)}: field '{field}': expected ", e.Message);
+        Assert.StartsWith($"{Path.Combine(folder, PeftAdapter.ConfigFile)}: field '{field}': expected ", e.Message);
     }
 
     [Fact]

@@ -45,21 +45,21 @@ public class LoraTests
         foreach (var (name, p) in loaded.Model.named_parameters())
             Assert.True(p.equal(baseWeights[name]).all().item<bool>(), $"{name} changed under LoRA");
         Assert.True(Lora.TrainableParameters(loaded.Model).Any(p => p.Name.EndsWith("lora_B.weight") && p.Parameter.abs().sum().item<float>() > 0));
-        Assert.True(File.Exists(Path.Combine(result.FinalModelDirectory!, Lora.AdapterWeightsFile)));
+        Assert.True(File.Exists(Path.Combine(result.FinalModelDirectory!, PeftAdapter.WeightsFile)));
 
         var adapted = TestModels.Logits(loaded.Model, Ids);
         Assert.NotEqual(adapted, TestModels.Logits(HfCheckpoint.Load(dir.File("base")), Ids));
 
         // The saved adapter on a fresh base model gives the same function...
         using var reloaded = HfCheckpoint.Load(dir.File("base"));
-        Lora.LoadAdapter(reloaded, result.FinalModelDirectory!);
+        PeftAdapter.Load(reloaded, result.FinalModelDirectory!);
         Assert.Equal(adapted, TestModels.Logits(reloaded, Ids));
         Assert.True(Lora.HasAdapters(reloaded), "a resumed training needs its adapters trainable, not merged");
 
         // Adapters already attached with another alpha (a resume with other --lora settings) are refused, not silently rescaled.
         using var other = HfCheckpoint.Load(dir.File("base"));
         Lora.Attach(other, rank: 4, alpha: 32, targets: ["q_proj", "k_proj", "v_proj", "o_proj"], seed: 2);
-        var mismatch = Assert.Throws<InvalidInputException>(() => Lora.LoadAdapter(other, result.FinalModelDirectory!));
+        var mismatch = Assert.Throws<InvalidInputException>(() => PeftAdapter.Load(other, result.FinalModelDirectory!));
         Assert.Contains("written for adapters of rank 4 and alpha 16, but the model has rank 4 and alpha 32", mismatch.Message);
 
         // ...and so does merging it into the weights.
@@ -76,10 +76,10 @@ public class LoraTests
     public void AdapterConfig_WithTargetsThatAreNotAListOfNames_IsRefusedInOneLine(string targets)
     {
         using var dir = new TempDir();
-        File.WriteAllText(dir.File(Lora.AdapterConfigFile), $"{{\"r\": 4, \"lora_alpha\": 8, \"target_modules\": {targets}}}");
+        File.WriteAllText(dir.File(PeftAdapter.ConfigFile), $"{{\"r\": 4, \"lora_alpha\": 8, \"target_modules\": {targets}}}");
         using var model = TestModels.Create(TestModels.Config(), seed: 3);
-        var e = Assert.Throws<InvalidInputException>(() => Lora.LoadAdapter(model, dir.Path));
-        Assert.Contains(dir.File(Lora.AdapterConfigFile), e.Message);
+        var e = Assert.Throws<InvalidInputException>(() => PeftAdapter.Load(model, dir.Path));
+        Assert.Contains(dir.File(PeftAdapter.ConfigFile), e.Message);
         Assert.Contains("'target_modules'", e.Message);
         Assert.Contains("a list of module names", e.Message);
         Assert.False(Lora.HasAdapters(model));

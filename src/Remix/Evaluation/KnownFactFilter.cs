@@ -1,9 +1,9 @@
 using Remix.Checkpoints;
-using Remix.Evaluation;
+using Remix.Data;
 using Remix.Models;
 using Remix.Tokenization;
 
-namespace Remix.Data;
+namespace Remix.Evaluation;
 
 /// <summary>
 /// The facts a model already answers correctly (known) and the rest (unknown, "yet to learn"), with its

@@ -1,6 +1,6 @@
-namespace Remix.Reporting;
+namespace Remix.Plotting;
 
-/// <summary>PNG charts of experiment results (ScottPlot), written atomically.</summary>
+/// <summary>PNG charts (ScottPlot) of experiment results and analyses, written atomically.</summary>
 public static class Plots
 {
     /// <summary>One line per condition: accuracy on a set (D_A) against the optimizer step of a later stage, or any fraction against any x.</summary>

@@ -1,6 +1,6 @@
 using System.Runtime.Intrinsics;
 
-namespace Remix.Models.Kernels;
+namespace Remix.Runtime;
 
 /// <summary><see cref="KernelChoice"/> as the CLI's <c>--kernels</c> and a spec's <c>kernels:</c> spell it, and what it means on this machine.</summary>
 public static class KernelChoices

@@ -1,4 +1,4 @@
-namespace Remix.Models.Kernels;
+namespace Remix.Runtime;
 
 /// <summary>
 /// Which code runs a model's norms, SwiGLU product and causal attention on the CPU: <see cref="Auto"/> uses Remix's

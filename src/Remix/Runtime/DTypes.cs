@@ -1,6 +1,6 @@
 using static TorchSharp.torch;
 
-namespace Remix.Models;
+namespace Remix.Runtime;
 
 /// <summary>Names of the floating-point types a model can run in, as Hugging Face and users write them.</summary>
 public static class DTypes

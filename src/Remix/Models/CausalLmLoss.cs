@@ -1,7 +1,6 @@
-using Remix.Models;
 using static TorchSharp.torch;
 
-namespace Remix.Training;
+namespace Remix.Models;
 
 /// <summary>
 /// Next-token cross-entropy where labels are not -100. The LM head and softmax run only at those
@@ -9,6 +8,9 @@ namespace Remix.Training;
 /// </summary>
 public static class CausalLmLoss
 {
+    /// <summary>The label of a position the loss skips (a prompt token, padding): PyTorch's <c>ignore_index</c>.</summary>
+    public const int IgnoreIndex = -100;
+
     /// <summary>
     /// The summed loss over labelled tokens (divide by the token count of the whole accumulation group
     /// for a mean) and that count. inputIds, labels: [batch, seq]; right padding, which causal attention
@@ -62,6 +64,6 @@ public static class CausalLmLoss
     {
         using var scope = NewDisposeScope();
         var targets = labels.narrow(1, 1, labels.shape[1] - 1).reshape(-1);
-        return targets.ne(Data.Batching.EncodedExample.IgnoreIndex).nonzero().squeeze(1).MoveToOuterDisposeScope();
+        return targets.ne(IgnoreIndex).nonzero().squeeze(1).MoveToOuterDisposeScope();
     }
 }

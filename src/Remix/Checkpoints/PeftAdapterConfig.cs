@@ -2,7 +2,7 @@ using System.Text.Json;
 using System.Text.RegularExpressions;
 using Remix.IO;
 
-namespace Remix.Training;
+namespace Remix.Checkpoints;
 
 /// <summary>
 /// A PEFT LoRA adapter's <c>adapter_config.json</c>, validated: rank, alpha, rsLoRA scaling and the target modules.
@@ -57,7 +57,7 @@ public sealed record PeftAdapterConfig
     /// <summary>Reads and validates <c>adapter_config.json</c> in <paramref name="directory"/>.</summary>
     public static PeftAdapterConfig Load(string directory)
     {
-        var path = Path.Combine(directory, Lora.AdapterConfigFile);
+        var path = Path.Combine(directory, PeftAdapter.ConfigFile);
         using var doc = JsonFields.ParseFile(path);
         var f = new JsonFields(doc.RootElement, path);
         foreach (var (field, expected, accepted) in Unsupported)

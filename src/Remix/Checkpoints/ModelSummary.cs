@@ -1,7 +1,7 @@
 using Remix.Checkpoints.SafeTensors;
-using Remix.Checkpoints;
+using Remix.Models;
 
-namespace Remix.Models;
+namespace Remix.Checkpoints;
 
 /// <summary>What <c>remix model info</c> reports, read from config.json and the safetensors headers without loading weights.</summary>
 public sealed record ModelSummary(

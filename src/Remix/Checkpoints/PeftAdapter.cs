@@ -3,111 +3,40 @@ using System.Text.Json.Nodes;
 using System.Text.Json;
 using System.Text.RegularExpressions;
 using Remix.Checkpoints.SafeTensors;
-using Remix.Checkpoints;
 using Remix.IO;
 using Remix.Models;
 using static TorchSharp.torch;
 using Linear = Remix.Models.Linear;
-using Parameter = TorchSharp.Modules.Parameter;
 
-namespace Remix.Training;
+namespace Remix.Checkpoints;
 
 /// <summary>
-/// LoRA fine-tuning: attach low-rank adapters to chosen projections (q_proj and v_proj by default, as
-/// PEFT does), train only them, then merge them into the weights or save them as a PEFT adapter
-/// (<c>adapter_model.safetensors</c> + <c>adapter_config.json</c>).
+/// A model's LoRA adapters (<see cref="Lora"/>) as a PEFT adapter folder: <c>adapter_model.safetensors</c> +
+/// <c>adapter_config.json</c>, loadable with <c>PeftModel.from_pretrained(base, dir)</c>; read back to resume a LoRA
+/// training, or merged into a model's weights for use.
 /// </summary>
-public static partial class Lora
+public static partial class PeftAdapter
 {
-    public const string AdapterWeightsFile = "adapter_model.safetensors";
-    public const string AdapterConfigFile = "adapter_config.json";
-
-    /// <summary>The projections of a model by Hugging Face module name (<c>model.layers.0.self_attn.q_proj</c>).</summary>
-    public static IEnumerable<(string Name, Linear Linear)> Projections(LlamaForCausalLM model) =>
-        model.named_modules().Where(m => m.module is Linear).Select(m => (m.name, (Linear)m.module));
-
-    /// <summary>The names of the Llama family's projections (the last part of their module names), the targets LoRA can take.</summary>
-    public static readonly IReadOnlyList<string> ProjectionNames = ["q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj", "lm_head"];
-
-    /// <summary>The projections that get adapters unless told otherwise: PEFT's default for Llama.</summary>
-    public static readonly IReadOnlyList<string> DefaultTargets = ["q_proj", "v_proj"];
-
-    /// <summary>The scale alpha unless told otherwise: twice the rank, so that alpha / rank is 2 at every rank.</summary>
-    public static double DefaultAlpha(int rank) => 2.0 * rank;
-
-    /// <summary>Attaches adapters to every projection whose last name part is in <paramref name="targets"/> and freezes everything else.</summary>
-    public static int Attach(LlamaForCausalLM model, int rank, double alpha, IReadOnlyCollection<string>? targets = null, long seed = 0)
-    {
-        targets ??= DefaultTargets;
-        // Every name must meet a projection: [q_proj, v_prj] would otherwise train q_proj alone without a word.
-        var present = Projections(model).Select(p => p.Name[(p.Name.LastIndexOf('.') + 1)..]).ToHashSet();
-        if (targets.Where(t => !present.Contains(t)).ToList() is { Count: > 0 } unknown)
-            throw new InvalidInputException("--lora-targets", $"no projection named {string.Join(", ", unknown)} in the model (it has {string.Join(", ", present.Order())})");
-        return Attach(model, rank, alpha, false, name => targets.Contains(name[(name.LastIndexOf('.') + 1)..]), seed);
-    }
-
-    static int Attach(LlamaForCausalLM model, int rank, double alpha, bool rankStabilized, Func<string, bool> targeted, long seed)
-    {
-        var generator = new Generator((ulong)seed, CPU);
-        int attached = 0;
-        foreach (var (name, linear) in Projections(model))
-        {
-            if (!targeted(name) || linear.Adapter is not null) continue;
-            linear.Adapter = new LoraAdapter(linear.Weight.shape[1], linear.Weight.shape[0], rank, alpha, generator, model.Device, model.DType) { RankStabilized = rankStabilized };
-            attached++;
-        }
-        if (attached > 0)
-            foreach (var p in model.parameters()) p.requires_grad = false;
-        return attached;
-    }
-
-    public static bool HasAdapters(LlamaForCausalLM model) => Projections(model).Any(p => p.Linear.Adapter is not null);
-
-    /// <summary>What training updates: the adapters when attached (PEFT names), else every parameter of the model.</summary>
-    public static List<(string Name, Parameter Parameter)> TrainableParameters(LlamaForCausalLM model)
-    {
-        if (!HasAdapters(model)) return [.. model.named_parameters().Where(p => p.parameter.requires_grad)];
-        return [.. Projections(model).Where(p => p.Linear.Adapter is not null).SelectMany(p => new[]
-        {
-            ($"{p.Name}.lora_A.weight", p.Linear.Adapter!.A),
-            ($"{p.Name}.lora_B.weight", p.Linear.Adapter!.B),
-        })];
-    }
+    public const string WeightsFile = "adapter_model.safetensors";
+    public const string ConfigFile = "adapter_config.json";
 
     /// <summary>
-    /// Folds every adapter into its weight (W += scaling · B A, the update computed in float32 and added to the weight
-    /// in its dtype, as PEFT merges), removes the adapters and unfreezes the model.
-    /// </summary>
-    public static void Merge(LlamaForCausalLM model)
-    {
-        using var noGrad = no_grad();
-        foreach (var (_, linear) in Projections(model))
-        {
-            if (linear.Adapter is not { } adapter) continue;
-            using (var delta = adapter.Delta()) linear.Weight.add_(delta);
-            linear.Adapter = null;
-            adapter.Dispose();
-        }
-        foreach (var p in model.parameters()) p.requires_grad = true;
-    }
-
-    /// <summary>
-    /// Merges the adapters (<see cref="Merge"/>) and replaces <paramref name="directory"/> with the full
+    /// Merges the adapters (<see cref="Lora.Merge"/>) and replaces <paramref name="directory"/> with the full
     /// merged checkpoint — without the adapter files, which would otherwise be applied a second time.
     /// </summary>
     public static void MergeAndSave(LlamaForCausalLM model, string directory, string? tokenizerSource)
     {
-        Merge(model);
+        Lora.Merge(model);
         IO.AtomicDirectory.Write(directory, tmp => HfCheckpoint.Save(model, tmp, tokenizerSource));
     }
 
     /// <summary>Writes the adapters in PEFT's layout, loadable with <c>PeftModel.from_pretrained(base, dir)</c>.</summary>
-    public static void SaveAdapter(LlamaForCausalLM model, string directory, string? baseModel = null)
+    public static void Save(LlamaForCausalLM model, string directory, string? baseModel = null)
     {
-        var adapters = Projections(model).Where(p => p.Linear.Adapter is not null).ToList();
+        var adapters = Lora.Projections(model).Where(p => p.Linear.Adapter is not null).ToList();
         if (adapters.Count == 0) throw new InvalidOperationException("the model has no LoRA adapters to save");
         var first = adapters[0].Linear.Adapter!;
-        SafeTensorsWriter.Write(Path.Combine(directory, AdapterWeightsFile), [.. TrainableParameters(model).Select(p => ($"base_model.model.{p.Name}", (Tensor)p.Parameter))]);
+        SafeTensorsWriter.Write(Path.Combine(directory, WeightsFile), [.. Lora.TrainableParameters(model).Select(p => ($"base_model.model.{p.Name}", (Tensor)p.Parameter))]);
         var config = new JsonObject
         {
             ["peft_type"] = "LORA", ["task_type"] = "CAUSAL_LM", ["r"] = first.Rank, ["lora_alpha"] = first.Alpha, ["use_rslora"] = first.RankStabilized,
@@ -115,23 +44,23 @@ public static partial class Lora
             ["target_modules"] = new JsonArray([.. adapters.Select(a => a.Name[(a.Name.LastIndexOf('.') + 1)..]).Distinct().Order().Select(n => (JsonNode)n)]),
             ["base_model_name_or_path"] = baseModel,
         };
-        AtomicFile.WriteAllText(Path.Combine(directory, AdapterConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
+        AtomicFile.WriteAllText(Path.Combine(directory, ConfigFile), config.ToJsonString(new JsonSerializerOptions { WriteIndented = true }));
     }
 
     /// <summary>Whether <paramref name="directory"/> holds a PEFT adapter (its weights or its config).</summary>
-    public static bool HoldsAdapter(string directory) =>
-        File.Exists(Path.Combine(directory, AdapterWeightsFile)) || File.Exists(Path.Combine(directory, AdapterConfigFile));
+    public static bool Holds(string directory) =>
+        File.Exists(Path.Combine(directory, WeightsFile)) || File.Exists(Path.Combine(directory, ConfigFile));
 
     /// <summary>
     /// Attaches and fills trainable adapters from a PEFT adapter directory (a resumed LoRA training). Adapters
     /// already attached must have the adapter's rank, alpha and projections.
     /// </summary>
-    public static void LoadAdapter(LlamaForCausalLM model, string directory)
+    public static void Load(LlamaForCausalLM model, string directory)
     {
         var config = PeftAdapterConfig.Load(directory);
-        var projections = Projections(model).ToList();
+        var projections = Lora.Projections(model).ToList();
         config.CheckEveryTargetMatches([.. projections.Select(p => p.Name)]);
-        if (!HasAdapters(model)) Attach(model, config.Rank, config.Alpha, config.RankStabilized, config.Targets, seed: 0);
+        if (!Lora.HasAdapters(model)) Lora.Attach(model, config.Rank, config.Alpha, config.RankStabilized, config.Targets, seed: 0);
         else if (projections.Select(p => p.Linear.Adapter).OfType<LoraAdapter>().FirstOrDefault(a => a.Rank != config.Rank || a.Alpha != config.Alpha || a.RankStabilized != config.RankStabilized) is { } other)
             // Resuming with other adapter settings would go on training at another scale (alpha/rank) without a word.
             throw new InvalidInputException(config.File, $"written for adapters of {Describe(config.Rank, config.Alpha, config.RankStabilized)}, but the model has {Describe(other.Rank, other.Alpha, other.RankStabilized)}; use the same --lora");
@@ -140,8 +69,8 @@ public static partial class Lora
             throw new InvalidInputException(config.File, $"field 'target_modules': written for adapters on {config.TargetsText}, but the model also has one on {extra}; use the same --lora-targets");
         if (projections.Where(p => p.Linear.Adapter is null).Select(p => p.Name).FirstOrDefault(config.Targets) is { } missing)
             throw new InvalidInputException(config.File, $"field 'target_modules': written for adapters on {config.TargetsText}, but the model has none on {missing}; use the same --lora-targets");
-        using var file = OpenAdapterWeights(directory);
-        var keys = AdapterTensorKeys(file, config, adapted, projections);
+        using var file = OpenWeights(directory);
+        var keys = TensorKeys(file, config, adapted, projections);
         using var noGrad = no_grad();
         foreach (var (name, linear) in adapted)
         {
@@ -152,19 +81,19 @@ public static partial class Lora
 
     /// <summary>
     /// Merges the PEFT adapter of <paramref name="directory"/> into <paramref name="model"/> (W' = W + scaling · B A, see
-    /// <see cref="Merge"/>) when the directory holds one: what loading a LoRA training's output for use does.
+    /// <see cref="Lora.Merge"/>) when the directory holds one: what loading a LoRA training's output for use does.
     /// Returns what was applied, or null when the directory holds no adapter.
     /// </summary>
-    public static AppliedAdapter? MergeAdapter(LlamaForCausalLM model, string directory)
+    public static AppliedAdapter? Merge(LlamaForCausalLM model, string directory)
     {
-        if (!HoldsAdapter(directory)) return null;
-        if (HasAdapters(model)) throw new InvalidOperationException("the model already has LoRA adapters attached; merge them before merging another adapter");
+        if (!Holds(directory)) return null;
+        if (Lora.HasAdapters(model)) throw new InvalidOperationException("the model already has LoRA adapters attached; merge them before merging another adapter");
         var config = PeftAdapterConfig.Load(directory);
-        var projections = Projections(model).ToList();
+        var projections = Lora.Projections(model).ToList();
         config.CheckEveryTargetMatches([.. projections.Select(p => p.Name)]);
         var targeted = projections.Where(p => config.Targets(p.Name)).ToList();
-        using var file = OpenAdapterWeights(directory);
-        var keys = AdapterTensorKeys(file, config, targeted, projections);
+        using var file = OpenWeights(directory);
+        var keys = TensorKeys(file, config, targeted, projections);
         using (no_grad())
             foreach (var (name, linear) in targeted)
             {
@@ -173,15 +102,15 @@ public static partial class Lora
                 linear.Adapter = new LoraAdapter(file.Read(keys[name].A, ScalarType.Float32, device), file.Read(keys[name].B, ScalarType.Float32, device), config.Alpha)
                     { RankStabilized = config.RankStabilized };
             }
-        Merge(model);
+        Lora.Merge(model);
         return new AppliedAdapter(config, targeted.Count);
     }
 
-    static SafeTensorsFile OpenAdapterWeights(string directory)
+    static SafeTensorsFile OpenWeights(string directory)
     {
-        var path = Path.Combine(directory, AdapterWeightsFile);
+        var path = Path.Combine(directory, WeightsFile);
         if (!File.Exists(path) && File.Exists(Path.Combine(directory, "adapter_model.bin")))
-            throw new InvalidInputException(Path.Combine(directory, "adapter_model.bin"), $"Remix reads adapters from {AdapterWeightsFile}, not pickled files; save the adapter with safe_serialization=True");
+            throw new InvalidInputException(Path.Combine(directory, "adapter_model.bin"), $"Remix reads adapters from {WeightsFile}, not pickled files; save the adapter with safe_serialization=True");
         return SafeTensorsFile.Open(path);
     }
 
@@ -190,14 +119,14 @@ public static partial class Lora
     /// names them (<c>base_model.model.MODULE.lora_A.weight</c>, or <c>.lora_A.default.weight</c>). Refuses a file that
     /// lacks one of a pair, holds a tensor for anything else, or has a shape that does not fit the projection.
     /// </summary>
-    static Dictionary<string, (string A, string B)> AdapterTensorKeys(SafeTensorsFile file, PeftAdapterConfig config,
+    static Dictionary<string, (string A, string B)> TensorKeys(SafeTensorsFile file, PeftAdapterConfig config,
         IReadOnlyList<(string Name, Linear Linear)> adapted, IReadOnlyList<(string Name, Linear Linear)> projections)
     {
         var adaptedNames = adapted.Select(p => p.Name).ToHashSet(StringComparer.Ordinal);
         var found = new Dictionary<(string Module, string Part), string>();
         foreach (var tensor in file.Tensors)
         {
-            if (AdapterTensorName().Match(tensor.Name) is not { Success: true } m)
+            if (TensorName().Match(tensor.Name) is not { Success: true } m)
                 throw new InvalidInputException(file.Path, $"unexpected tensor '{tensor.Name}': expected only base_model.model.MODULE.lora_A.weight and .lora_B.weight tensors of a LoRA adapter");
             var (module, part) = (m.Groups["module"].Value, m.Groups["part"].Value);
             if (!adaptedNames.Contains(module))
@@ -225,7 +154,7 @@ public static partial class Lora
     }
 
     [GeneratedRegex(@"\Abase_model\.model\.(?<module>.+)\.(?<part>lora_A|lora_B)(?:\.default)?\.weight\z", RegexOptions.CultureInvariant)]
-    private static partial Regex AdapterTensorName();
+    private static partial Regex TensorName();
 
     static string Describe(int rank, double alpha, bool rankStabilized) =>
         $"rank {rank.ToString(CultureInfo.InvariantCulture)} and alpha {alpha.ToString(CultureInfo.InvariantCulture)}{(rankStabilized ? " (rsLoRA)" : "")}";

@@ -1,6 +1,6 @@
 using System.Globalization;
 
-namespace Remix.Training;
+namespace Remix.Checkpoints;
 
 /// <summary>A PEFT LoRA adapter that loading merged into a model's weights, and on how many projections.</summary>
 public sealed record AppliedAdapter(PeftAdapterConfig Config, int Projections)
