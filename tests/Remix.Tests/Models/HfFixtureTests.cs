@@ -5,9 +5,9 @@ using Remix.Checkpoints;
 using Remix.Data;
 using Remix.Data.Batching;
 using Remix.Evaluation;
-using Remix.Models.Kernels;
 using Remix.Tests.Support;
 using Xunit.Abstractions;
+using Remix.Runtime;
 
 namespace Remix.Tests.Models;
 
