@@ -14,7 +14,7 @@ public sealed class CommonOptions
     public Option<int?> Threads { get; } = new("--threads") { Description = "CPU threads for TorchSharp (default: all cores)" };
     public Option<string> Kernels { get; } = new Option<string>("--kernels")
     {
-        Description = "auto (Remix's AVX-512 CPU kernels where the CPU has them) or reference (TorchSharp's operations everywhere, to compare or rule the kernels out)",
+        Description = "auto (Remix's CPU kernels, at the widest vector width the CPU has) or reference (TorchSharp's operations everywhere, to compare or rule the kernels out)",
         DefaultValueFactory = _ => "auto",
     };
     public Option<bool> NoAdapter { get; } = new("--no-adapter") { Description = "Load the base weights alone, without merging the folder's LoRA adapter (adapter_model.safetensors)" };

@@ -2,8 +2,8 @@ using System.CommandLine;
 using System.Diagnostics;
 using Remix.Experiments;
 using Remix.Models;
-using Remix.Training;
 using Remix.Runtime;
+using Remix.Training;
 
 namespace Remix.Cli;
 

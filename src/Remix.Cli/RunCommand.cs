@@ -1,8 +1,8 @@
 using System.CommandLine;
 using Remix.Data.Bundled;
 using Remix.Experiments;
-using Remix.Training;
 using Remix.Runtime;
+using Remix.Training;
 
 namespace Remix.Cli;
 

@@ -41,7 +41,7 @@ public partial class LayeringTests
     {
         var source = Path.GetDirectoryName(BundledPaths.Find("src/Remix/Remix.csproj"))!;
         var order = ReadmeOrder();
-        var onDisk = Directory.GetDirectories(source).Select(Path.GetFileName).Where(d => d is not ("bin" or "obj")).Order().ToList();
+        var onDisk = Directory.GetDirectories(source).Select(d => Path.GetFileName(d)!).Where(d => d is not ("bin" or "obj")).Order().ToList();
         Assert.Equal(onDisk, order.Order().ToList()); // every folder listed, none that is gone
         var uses = Uses(source, order);
         var upward = order.SelectMany((folder, i) => uses[folder].Where(u => order.IndexOf(u) < i).Select(u => $"{folder} uses {u}")).ToList();

@@ -1,8 +1,8 @@
 using Remix.Checkpoints.SafeTensors;
 using Remix.IO;
 using Remix.Models;
-using static TorchSharp.torch;
 using Remix.Runtime;
+using static TorchSharp.torch;
 
 namespace Remix.Checkpoints;
 

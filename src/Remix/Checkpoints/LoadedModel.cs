@@ -1,7 +1,7 @@
 using Remix.Models;
+using Remix.Runtime;
 using Remix.Tokenization;
 using static TorchSharp.torch;
-using Remix.Runtime;
 
 namespace Remix.Checkpoints;
 

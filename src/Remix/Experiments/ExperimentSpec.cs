@@ -84,7 +84,7 @@ public sealed record ExperimentSpec
     /// <summary><c>auto</c> (float32 on CPU, the checkpoint's dtype on a GPU), float32, bfloat16 or float16.</summary>
     public string DType { get; init; } = "auto";
 
-    /// <summary>Whether the models may run on Remix's AVX-512 CPU kernels (<c>auto</c>) or only on TorchSharp's operations (<c>reference</c>).</summary>
+    /// <summary>Whether the models may run on Remix's CPU kernels (<c>auto</c>) or only on TorchSharp's operations (<c>reference</c>).</summary>
     public KernelChoice Kernels { get; init; } = KernelChoice.Auto;
 
     /// <summary>

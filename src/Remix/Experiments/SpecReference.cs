@@ -3,8 +3,8 @@ using System.Text;
 using Remix.Data.Bundled;
 using Remix.Data;
 using Remix.Models;
-using Remix.Training;
 using Remix.Runtime;
+using Remix.Training;
 
 namespace Remix.Experiments;
 
@@ -24,7 +24,7 @@ public static class SpecReference
         new("base_model", "path", "required", "The checkpoint stage 1 starts from (Hugging Face layout)."),
         new("device", "cpu, cuda or cuda:N", "cpu", "Where the models train and are evaluated."),
         new("dtype", "auto, float32, bfloat16 or float16", "auto", "The weights' dtype; auto is what a stage's recipe.precision trains where it has one, else float32 on a CPU and the checkpoint's own on a GPU."),
-        new("kernels", KernelChoices.Expected, "auto", "auto runs the norms, SwiGLU and causal attention on Remix's AVX-512 kernels where the CPU has them; reference uses TorchSharp's operations everywhere (the same within float32 rounding); reference stages are trained apart from auto ones."),
+        new("kernels", KernelChoices.Expected, "auto", "auto runs the norms, SwiGLU and causal attention on Remix's CPU kernels, at the widest vector width the CPU has; reference uses TorchSharp's operations everywhere (the same within float32 rounding); reference stages are trained apart from auto ones."),
         new("seeds", "list of integers", "[0]", "One run per seed, each in its own seed-N folder."),
         new("seed", "integer", "none (seeds applies)", "A single seed, instead of seeds (not both)."),
         new("joint", "true or false", "false", "Train once on every stage's data with the first stage's recipe (the upper bound)."),

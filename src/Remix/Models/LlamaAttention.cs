@@ -1,6 +1,6 @@
 using Remix.Models.Kernels;
-using static TorchSharp.torch;
 using Remix.Runtime;
+using static TorchSharp.torch;
 
 namespace Remix.Models;
 
@@ -35,7 +35,7 @@ public sealed class LlamaAttention : nn.Module
     /// x: [batch, seq, hidden]; cos/signedSin: [batch, seq, head_dim] (<see cref="RotaryEmbedding.Compute"/>);
     /// mask: additive [batch, 1, seq, keys] or null for plain causal attention (then <paramref name="causal"/>
     /// says whether to apply it). Plain causal attention without a cache runs on <see cref="CpuCausalAttention"/>
-    /// where the model's <see cref="KernelChoice"/> allows it and it applies (float32 on a CPU with AVX-512), otherwise
+    /// where the model's <see cref="KernelChoice"/> allows it and it applies (float32 on a CPU with vector instructions, head_dim whole vectors), otherwise
     /// on libtorch's kernel.
     /// </summary>
     public Tensor Forward(Tensor x, Tensor cos, Tensor signedSin, Tensor? mask, bool causal, KvCache? cache)

@@ -1,5 +1,5 @@
-using static TorchSharp.torch;
 using Remix.Runtime;
+using static TorchSharp.torch;
 
 namespace Remix.Models;
 

@@ -1,6 +1,6 @@
+using Remix.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
-using Remix.Runtime;
 
 namespace Remix.Models;
 
@@ -30,7 +30,7 @@ public sealed class LlamaForCausalLM : nn.Module
     public Device Device { get; }
     public ScalarType DType { get; }
 
-    /// <summary>Whether the norms, SwiGLU and causal attention may run on Remix's AVX-512 kernels, fixed when the model is built.</summary>
+    /// <summary>Whether the norms, SwiGLU and causal attention may run on Remix's CPU kernels, fixed when the model is built.</summary>
     public KernelChoice Kernels { get; }
     public LlamaModel Model => _model;
 

@@ -1,6 +1,6 @@
+using Remix.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using Remix.Runtime;
 
 namespace Remix.Models;
 

@@ -1,7 +1,7 @@
 using Remix.Models.Kernels;
+using Remix.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
-using Remix.Runtime;
 
 namespace Remix.Models;
 
@@ -13,7 +13,7 @@ namespace Remix.Models;
 /// When a gradient is needed the norm runs as one autograd function with its backward written out
 /// (<see cref="Function"/>): autograd through the six elementary operations costs about twice the
 /// passes over the activations, and there are two norms per layer. The forward values are the same
-/// operations in the same order either way. For float32 on CPUs with AVX-512, unless the model was built with <see cref="KernelChoice.Reference"/>, the function's forward and
+/// operations in the same order either way. For float32 on CPUs with vector instructions, unless the model was built with <see cref="KernelChoice.Reference"/>, the function's forward and
 /// backward are each one pass over the rows (<see cref="RmsNormKernel"/>), keeping the input and each row's
 /// reciprocal root instead of the normalised copy.
 /// </remarks>

@@ -1,6 +1,6 @@
 using Remix.Models;
-using static TorchSharp.torch;
 using Remix.Runtime;
+using static TorchSharp.torch;
 
 namespace Remix.Training;
 

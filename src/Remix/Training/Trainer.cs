@@ -7,9 +7,9 @@ using Remix.Data.Batching;
 using Remix.Data;
 using Remix.Evaluation;
 using Remix.Models;
+using Remix.Runtime;
 using Remix.Tokenization;
 using static TorchSharp.torch;
-using Remix.Runtime;
 
 namespace Remix.Training;
 

@@ -1,9 +1,9 @@
 using Remix.Checkpoints;
 using Remix.Data;
+using Remix.Evaluation;
 using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Tokenization;
-using Remix.Evaluation;
 
 namespace Remix.Tests.Data;
 

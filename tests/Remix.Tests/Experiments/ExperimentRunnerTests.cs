@@ -1,8 +1,8 @@
 using System.Text.Json;
+using Remix.Checkpoints;
 using Remix.Data;
 using Remix.Experiments;
 using Remix.Tests.Support;
-using Remix.Checkpoints;
 
 namespace Remix.Tests.Experiments;
 

@@ -1,9 +1,9 @@
 using System.Text.Json.Nodes;
 using Remix.Data;
 using Remix.Experiments;
+using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Training;
-using Remix.Models;
 
 namespace Remix.Tests.Experiments;
 

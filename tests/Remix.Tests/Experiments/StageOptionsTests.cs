@@ -1,8 +1,8 @@
-using Remix.Data;
 using Remix.Data.Bundled;
+using Remix.Data;
 using Remix.Experiments;
-using Remix.Tests.Support;
 using Remix.Models;
+using Remix.Tests.Support;
 
 namespace Remix.Tests.Experiments;
 

@@ -1,9 +1,9 @@
 using Remix.Checkpoints.SafeTensors;
 using Remix.Checkpoints;
 using Remix.Models;
+using Remix.Runtime;
 using Remix.Tests.Support;
 using static TorchSharp.torch;
-using Remix.Runtime;
 
 namespace Remix.Tests.Models;
 

@@ -2,12 +2,12 @@ using System.Security.Cryptography;
 using System.Text.Json.Nodes;
 using Remix.Analysis;
 using Remix.Checkpoints;
-using Remix.Data;
 using Remix.Data.Batching;
+using Remix.Data;
 using Remix.Evaluation;
+using Remix.Runtime;
 using Remix.Tests.Support;
 using Xunit.Abstractions;
-using Remix.Runtime;
 
 namespace Remix.Tests.Models;
 

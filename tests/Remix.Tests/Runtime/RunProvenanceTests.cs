@@ -69,6 +69,7 @@ public class RunProvenanceTests
         else Assert.False(string.IsNullOrWhiteSpace((string)s["cpu_model"]!));
 
         var simd = s["simd"]!;
+        Assert.Equal(Remix.Models.Kernels.CpuKernels.VectorBits, (int)simd["kernel_vector_bits"]!);
         Assert.Equal(Vector512.IsHardwareAccelerated, (bool)simd["vector512"]!);
         Assert.Equal(Vector256.IsHardwareAccelerated, (bool)simd["vector256"]!);
         Assert.Equal(Avx2.IsSupported, (bool)simd["avx2"]!);
