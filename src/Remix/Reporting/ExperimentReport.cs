@@ -69,16 +69,16 @@ public static class ExperimentReport
         var table = Path.Combine(outDir, "report.md");
         AtomicFile.WriteAllText(table, md);
 
-        // One curve per run name: its first seed's (seeds stop stage 2 at different steps).
-        var first = runs.GroupBy(r => r.Name).Select(g => g.OrderBy(r => r.Seed).First()).ToList();
+        // One line per run name: the mean over its seeds in the band from the lowest to the highest (each seed counted to its last step).
+        var byName = runs.GroupBy(r => r.Name).ToList();
         var curvesPlot = Path.Combine(outDir, "forgetting-curves.png");
-        Plots.Curves(curvesPlot, "Exact-match accuracy on D_A while training stage 2 (first seed)",
-            first.ToDictionary(r => r.Name, r => (IReadOnlyList<(double, double)>)r.Curve));
+        Plots.Bands(curvesPlot, "Exact-match accuracy on D_A while training stage 2 (mean, min–max over seeds)",
+            [.. byName.Select(g => (g.Key, (IReadOnlyList<(double, double, double, double)>)SeedSpread.Band([.. g.Select(r => r.Curve)])))]);
         var tokenCurvesPlot = Path.Combine(outDir, "forgetting-curves-answer-tokens.png");
-        Plots.Curves(tokenCurvesPlot, "Answer-token accuracy on D_A while training stage 2 (first seed)",
-            first.ToDictionary(r => r.Name, r => (IReadOnlyList<(double, double)>)r.TokenCurve), yLabel: "answer-token accuracy on D_A");
+        Plots.Bands(tokenCurvesPlot, "Answer-token accuracy on D_A while training stage 2 (mean, min–max over seeds)",
+            [.. byName.Select(g => (g.Key, (IReadOnlyList<(double, double, double, double)>)SeedSpread.Band([.. g.Select(r => r.TokenCurve)])))], yLabel: "answer-token accuracy on D_A");
         var retentionPlot = Path.Combine(outDir, "retention.png");
-        Plots.Bars(retentionPlot, "D_A accuracy after the last stage", "accuracy on D_A", [.. rows.Select(r => (r.Name, r.FirstFinal))]);
+        Plots.Bars(retentionPlot, "D_A accuracy after the last stage (mean, min–max over seeds)", "accuracy on D_A", [.. rows.Select(r => (r.Name, r.FirstFinal, r.FirstFinalMin, r.FirstFinalMax))]);
 
         // In the rows' order, each name's runs by folder.
         var ordered = results.Zip(runs).OrderBy(p => rows.FindIndex(r => r.Name == p.Second.Name)).ToList();

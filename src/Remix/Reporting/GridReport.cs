@@ -94,17 +94,17 @@ public static class GridReport
         var tablePath = Path.Combine(outDir, "report.md");
         AtomicFile.WriteAllText(tablePath, md);
 
-        // One curve per configuration: its first seed's (seeds stop stage 2 at different steps).
-        var first = configurations.Zip(rows).Select(p => (p.Second.Label, Run: p.First.Select(d => d.Run).OrderBy(r => r.Seed).First())).ToList();
+        // One line per configuration: the mean over its seeds in the band from the lowest to the highest (each seed counted to its last step).
+        var seeds = configurations.Zip(rows).Select(p => (p.Second.Label, Runs: p.First.Select(d => d.Run).ToList())).ToList();
         var curvesPlot = Path.Combine(outDir, "forgetting-curves.png");
-        Plots.Curves(curvesPlot, "Exact-match accuracy on D_A while training stage 2 (first seed)",
-            first.ToDictionary(f => f.Label, f => (IReadOnlyList<(double, double)>)f.Run.Curve));
+        Plots.Bands(curvesPlot, "Exact-match accuracy on D_A while training stage 2 (mean, min–max over seeds)",
+            [.. seeds.Select(f => (f.Label, (IReadOnlyList<(double, double, double, double)>)SeedSpread.Band([.. f.Runs.Select(r => r.Curve)])))]);
         var tokenCurvesPlot = Path.Combine(outDir, "forgetting-curves-answer-tokens.png");
-        Plots.Curves(tokenCurvesPlot, "Answer-token accuracy on D_A while training stage 2 (first seed)",
-            first.ToDictionary(f => f.Label, f => (IReadOnlyList<(double, double)>)f.Run.TokenCurve), yLabel: "answer-token accuracy on D_A");
+        Plots.Bands(tokenCurvesPlot, "Answer-token accuracy on D_A while training stage 2 (mean, min–max over seeds)",
+            [.. seeds.Select(f => (f.Label, (IReadOnlyList<(double, double, double, double)>)SeedSpread.Band([.. f.Runs.Select(r => r.TokenCurve)])))], yLabel: "answer-token accuracy on D_A");
         var retentionPlot = Path.Combine(outDir, "retention.png");
-        Plots.Bars(retentionPlot, "D_A accuracy after the last stage (mean over seeds)", "accuracy on D_A",
-            [.. rows.Where(r => r.FirstFinal is not null).Select(r => (r.Label, r.FirstFinal!.Mean))]);
+        Plots.Bars(retentionPlot, "D_A accuracy after the last stage (mean, min–max over seeds)", "accuracy on D_A",
+            [.. rows.Where(r => r.FirstFinal is not null).Select(r => (r.Label, r.FirstFinal!.Mean, r.FirstFinal.Min, r.FirstFinal.Max))]);
 
         var numeric = paths.Select((_, a) => numbers.Any(n => n[a] is not null)).ToList();
         var table = new ResultsTable(columns, [.. done.SelectMany(d => ResultsTable.RowsOf(d.Run.Results, d.Run.Path, d.Entry.Id, d.Axes, d.Values))], numeric);

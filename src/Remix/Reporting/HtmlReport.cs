@@ -66,7 +66,7 @@ public static class HtmlReport
             foreach (var (score, name, matrix) in new (Func<StageEvaluation, double>, string, Func<ReportedRun, double[][]?>)[]
                 { (e => e.Accuracy, "exact match", r => r.Matrix), (e => e.TokenAccuracy, "answer-token accuracy", r => Matrix(r.Results.TokenAccuracyMatrix)) })
             {
-                var series = conditions.Select((c, i) => new Svg.Series(c.Label, Band([.. folders[i].Select(f => f.Curve(j, score, matrix(f.Run)))]))).ToList();
+                var series = conditions.Select((c, i) => new Svg.Series(c.Label, SeedSpread.Band([.. folders[i].Select(f => f.Curve(j, score, matrix(f.Run)))]))).ToList();
                 html.Append("<figure>").Append(Svg.Lines($"{stages[j]}: {name} during the later stages", "step of the later stages", $"{name} on {stages[j]}", series, 0, 1, P, markers)).Append("</figure>");
             }
         }
@@ -125,19 +125,6 @@ public static class HtmlReport
             html.Append("</tr>");
         }
         return html.Append("</tbody></table>").ToString();
-    }
-
-    /// <summary>The mean and range over seeds of curves that may stop at different steps: each seed counts from its first x to its last, its last value carried forward between its points.</summary>
-    internal static List<(double X, double Mean, double Min, double Max)> Band(IReadOnlyList<List<(double X, double Y)>> curves)
-    {
-        var valid = curves.Where(c => c.Count > 0).Select(c => c.OrderBy(p => p.X).ToList()).ToList();
-        var band = new List<(double, double, double, double)>();
-        foreach (var x in valid.SelectMany(c => c.Select(p => p.X)).Distinct().Order())
-        {
-            var values = valid.Where(c => c[0].X <= x && x <= c[^1].X).Select(c => c.Last(p => p.X <= x).Y).ToList();
-            band.Add((x, values.Average(), values.Min(), values.Max()));
-        }
-        return band;
     }
 
     /// <summary>A fact's outcome in one run: learned (right after its stage) and right at the end, learned and wrong at the end, or never learned.</summary>
@@ -255,7 +242,7 @@ public static class HtmlReport
                 {
                     var curves = folders[c].Select(f => f.Lens.GetValueOrDefault((after, stages[j])) is { } lens
                         ? Enumerable.Range(0, lens.Points).Select(l => ((double)l, lens.DecodableFraction(l))).ToList() : []).ToList();
-                    if (curves.Any(x => x.Count > 0)) series.Add(new Svg.Series($"{conditions[c].Label}, after {stages[after]}", Band(curves)));
+                    if (curves.Any(x => x.Count > 0)) series.Add(new Svg.Series($"{conditions[c].Label}, after {stages[after]}", SeedSpread.Band(curves)));
                 }
             if (series.Count == 0) continue;
             html.Append("<figure>").Append(Svg.Lines($"{stages[j]}: facts decodable top-1 by layer", "layer", "decodable fraction", series, 0, 1, P)).Append("</figure>");
