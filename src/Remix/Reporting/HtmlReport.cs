@@ -62,7 +62,8 @@ public static class HtmlReport
         for (int j = 0; j + 1 < stages.Count; j++)
         {
             var starts = folders.SelectMany(f => f).FirstOrDefault()?.StageStarts(j).ToList() ?? [];
-            var markers = starts.Select((x, k) => (x, $"stage {stages[j + 1 + k]}")).ToList();
+            // Where each later stage but the first begins (the first begins where the chart does).
+            var markers = starts.Select((x, k) => (x, $"stage {stages[j + 1 + k]}")).Skip(1).ToList();
             foreach (var (score, name, matrix) in new (Func<StageEvaluation, double>, string, Func<ReportedRun, double[][]?>)[]
                 { (e => e.Accuracy, "exact match", r => r.Matrix), (e => e.TokenAccuracy, "answer-token accuracy", r => Matrix(r.Results.TokenAccuracyMatrix)) })
             {

@@ -82,7 +82,7 @@ internal static class Svg
         int rows = values.GetLength(0), columns = values.GetLength(1);
         int labelWidth = Math.Min(200, 14 + 7 * rowLabels.Select(l => l.Length).DefaultIfEmpty(4).Max());
         int cellWidth = Math.Max(8, Math.Min(70, 560 / Math.Max(1, columns)));
-        int width = Math.Max(labelWidth + cellWidth * columns + 20, 10 + 7 * title.Length), height = Top + 20 + cellHeight * rows + 40;
+        int width = Math.Max(labelWidth + cellWidth * columns + 20, 10 + 8 * title.Length), height = Top + 20 + cellHeight * rows + 40;
         var svg = new StringBuilder($"<svg viewBox=\"0 0 {width} {height}\" width=\"{width}\" height=\"{height}\" role=\"img\" aria-label=\"{Escape(title)}\">")
             .Append($"<text x=\"4\" y=\"16\" class=\"title\">{Escape(title)}</text>")
             .Append($"<text x=\"{labelWidth + cellWidth * columns / 2}\" y=\"{Top + 2}\" text-anchor=\"middle\" class=\"small\">{Escape(columnTitle)}</text>")
