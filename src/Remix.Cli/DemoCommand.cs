@@ -39,7 +39,7 @@ public static class DemoCommand
             {
                 return interruption.Stopped(parse.InvocationConfiguration.Error, $"{e.Message}; run the same command again to resume");
             }
-            var report = Remix.Reporting.ExperimentReport.Build([root], root, [.. conditions.Select(c => c.Name)]);
+            var report = Remix.Reporting.ExperimentReport.Build([root], root, [.. conditions.Select(c => c.Name)], Path.Combine(root, Remix.Reporting.HtmlReport.FileName));
             int? facts = conditions[0].Stages[0].Limit, symbols = conditions[0].Stages[1].Limit, arithmetic = conditions[^1].Stages[1].Limit;
             o.WriteLine($"D_A: country capitals ({facts}); D_B: chemical symbols ({symbols}), or GSM8K-format arithmetic ({arithmetic}, scored by ROUGE-L) for naive-nonfactoid-B; "
                 + $"model models/remix-tiny; {conditions[0].Seeds.Count} seed(s), mean (min–max); specs: {DemoExperiment.Folder(parse.GetValue(quick))}");
@@ -48,6 +48,7 @@ public static class DemoCommand
             o.WriteLine();
             o.WriteLine($"runs: {root} (each seed's results.json: every fact's outcome after each stage, and the predictions files behind every number)");
             o.WriteLine($"plots: {report.CurvesPlot}, {report.TokenCurvesPlot}, {report.RetentionPlot}");
+            o.WriteLine($"page: {report.HtmlPath} (every fact, when it was lost and where it sits; opens offline in a browser)");
             string Final(string condition) => Path.Combine(RunLayout.StageDirectory(RunLayout.SeedDirectory(Path.Combine(root, condition), conditions[0].Seeds[0]), 2, "B"), "final");
             o.WriteLine($"where the facts sit, layer by layer: remix analyze logit-lens --model {Final("naive")} --model {Final("remix-generic-stage2")} "
                 + $"--data {conditions[0].Stages[0].Data[0].File} --limit {facts} --out {Path.Combine(root, "logit-lens")}");

@@ -98,7 +98,13 @@ public sealed class GridPool(string directory, int jobs, int threadsPerWorker, T
         int doneNow = now.Count(e => e.State == EntryState.Done);
         output.WriteLine($"{doneNow} of {now.Count} entries done in {directory} ({finished} by this run, in {Format(_clock.Elapsed)})");
         if (stopping) return stopped();
-        if (unfinished.Count == 0) return 0;
+        if (unfinished.Count == 0)
+        {
+            // Finished: its report (as remix report DIR writes it) and its page, beside runs.jsonl.
+            var report = Remix.Reporting.GridReport.Build(directory, directory, Path.Combine(directory, Remix.Reporting.HtmlReport.FileName));
+            output.WriteLine($"report: {report.TablePath}, {report.CsvPath}; page: {report.HtmlPath}");
+            return 0;
+        }
         error.WriteLine($"remix: {unfinished.Count} entr{(unfinished.Count == 1 ? "y" : "ies")} did not finish:");
         foreach (var (entry, why) in unfinished.OrderBy(u => u.Entry.Index)) error.WriteLine($"  {entry.Id} (entry {entry.Index}): {why}");
         return 1;

@@ -82,6 +82,10 @@ public static class RunCommand
             {
                 return interruption.Stopped(parse.InvocationConfiguration.Error, $"{e.Message}; run the same command again to resume");
             }
+            // The seeds just run, not whatever else the folder holds (seeds of an earlier spec of the same name).
+            var report = Remix.Reporting.ExperimentReport.Build([.. spec.Seeds.Select(seed => RunLayout.SeedDirectory(root, seed))], root,
+                [spec.Name], Path.Combine(root, Remix.Reporting.HtmlReport.FileName));
+            o.WriteLine($"report: {report.TablePath} (mean and spread over the seeds); page: {report.HtmlPath}");
             return 0;
         });
         return command;

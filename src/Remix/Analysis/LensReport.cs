@@ -69,6 +69,58 @@ public static class LensReport
         return sb.ToString();
     }
 
+    /// <summary>
+    /// Reads a model's CSV as <see cref="Write"/> wrote it back into its result, named <paramref name="model"/> (the questions,
+    /// which the CSV does not hold, read empty); a file of another shape is refused in one line naming it and the line.
+    /// </summary>
+    public static LensResult ReadCsv(string path, string model)
+    {
+        var lines = File.ReadAllLines(path);
+        const string thresholdColumn = "earliest_p_at_least_";
+        var header = lines.Length > 0 ? SplitCsv(lines[0]) : [];
+        int points = (header.Count - 5) / 2;
+        if (header.Count < 7 || (header.Count - 5) % 2 != 0 || header[0] != "id" || !header[4].StartsWith(thresholdColumn, StringComparison.Ordinal)
+            || !double.TryParse(header[4][thresholdColumn.Length..], NumberStyles.Float, Inv, out double threshold)
+            || Enumerable.Range(0, points).Any(l => header[5 + l] != $"rank_{l}" || header[5 + points + l] != $"prob_{l}"))
+            throw new InvalidInputException($"{path}:1", "expected the logit lens's header: id,gold_token,gold_text,earliest_top1,earliest_p_at_least_T,rank_0..,prob_0..");
+        var facts = new List<LensFact>();
+        for (int n = 1; n < lines.Length; n++)
+        {
+            if (lines[n].Length == 0) continue;
+            var f = SplitCsv(lines[n]);
+            if (f.Count != header.Count || !int.TryParse(f[1], Inv, out int gold)
+                || f.Skip(5).Take(points).Any(v => !int.TryParse(v, Inv, out _)) || f.Skip(5 + points).Any(v => !double.TryParse(v, NumberStyles.Float, Inv, out _)))
+                throw new InvalidInputException($"{path}:{n + 1}", $"expected {header.Count} fields: an id, the gold token, its text, the earliest layers, {points} ranks and {points} probabilities");
+            facts.Add(new LensFact(f[0], "", gold, f[2], [.. f.Skip(5).Take(points).Select(v => int.Parse(v, Inv))],
+                [.. f.Skip(5 + points).Select(v => double.Parse(v, NumberStyles.Float, Inv))]));
+        }
+        if (facts.Count == 0) throw new InvalidInputException(path, "no facts");
+        return new LensResult(model, points - 1, threshold, facts);
+    }
+
+    /// <summary>One CSV line's fields, RFC 4180 (a quoted field holds no line break here: the writer writes none in a line it reads back).</summary>
+    static List<string> SplitCsv(string line)
+    {
+        var fields = new List<string>();
+        var field = new StringBuilder();
+        bool quoted = false;
+        for (int i = 0; i < line.Length; i++)
+        {
+            char c = line[i];
+            if (quoted)
+            {
+                if (c == '"' && i + 1 < line.Length && line[i + 1] == '"') { field.Append('"'); i++; }
+                else if (c == '"') quoted = false;
+                else field.Append(c);
+            }
+            else if (c == '"') quoted = true;
+            else if (c == ',') { fields.Add(field.ToString()); field.Clear(); }
+            else field.Append(c);
+        }
+        fields.Add(field.ToString());
+        return fields;
+    }
+
     /// <summary>RFC 4180 quoting where needed.</summary>
     static string Field(string value) =>
         value.IndexOfAny([',', '"', '\n', '\r']) >= 0 || value != value.Trim() ? "\"" + value.Replace("\"", "\"\"") + "\"" : value;

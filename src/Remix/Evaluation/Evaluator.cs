@@ -97,4 +97,32 @@ public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IRe
             token_accuracy = double.IsNaN(p.TokenAccuracy) ? (double?)null : Math.Round(p.TokenAccuracy, 6),
             gold_logprob = double.IsNaN(p.GoldLogProb) ? (double?)null : Math.Round(p.GoldLogProb, 6),
         }, JsonOptions.Relaxed) + "\n")));
+
+    /// <summary>
+    /// Reads a predictions file as <see cref="WritePredictions"/> wrote it (a score it left null reads as NaN); a line that
+    /// is not such a record is refused in one line naming the file and line.
+    /// </summary>
+    public static IReadOnlyList<PredictionRecord> ReadPredictions(string path)
+    {
+        var records = new List<PredictionRecord>();
+        int number = 0;
+        foreach (var line in File.ReadLines(path))
+        {
+            number++;
+            if (line.Length == 0) continue;
+            try
+            {
+                var o = System.Text.Json.Nodes.JsonNode.Parse(line)!.AsObject();
+                static double Score(System.Text.Json.Nodes.JsonNode? n) => n is null ? double.NaN : n.GetValue<double>();
+                records.Add(new PredictionRecord(o["id"]!.GetValue<string>(), o["question"]!.GetValue<string>(), o["prediction"]!.GetValue<string>(),
+                    [.. o["answers"]!.AsArray().Select(a => a!.GetValue<string>())], o["correct"]!.GetValue<bool>(), Score(o["rouge_l"]),
+                    Score(o["token_accuracy"]), Score(o["gold_logprob"])));
+            }
+            catch (Exception e) when (e is JsonException or InvalidOperationException or NullReferenceException or FormatException)
+            {
+                throw new InvalidInputException($"{path}:{number}", "expected a prediction record (id, question, prediction, answers, correct, rouge_l, token_accuracy, gold_logprob)");
+            }
+        }
+        return records;
+    }
 }

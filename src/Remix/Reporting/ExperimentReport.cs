@@ -26,15 +26,16 @@ public static class ExperimentReport
         public double FirstFinalLogProb { get; init; } = double.NaN;
     }
 
-    /// <summary>What a report wrote: its rows, report.md (as text and its path), the long table (<see cref="ResultsTable"/>) as CSV and Parquet, and the plots.</summary>
+    /// <summary>What a report wrote: its rows, report.md (as text and its path), the long table (<see cref="ResultsTable"/>) as CSV and Parquet, the plots, and the page (<see cref="HtmlReport"/>) where one was asked for.</summary>
     public sealed record Output(IReadOnlyList<Row> Rows, string Markdown, string TablePath, string CurvesPlot, string RetentionPlot, string TokenCurvesPlot,
-        ResultsTable Results, string CsvPath, string ParquetPath);
+        ResultsTable Results, string CsvPath, string ParquetPath, string? HtmlPath = null);
 
     /// <summary>
     /// Reads every results.json under the directories; rows follow <paramref name="order"/> (run names), then the rest by name.
     /// The long table's <c>entry</c> is each run folder relative to the directory it was found under (that directory's name when it is the run folder).
+    /// With <paramref name="html"/>, the page (<see cref="HtmlReport"/>) is written there too.
     /// </summary>
-    public static Output Build(IEnumerable<string> directories, string outDir, IReadOnlyList<string>? order = null)
+    public static Output Build(IEnumerable<string> directories, string outDir, IReadOnlyList<string>? order = null, string? html = null)
     {
         foreach (var d in directories)
         {
@@ -63,33 +64,44 @@ public static class ExperimentReport
             };
         }).ToList();
 
-        var md = new StringBuilder("| run | seeds | first set after its stage | first set at the end (min–max) | its answer tokens at the end (min–max) | its gold log-prob at the end | forgetting | last set at the end |\n|---|---:|---:|---:|---:|---:|---:|---:|\n");
-        foreach (var r in rows)
-            md.Append($"| {r.Name} | {r.Seeds} | {P(r.FirstAfterFirst)} | {P(r.FirstFinal)} ({P(r.FirstFinalMin)}–{P(r.FirstFinalMax)}) | ")
-              .Append(double.IsNaN(r.FirstFinalTokens) ? "–" : $"{P(r.FirstFinalTokens)} ({P(r.FirstFinalTokensMin)}–{P(r.FirstFinalTokensMax)})").Append(" | ")
-              .Append(double.IsNaN(r.FirstFinalLogProb) ? "–" : F(r.FirstFinalLogProb)).Append(" | ")
-              .Append($"{F(r.Forgetting)} | {(r.LastIsRouge ? "ROUGE-L " + F(r.LastFinal) : P(r.LastFinal))} |\n");
+        var summary = Summary(rows);
+        var md = summary.Markdown();
         Directory.CreateDirectory(outDir);
         var table = Path.Combine(outDir, "report.md");
-        AtomicFile.WriteAllText(table, md.ToString());
+        AtomicFile.WriteAllText(table, md);
 
-        // One curve per run name: its first seed's (seeds stop stage 2 at different steps).
-        var first = runs.GroupBy(r => r.Name).Select(g => g.OrderBy(r => r.Seed).First()).ToList();
+        // One line per run name: the mean over its seeds in the band from the lowest to the highest (each seed counted to its last step).
+        var byName = runs.GroupBy(r => r.Name).ToList();
         var curvesPlot = Path.Combine(outDir, "forgetting-curves.png");
-        Plots.Curves(curvesPlot, "Exact-match accuracy on D_A while training stage 2 (first seed)",
-            first.ToDictionary(r => r.Name, r => (IReadOnlyList<(double, double)>)r.Curve));
+        Plots.Bands(curvesPlot, "Exact-match accuracy on D_A while training stage 2 (mean, min–max over seeds)",
+            [.. byName.Select(g => (g.Key, (IReadOnlyList<(double, double, double, double)>)SeedSpread.Band([.. g.Select(r => r.Curve)])))]);
         var tokenCurvesPlot = Path.Combine(outDir, "forgetting-curves-answer-tokens.png");
-        Plots.Curves(tokenCurvesPlot, "Answer-token accuracy on D_A while training stage 2 (first seed)",
-            first.ToDictionary(r => r.Name, r => (IReadOnlyList<(double, double)>)r.TokenCurve), yLabel: "answer-token accuracy on D_A");
+        Plots.Bands(tokenCurvesPlot, "Answer-token accuracy on D_A while training stage 2 (mean, min–max over seeds)",
+            [.. byName.Select(g => (g.Key, (IReadOnlyList<(double, double, double, double)>)SeedSpread.Band([.. g.Select(r => r.TokenCurve)])))], yLabel: "answer-token accuracy on D_A");
         var retentionPlot = Path.Combine(outDir, "retention.png");
-        Plots.Bars(retentionPlot, "D_A accuracy after the last stage", "accuracy on D_A", [.. rows.Select(r => (r.Name, r.FirstFinal))]);
+        Plots.Bars(retentionPlot, "D_A accuracy after the last stage (mean, min–max over seeds)", "accuracy on D_A", [.. rows.Select(r => (r.Name, r.FirstFinal, r.FirstFinalMin, r.FirstFinalMax))]);
 
         // In the rows' order, each name's runs by folder.
         var ordered = results.Zip(runs).OrderBy(p => rows.FindIndex(r => r.Name == p.Second.Name)).ToList();
         var longTable = new ResultsTable([], [.. ordered.SelectMany(p => ResultsTable.RowsOf(p.Second.Results, p.Second.Path, Entry(p.First.Root, p.First.File), [], []))]);
         var (csv, parquet) = WriteTable(longTable, outDir);
-        return new Output(rows, md.ToString(), table, curvesPlot, retentionPlot, tokenCurvesPlot, longTable, csv, parquet);
+        if (html is not null)
+            HtmlReport.Write(html, $"Remix report: {string.Join(", ", rows.Select(r => r.Name))}", [], summary,
+                [.. rows.Select(r => new HtmlReport.Condition(r.Name, [.. ordered.Where(p => p.Second.Name == r.Name).OrderBy(p => p.Second.Seed).Select(p => (Entry(p.First.Root, p.First.File), p.Second))]))]);
+        return new Output(rows, md, table, curvesPlot, retentionPlot, tokenCurvesPlot, longTable, csv, parquet, html);
     }
+
+    /// <summary>The rows as the CLI prints them: a percentage with its range over seeds, "–" for what a run was recorded without.</summary>
+    static SummaryTable Summary(IReadOnlyList<Row> rows) => new(
+        ["run", "seeds", "first set after its stage", "first set at the end (min–max)", "its answer tokens at the end (min–max)", "its gold log-prob at the end", "forgetting", "last set at the end"], 1,
+        [.. rows.Select(r => (IReadOnlyList<SummaryCell>)
+        [
+            new(r.Name), new($"{r.Seeds}", r.Seeds), new(P(r.FirstAfterFirst), r.FirstAfterFirst),
+            new($"{P(r.FirstFinal)} ({P(r.FirstFinalMin)}–{P(r.FirstFinalMax)})", r.FirstFinal),
+            double.IsNaN(r.FirstFinalTokens) ? new("–") : new($"{P(r.FirstFinalTokens)} ({P(r.FirstFinalTokensMin)}–{P(r.FirstFinalTokensMax)})", r.FirstFinalTokens),
+            double.IsNaN(r.FirstFinalLogProb) ? new("–") : new(F(r.FirstFinalLogProb), r.FirstFinalLogProb),
+            new(F(r.Forgetting), r.Forgetting), new(r.LastIsRouge ? "ROUGE-L " + F(r.LastFinal) : P(r.LastFinal), r.LastFinal),
+        ])]);
 
     static string Entry(string root, string resultsFile)
     {

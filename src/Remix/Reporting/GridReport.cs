@@ -26,13 +26,17 @@ public static class GridReport
     /// <see cref="Markdown"/> is report.md (which lists the entries left out), <see cref="Table"/> its table alone.
     /// </summary>
     public sealed record Output(IReadOnlyList<string> AxisColumns, IReadOnlyList<ConfigurationRow> Rows, IReadOnlyList<EntryStatus> LeftOut, string? LeftOutLine,
-        string Markdown, string Table, string TablePath, ResultsTable Results, string CsvPath, string ParquetPath, string CurvesPlot, string TokenCurvesPlot, string RetentionPlot);
+        string Markdown, string Table, string TablePath, ResultsTable Results, string CsvPath, string ParquetPath, string CurvesPlot, string TokenCurvesPlot, string RetentionPlot,
+        string? HtmlPath = null);
 
     /// <summary>Whether <paramref name="directory"/> is a grid's plan folder (it holds runs.jsonl).</summary>
     public static bool IsPlanFolder(string directory) => File.Exists(Path.Combine(directory, GridPlan.RunsFileName));
 
-    /// <summary>Reports the finished entries of the plan folder <paramref name="directory"/> into <paramref name="outDir"/>; refuses when none is finished.</summary>
-    public static Output Build(string directory, string outDir)
+    /// <summary>
+    /// Reports the finished entries of the plan folder <paramref name="directory"/> into <paramref name="outDir"/>, and the page
+    /// (<see cref="HtmlReport"/>) into <paramref name="html"/> when given; refuses when none is finished.
+    /// </summary>
+    public static Output Build(string directory, string outDir, string? html = null)
     {
         var entries = GridStatus.Read(directory);
         var leftOut = entries.Where(e => e.State != EntryState.Done).ToList();
@@ -84,28 +88,35 @@ public static class GridReport
                 summary.Append($"- {e.Id}: {GridStatus.Describe(e.State)}{(e.Detail is null ? "" : $" ({e.Detail})")}\n");
             summary.Append('\n');
         }
-        var markdownTable = Markdown(columns, rows);
+        var summaryTable = Summary(columns, rows);
+        var markdownTable = summaryTable.Markdown();
         var md = summary + markdownTable;
         Directory.CreateDirectory(outDir);
         var tablePath = Path.Combine(outDir, "report.md");
         AtomicFile.WriteAllText(tablePath, md);
 
-        // One curve per configuration: its first seed's (seeds stop stage 2 at different steps).
-        var first = configurations.Zip(rows).Select(p => (p.Second.Label, Run: p.First.Select(d => d.Run).OrderBy(r => r.Seed).First())).ToList();
+        // One line per configuration: the mean over its seeds in the band from the lowest to the highest (each seed counted to its last step).
+        var seeds = configurations.Zip(rows).Select(p => (p.Second.Label, Runs: p.First.Select(d => d.Run).ToList())).ToList();
         var curvesPlot = Path.Combine(outDir, "forgetting-curves.png");
-        Plots.Curves(curvesPlot, "Exact-match accuracy on D_A while training stage 2 (first seed)",
-            first.ToDictionary(f => f.Label, f => (IReadOnlyList<(double, double)>)f.Run.Curve));
+        Plots.Bands(curvesPlot, "Exact-match accuracy on D_A while training stage 2 (mean, min–max over seeds)",
+            [.. seeds.Select(f => (f.Label, (IReadOnlyList<(double, double, double, double)>)SeedSpread.Band([.. f.Runs.Select(r => r.Curve)])))]);
         var tokenCurvesPlot = Path.Combine(outDir, "forgetting-curves-answer-tokens.png");
-        Plots.Curves(tokenCurvesPlot, "Answer-token accuracy on D_A while training stage 2 (first seed)",
-            first.ToDictionary(f => f.Label, f => (IReadOnlyList<(double, double)>)f.Run.TokenCurve), yLabel: "answer-token accuracy on D_A");
+        Plots.Bands(tokenCurvesPlot, "Answer-token accuracy on D_A while training stage 2 (mean, min–max over seeds)",
+            [.. seeds.Select(f => (f.Label, (IReadOnlyList<(double, double, double, double)>)SeedSpread.Band([.. f.Runs.Select(r => r.TokenCurve)])))], yLabel: "answer-token accuracy on D_A");
         var retentionPlot = Path.Combine(outDir, "retention.png");
-        Plots.Bars(retentionPlot, "D_A accuracy after the last stage (mean over seeds)", "accuracy on D_A",
-            [.. rows.Where(r => r.FirstFinal is not null).Select(r => (r.Label, r.FirstFinal!.Mean))]);
+        Plots.Bars(retentionPlot, "D_A accuracy after the last stage (mean, min–max over seeds)", "accuracy on D_A",
+            [.. rows.Where(r => r.FirstFinal is not null).Select(r => (r.Label, r.FirstFinal!.Mean, r.FirstFinal.Min, r.FirstFinal.Max))]);
 
         var numeric = paths.Select((_, a) => numbers.Any(n => n[a] is not null)).ToList();
         var table = new ResultsTable(columns, [.. done.SelectMany(d => ResultsTable.RowsOf(d.Run.Results, d.Run.Path, d.Entry.Id, d.Axes, d.Values))], numeric);
         var (csv, parquet) = ExperimentReport.WriteTable(table, outDir);
-        return new Output(columns, rows, leftOut, leftOutLine, md, markdownTable, tablePath, table, csv, parquet, curvesPlot, tokenCurvesPlot, retentionPlot);
+        if (html is not null)
+        {
+            IReadOnlyList<string> notes = leftOutLine is null ? [] : [leftOutLine + ":", .. leftOut.Select(e => $"{e.Id}: {GridStatus.Describe(e.State)}{(e.Detail is null ? "" : $" ({e.Detail})")}")];
+            HtmlReport.Write(html, $"Grid {directory}: {entries.Count - leftOut.Count} of {entries.Count} entries finished", notes, summaryTable,
+                [.. configurations.Zip(rows).Select(p => new HtmlReport.Condition(p.Second.Label, [.. p.First.OrderBy(d => d.Run.Seed).Select(d => (d.Entry.Id, d.Run))]))]);
+        }
+        return new Output(columns, rows, leftOut, leftOutLine, md, markdownTable, tablePath, table, csv, parquet, curvesPlot, tokenCurvesPlot, retentionPlot, html);
     }
 
     /// <summary>A finished entry's run, whose results must be of the seed runs.jsonl planned for it.</summary>
@@ -170,37 +181,25 @@ public static class GridReport
     static string Counts(IEnumerable<EntryStatus> entries) =>
         string.Join(", ", entries.GroupBy(e => e.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {GridStatus.Describe(g.Key)}"));
 
-    static string Markdown(IReadOnlyList<string> columns, IReadOnlyList<ConfigurationRow> rows)
+    /// <summary>The rows as the CLI prints them: per number its mean, sd and min–max; "–" for what one seed has not (an sd) or some seed lacks.</summary>
+    static SummaryTable Summary(IReadOnlyList<string> columns, IReadOnlyList<ConfigurationRow> rows)
     {
-        var md = new StringBuilder();
         bool tokens = rows.Any(r => r.FirstFinalTokens is not null), logProbs = rows.Any(r => r.FirstFinalLogProb is not null);
-        var groups = new List<(string Title, Func<ConfigurationRow, string> Cells)>
+        var groups = new List<(string Title, Func<ConfigurationRow, IEnumerable<SummaryCell>> Cells)>
         {
-            ("first set after its stage", r => Percent(r.FirstAfterFirst)),
-            ("first set at the end", r => Percent(r.FirstFinal)),
+            ("first set after its stage", r => Cells(r.FirstAfterFirst, ExperimentReport.P)),
+            ("first set at the end", r => Cells(r.FirstFinal, ExperimentReport.P)),
         };
-        if (tokens) groups.Add(("its answer tokens at the end", r => Percent(r.FirstFinalTokens)));
-        if (logProbs) groups.Add(("its gold log-prob at the end", r => Fixed(r.FirstFinalLogProb)));
-        groups.Add(("forgetting", r => Fixed(r.Forgetting)));
-        groups.Add(("last set at the end", r => r.LastIsRouge ? Fixed(r.LastFinal, "ROUGE-L ") : Percent(r.LastFinal)));
-        md.Append("| ").AppendJoin(" | ", columns.Select(Escape)).Append(" | seeds | ")
-          .AppendJoin(" | ", groups.Select(g => $"{g.Title} | sd | min–max")).Append(" |\n")
-          .Append('|').Append(string.Concat(Enumerable.Repeat("---|", columns.Count))).Append("---:|")
-          .Append(string.Concat(Enumerable.Repeat("---:|---:|---:|", groups.Count))).Append('\n');
-        foreach (var r in rows)
-            md.Append("| ").AppendJoin(" | ", r.Axes.Select(a => a is null ? "–" : Escape(a))).Append($" | {r.Seeds} | ")
-              .AppendJoin(" | ", groups.Select(g => g.Cells(r))).Append(" |\n");
-        return md.ToString();
+        if (tokens) groups.Add(("its answer tokens at the end", r => Cells(r.FirstFinalTokens, ExperimentReport.P)));
+        if (logProbs) groups.Add(("its gold log-prob at the end", r => Cells(r.FirstFinalLogProb, ExperimentReport.F)));
+        groups.Add(("forgetting", r => Cells(r.Forgetting, ExperimentReport.F)));
+        groups.Add(("last set at the end", r => r.LastIsRouge ? Cells(r.LastFinal, ExperimentReport.F, "ROUGE-L ") : Cells(r.LastFinal, ExperimentReport.P)));
+        return new SummaryTable([.. columns, "seeds", .. groups.SelectMany(g => new[] { g.Title, "sd", "min–max" })], columns.Count,
+            [.. rows.Select(r => (IReadOnlyList<SummaryCell>)[.. r.Axes.Select(a => new SummaryCell(a ?? "–")), new($"{r.Seeds}", r.Seeds), .. groups.SelectMany(g => g.Cells(r))])]);
     }
 
-    /// <summary>Mean, sd and min–max as percentages; "–" for what one seed has not (an sd) or some seed lacks.</summary>
-    static string Percent(SeedSpread? s) => Cells(s, ExperimentReport.P, "");
-
-    static string Fixed(SeedSpread? s, string prefix = "") => Cells(s, ExperimentReport.F, prefix);
-
-    static string Cells(SeedSpread? s, Func<double, string> format, string prefix) => s is null
-        ? "– | – | –"
-        : $"{prefix}{format(s.Mean)} | {(double.IsNaN(s.Sd) ? "–" : format(s.Sd))} | {format(s.Min)}–{format(s.Max)}";
-
-    static string Escape(string cell) => cell.Replace("|", "\\|");
+    /// <summary>Mean, sd and min–max (the cell sorts by the minimum); "–" for what one seed has not (an sd) or some seed lacks.</summary>
+    static IEnumerable<SummaryCell> Cells(SeedSpread? s, Func<double, string> format, string prefix = "") => s is null
+        ? [new("–"), new("–"), new("–")]
+        : [new(prefix + format(s.Mean), s.Mean), double.IsNaN(s.Sd) ? new("–") : new(format(s.Sd), s.Sd), new($"{format(s.Min)}–{format(s.Max)}", s.Min)];
 }

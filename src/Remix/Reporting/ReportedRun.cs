@@ -1,5 +1,4 @@
 using Remix.Experiments;
-using Remix.Training;
 
 namespace Remix.Reporting;
 
@@ -35,14 +34,12 @@ internal sealed record ReportedRun(string Path, ExperimentResults Results, doubl
         var curve = new List<(double, double)> { (0, matrix[0][0]) };
         var tokenCurve = tokens is null ? new List<(double, double)>() : [(0, tokens[0][0])];
         var runDir = System.IO.Path.GetDirectoryName(path)!;
-        var stage2 = stages.Count > 1 ? RunLayout.StageDirectory(runDir, 2, stages[1]) : null;
-        if (stage2 is not null && File.Exists(System.IO.Path.Combine(stage2, "metrics.jsonl")))
-            foreach (var m in MetricsLog.Read(System.IO.Path.Combine(stage2, "metrics.jsonl")))
-                if ((string?)m["kind"] == $"eval/{stages[0]}")
-                {
-                    curve.Add(((double)m["step"]!, (double)m["accuracy"]!));
-                    if (m["token_accuracy"] is { } t) tokenCurve.Add(((double)m["step"]!, (double)t));
-                }
+        var stage2 = stages.Count > 1 ? StageLog.Read(RunLayout.StageDirectory(runDir, 2, stages[1])) : null;
+        foreach (var e in stage2?.Evaluations.Where(e => e.Set == stages[0]) ?? [])
+        {
+            curve.Add((e.Step, e.Accuracy));
+            if (!double.IsNaN(e.TokenAccuracy)) tokenCurve.Add((e.Step, e.TokenAccuracy));
+        }
         var rouge = Scores(results.RougeLMatrix);
         bool lastByRouge = rouge is not null && results.ScoredBy is { Count: > 0 } scoredBy && scoredBy[^1] == "rouge_l";
         return new ReportedRun(path, results, matrix, rouge, lastByRouge, forgetting,

@@ -17,4 +17,20 @@ public sealed record SeedSpread(int Count, double Mean, double Sd, double Min, d
         double sd = values.Count < 2 ? double.NaN : Math.Sqrt(values.Sum(v => (v - mean) * (v - mean)) / (values.Count - 1));
         return new SeedSpread(values.Count, mean, sd, values.Min(), values.Max());
     }
+
+    /// <summary>
+    /// The mean and range over seeds of curves that may stop at different steps, at every x any seed has: each seed counts
+    /// from its first x to its last, its value carried forward between its points.
+    /// </summary>
+    public static List<(double X, double Mean, double Min, double Max)> Band(IReadOnlyList<IReadOnlyList<(double X, double Y)>> curves)
+    {
+        var valid = curves.Where(c => c.Count > 0).Select(c => c.OrderBy(p => p.X).ToList()).ToList();
+        var band = new List<(double, double, double, double)>();
+        foreach (var x in valid.SelectMany(c => c.Select(p => p.X)).Distinct().Order())
+        {
+            var values = valid.Where(c => c[0].X <= x && x <= c[^1].X).Select(c => c.Last(p => p.X <= x).Y).ToList();
+            band.Add((x, values.Average(), values.Min(), values.Max()));
+        }
+        return band;
+    }
 }

@@ -44,11 +44,11 @@ public sealed class MetricsLog : IDisposable
 
     public string Path { get; }
 
-    /// <summary>Logs numbers (and strings) for a step; numbers go to TensorBoard as <c>{prefix}/{key}</c>.</summary>
+    /// <summary>Logs numbers, strings (and JSON nodes, as they are) for a step; numbers go to TensorBoard as <c>{prefix}/{key}</c>.</summary>
     public void Log(int step, string prefix, IReadOnlyDictionary<string, object> values)
     {
         var o = new JsonObject { ["step"] = step, ["kind"] = prefix };
-        foreach (var (key, value) in values) o[key] = JsonValue.Create(value);
+        foreach (var (key, value) in values) o[key] = value as JsonNode ?? JsonValue.Create(value);
         if (_tensorboard is not null)
             WriteScalars(step, prefix, values.Where(kv => kv.Value is double or float or int or long).Select(kv => (kv.Key, Convert.ToDouble(kv.Value))));
         _writer.WriteLine(o.ToJsonString());

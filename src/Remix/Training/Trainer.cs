@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using System.Security.Cryptography;
 using System.Text.Json;
+using System.Text.Json.Nodes;
 using System.Text;
 using Remix.Checkpoints;
 using Remix.Data.Batching;
@@ -238,7 +239,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         {
             var result = evaluator.Evaluate(name, examples);
             results.Add(result);
-            metrics.Log(step, $"eval/{name}", Scores(result));
+            metrics.Log(step, $"eval/{name}", FactScores(result));
             Progress?.Message($"step {step}: {name} accuracy {result.Accuracy:P1}, answer tokens {result.TokenAccuracy:P1}, ROUGE-L {result.RougeL:F3}");
         }
         return results;
@@ -246,6 +247,20 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
 
     static Dictionary<string, object> Scores(EvaluationResult result) =>
         new(result.Scores().Select(kv => KeyValuePair.Create(kv.Key, (object)kv.Value)).Append(KeyValuePair.Create("correct", (object)result.Correct)));
+
+    /// <summary>
+    /// The set's scores and, fact by fact in the set's order, whether it was answered right and its gold log-probability
+    /// (null where not taken): what a report needs to say at which step each fact was lost and how its log-probability moved.
+    /// </summary>
+    static Dictionary<string, object> FactScores(EvaluationResult result)
+    {
+        var scores = Scores(result);
+        scores["fact_ids"] = new JsonArray([.. result.Predictions.Select(p => (JsonNode?)p.Id)]);
+        scores["fact_correct"] = new JsonArray([.. result.Predictions.Select(p => (JsonNode?)p.Correct)]);
+        scores["fact_gold_logprob"] = new JsonArray([.. result.Predictions.Select(p =>
+            double.IsNaN(p.GoldLogProb) ? null : (JsonNode?)Math.Round(p.GoldLogProb, 6))]);
+        return scores;
+    }
 
     /// <summary>The final model, with the state that produced it, so that a run stopped during its closing evaluation resumes from it.</summary>
     void SaveFinal(string finalDir, TrainerState state, string? tokenizerSource) => IO.AtomicDirectory.Write(finalDir, tmp =>

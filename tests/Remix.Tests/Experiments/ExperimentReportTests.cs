@@ -54,6 +54,19 @@ public class ExperimentReportTests
         Assert.True(File.Exists(report.TokenCurvesPlot));
     }
 
+    [Fact]
+    public void Band_OfSeedsStoppingAtDifferentSteps_CarriesEachForwardToItsOwnLastStep()
+    {
+        // Seed 0 evaluated at 0, 2, 4; seed 1 at 0, 1 and stopped there.
+        var band = SeedSpread.Band([[(0, 1.0), (2, 0.5), (4, 0.25)], [(0, 0.8), (1, 0.2)], []]);
+        Assert.Equal([0.0, 1, 2, 4], band.Select(p => p.X));
+        Assert.Equal((0.9, 0.8, 1.0), (band[0].Mean, band[0].Min, band[0].Max));
+        Assert.Equal(0.6, band[1].Mean, 1e-12); // seed 0 still at its step-0 value, seed 1 at 0.2
+        Assert.Equal((0.2, 1.0), (band[1].Min, band[1].Max));
+        Assert.Equal((0.5, 0.5, 0.5), (band[2].Mean, band[2].Min, band[2].Max)); // seed 1 ended at step 1
+        Assert.Equal((0.25, 0.25, 0.25), (band[3].Mean, band[3].Min, band[3].Max));
+    }
+
     static Remix.Experiments.ExperimentResults Sample() => new()
     {
         Name = "naive", Seed = 3, Stages = ["A", "B"], ScoredBy = ["accuracy", "rouge_l"],

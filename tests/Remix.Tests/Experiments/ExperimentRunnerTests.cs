@@ -58,6 +58,26 @@ public class ExperimentRunnerTests
         Assert.Equal(7, lensCsv.Length);
         Assert.EndsWith("rank_0,rank_1,rank_2,prob_0,prob_1,prob_2", lensCsv[0]);
         Assert.Contains("| after \\ on | A | B | C |", File.ReadAllText(Path.Combine(runDir, "results.md")));
+        // Read back, the lens CSV gives summary.json's decodable fraction at every layer.
+        var lens = Remix.Analysis.LensReport.ReadCsv(Path.Combine(runDir, "stage-3-C", "logit-lens", "A", "A.csv"), "A");
+        using (var summary = JsonDocument.Parse(File.ReadAllText(Path.Combine(runDir, "stage-3-C", "logit-lens", "A", "summary.json"))))
+            Assert.Equal(summary.RootElement.GetProperty("models")[0].GetProperty("decodable_fraction").EnumerateArray().Select(v => v.GetDouble()),
+                Enumerable.Range(0, lens.Points).Select(lens.DecodableFraction));
+        // Every evaluation during a later stage records each fact: their count right and mean log-probability are the set's.
+        var stageC = Remix.Reporting.StageLog.Read(Path.Combine(runDir, "stage-3-C"))!;
+        Assert.Equal(["A", "B"], stageC.Evaluations.Select(e => e.Set).Distinct());
+        foreach (var e in stageC.Evaluations)
+        {
+            Assert.Equal(6, e.Facts!.Count);
+            Assert.Equal(e.Accuracy, e.Facts.Values.Count(f => f.Correct) / 6.0, 1e-12);
+            Assert.Equal(e.GoldLogProb, e.Facts.Values.Average(f => f.GoldLogProb), 1e-5); // each fact's rounded to 6 places
+        }
+        // The stage's last evaluation is the one after it: its facts are results.json's outcomes after C.
+        var lastOnA = stageC.Evaluations.Last(e => e.Set == "A");
+        Assert.Equal(stageC.Steps, lastOnA.Step);
+        foreach (var fact in results.RootElement.GetProperty("facts").GetProperty("A").EnumerateObject())
+            Assert.Equal(fact.Value.GetProperty("correct_after_stage")[2].GetBoolean(), lastOnA.Facts![fact.Name].Correct);
+        Assert.True(File.Exists(Path.Combine(dir.File("runs"), Remix.Reporting.HtmlReport.FileName)), run.Out);
         Assert.Equal(4, File.ReadAllLines(Path.Combine(runDir, "results.csv")).Length);
 
         var report = Support.Cli.Run("report", dir.File("runs"), "--out", dir.File("report"));

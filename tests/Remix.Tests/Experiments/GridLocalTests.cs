@@ -58,6 +58,15 @@ public class GridLocalTests
             Assert.Contains($"entry {i} ({ids[i]}): results: ", File.ReadAllText(Path.Combine(plan, "logs", $"entry-{i}.log")));
         }
         Assert.All(GridStatus.Read(plan), e => Assert.Equal(EntryState.Done, e.State));
+        // Finished, the grid is reported into its plan folder: a page with its two configurations of two seeds each.
+        Assert.Contains($"page: {Path.Combine(plan, Remix.Reporting.HtmlReport.FileName)}", r.Out);
+        Assert.True(File.Exists(Path.Combine(plan, "report.md")));
+        var page = File.ReadAllText(Path.Combine(plan, Remix.Reporting.HtmlReport.FileName));
+        const string dataOpen = "<script type=\"application/json\" id=\"remix-data\">";
+        int from = page.IndexOf(dataOpen, StringComparison.Ordinal) + dataOpen.Length;
+        var conditions = JsonNode.Parse(page[from..page.IndexOf("</script>", from, StringComparison.Ordinal)])!["conditions"]!.AsArray();
+        Assert.Equal(["lr=0.001", "lr=0.002"], conditions.Select(c => c!["label"]!.GetValue<string>()));
+        Assert.All(conditions, c => Assert.Equal([0, 1], c!["runs"]!.AsArray().Select(run => run!["seed"]!.GetValue<int>())));
         var status = Support.Cli.Run("grid", "status", plan, "--json");
         Assert.True(status.Code == 0, status.Err);
         var json = JsonNode.Parse(status.Out)!;
