@@ -122,61 +122,51 @@ static class DemoTrainingBenchmark
         Console.WriteLine("| part | shape | once | per step | share of step |");
         Console.WriteLine("|:---|:---|---:|---:|---:|");
         double sum = 0;
-        void Row(string part, string shape, int count, Action action)
+        // Each part's inputs are made once (leaf tensors needing a gradient), so that only its forward and backward are timed.
+        void Row(string part, string shape, int count, Func<Tensor[]> inputs, Func<Tensor[], Tensor> forward)
         {
-            var s = Time(action, repeats);
+            var s = Time(inputs, forward, repeats);
             sum += count * s.Median;
             Console.WriteLine($"| {part} | {shape} | {s.Format("F3")} | {count * s.Median:F2} ({count}x) | {100 * count * s.Median / StepStats.Median:F0}% |");
         }
-        void Linear(string name, long inDim, long outDim, long rows, int count) => Row($"matmul {name}", $"[{rows},{inDim}]x[{inDim},{outDim}]", count, () =>
-        {
-            var x = randn(rows, inDim).requires_grad_();
-            var w = (randn(outDim, inDim) * 0.02).requires_grad_();
-            nn.functional.linear(x, w).sum().backward();
-        });
+        void Linear(string name, long inDim, long outDim, long rows, int count) => Row($"matmul {name}", $"[{rows},{inDim}]x[{inDim},{outDim}]", count,
+            () => [randn(rows, inDim).requires_grad_(), (randn(outDim, inDim) * 0.02).detach().requires_grad_()], x => nn.functional.linear(x[0], x[1]));
         Linear("q, o", d, d, n, 2 * layers);
         Linear("k, v", d, kv, n, 2 * layers);
         Linear("gate, up", d, h, n, 2 * layers);
         Linear("down", h, d, n, layers);
         var rotary = new RotaryEmbedding(c.HeadDim, c.RopeTheta, c.RopeScaling);
         var (cos, sin) = rotary.Compute(LlamaForCausalLM.DefaultPositions(zeros(b, t, ScalarType.Int64), 0), ScalarType.Float32);
-        Row("attention (RoPE + causal SDPA)", $"q [{b},{t},{c.NumAttentionHeads},{c.HeadDim}], kv {c.NumKeyValueHeads} heads", layers, () =>
-        {
-            var q = randn(b, t, c.NumAttentionHeads, c.HeadDim).requires_grad_();
-            var k = randn(b, t, c.NumKeyValueHeads, c.HeadDim).requires_grad_();
-            var v = randn(b, t, c.NumKeyValueHeads, c.HeadDim).requires_grad_();
-            Tensor attended = KernelChoices.UsesCpuKernels(kernels) && CpuCausalAttention.Supports(q, k, v, cos, sin)
-                ? CpuCausalAttention.Apply(q, k, v, cos, sin)
-                : LlamaAttention.GroupedAttention(RotaryEmbedding.Apply(q, cos, sin).transpose(1, 2), RotaryEmbedding.Apply(k, cos, sin).transpose(1, 2), v.transpose(1, 2), null, true);
-            attended.sum().backward();
-        });
+        Row("attention (RoPE + causal SDPA)", $"q [{b},{t},{c.NumAttentionHeads},{c.HeadDim}], kv {c.NumKeyValueHeads} heads", layers,
+            () => [randn(b, t, c.NumAttentionHeads, c.HeadDim).requires_grad_(), randn(b, t, c.NumKeyValueHeads, c.HeadDim).requires_grad_(), randn(b, t, c.NumKeyValueHeads, c.HeadDim).requires_grad_()],
+            x => KernelChoices.UsesCpuKernels(kernels) && CpuCausalAttention.Supports(x[0], x[1], x[2], cos, sin)
+                ? CpuCausalAttention.Apply(x[0], x[1], x[2], cos, sin)
+                : LlamaAttention.GroupedAttention(RotaryEmbedding.Apply(x[0], cos, sin).transpose(1, 2), RotaryEmbedding.Apply(x[1], cos, sin).transpose(1, 2), x[2].transpose(1, 2), null, true));
         using var norm = new RMSNorm(d, c.RmsNormEps, CPU, ScalarType.Float32, kernels);
-        Row("RMSNorm", $"[{b},{t},{d}]", 2 * layers + 1, () => norm.Forward(randn(b, t, d).requires_grad_()).sum().backward());
-        Row("SwiGLU", $"[{b},{t},{h}]", layers, () => SwiGlu.Apply(randn(b, t, h).requires_grad_(), randn(b, t, h).requires_grad_(), kernels).sum().backward());
-        Row("residual adds", $"[{b},{t},{d}]", 2 * layers, () => (randn(b, t, d).requires_grad_() + randn(b, t, d).requires_grad_()).sum().backward());
-        var table = (randn(c.VocabSize, d) * 0.02).requires_grad_();
+        Row("RMSNorm", $"[{b},{t},{d}]", 2 * layers + 1, () => [randn(b, t, d).requires_grad_()], x => norm.Forward(x[0]));
+        Row("SwiGLU", $"[{b},{t},{h}]", layers, () => [randn(b, t, h).requires_grad_(), randn(b, t, h).requires_grad_()], x => SwiGlu.Apply(x[0], x[1], kernels));
+        Row("residual adds", $"[{b},{t},{d}]", 2 * layers, () => [randn(b, t, d).requires_grad_(), randn(b, t, d).requires_grad_()], x => x[0] + x[1]);
         var ids = randint(c.VocabSize, [n]);
         var gold = randint(c.VocabSize, [loss]);
-        Row("embedding lookup", $"{n} rows of [{c.VocabSize},{d}]", 1, () => table.index_select(0, ids).sum().backward());
-        Row("LM head + cross-entropy", $"[{loss},{d}]x[{d},{c.VocabSize}]", 1, () =>
-            nn.functional.cross_entropy(nn.functional.linear(randn(loss, d).requires_grad_(), table), gold, reduction: nn.Reduction.Sum).backward());
-        table.Dispose();
+        Row("embedding lookup", $"{n} rows of [{c.VocabSize},{d}]", 1, () => [(randn(c.VocabSize, d) * 0.02).detach().requires_grad_()], x => x[0].index_select(0, ids));
+        Row("LM head + cross-entropy", $"[{loss},{d}]x[{d},{c.VocabSize}]", 1, () => [randn(loss, d).requires_grad_(), (randn(c.VocabSize, d) * 0.02).detach().requires_grad_()],
+            x => nn.functional.cross_entropy(nn.functional.linear(x[0], x[1]), gold, reduction: nn.Reduction.Sum));
         double parts = sum;
 
         // The model's own forward + backward, clipping and AdamW on its real parameters.
         var (inputIds, labels) = batch.ToTensors(model.Device);
         var trainable = Lora.TrainableParameters(model);
         using var optimizer = new AdamW(trainable);
-        var whole = Time(() => CausalLmLoss.Sum(model, inputIds, labels).Sum.backward(), repeats);
+        // As in the trainer, each backward starts from no gradients (AdamW.ZeroGrad drops them).
+        var whole = Time(() => { CausalLmLoss.Sum(model, inputIds, labels).Sum.backward(); optimizer.ZeroGrad(); }, repeats);
+        using (NewDisposeScope()) CausalLmLoss.Sum(model, inputIds, labels).Sum.backward(); // gradients for the clipping and the update
         var clip = Time(() => GradientClipping.GlobalNorm(trainable.Select(p => (Tensor)p.Parameter)), repeats);
         var adam = Time(() => optimizer.Update(1e-9), repeats);
-        var zero = Time(() => { CausalLmLoss.Sum(model, inputIds, labels).Sum.backward(); optimizer.ZeroGrad(); }, repeats);
         Console.WriteLine($"| gradient norm (clipping) | {trainable.Count} tensors | {clip.Format("F3")} | {clip.Median:F2} | {100 * clip.Median / StepStats.Median:F0}% |");
         Console.WriteLine($"| AdamW update | {model.ParameterCount():N0} parameters | {adam.Format("F3")} | {adam.Median:F2} | {100 * adam.Median / StepStats.Median:F0}% |");
         sum += clip.Median + adam.Median;
         Console.WriteLine($"| **sum of the parts** | | | {sum:F2} | {100 * sum / StepStats.Median:F0}% |");
         Console.WriteLine($"| model forward + backward alone (CausalLmLoss) | | {whole.Format("F2")} | {whole.Median:F2} | {100 * whole.Median / StepStats.Median:F0}% |");
-        Console.WriteLine($"| zeroing the gradients (with a forward + backward: {zero.Median:F2}) | | | {zero.Median - whole.Median:F2} | |");
         Console.WriteLine($"| **whole step in the trainer** | | | {StepStats.Median:F2} | 100% |");
         Console.WriteLine($"rest of the step beyond its parts (dispatch, reshapes, transposes, index_select of the loss positions, copies): {StepStats.Median - sum:F2} ms; " +
             $"the model's forward + backward is {whole.Median - parts:F2} ms more than its parts");
@@ -195,5 +185,20 @@ static class DemoTrainingBenchmark
             times.Add(clock.Elapsed.TotalSeconds * 1000);
         }
         return Stats.Of(times);
+    }
+
+    /// <summary>
+    /// Milliseconds of <paramref name="forward"/> and the backward pass of its sum over inputs made once by
+    /// <paramref name="inputs"/>; the inputs' gradients are dropped after each run.
+    /// </summary>
+    static Stats Time(Func<Tensor[]> inputs, Func<Tensor[], Tensor> forward, int repeats)
+    {
+        using var scope = NewDisposeScope();
+        var x = inputs();
+        return Time(() =>
+        {
+            forward(x).sum().backward();
+            foreach (var leaf in x) leaf.grad = null;
+        }, repeats);
     }
 }
