@@ -24,7 +24,7 @@ static class TrainingBenchmark
         int collectEvery = BenchArgs.Int(args, "--collect-every", 1);
         int peakEvery = BenchArgs.Int(args, "--peak-every", 5);
         set_num_threads(threads);
-        double peakBefore = MatmulPeakGflops();
+        double peakBefore = Limits.MatmulPeakGflops();
 
         var work = Path.Combine(Path.GetTempPath(), $"remix-bench-{Guid.NewGuid():N}");
         Directory.CreateDirectory(work);
@@ -65,14 +65,14 @@ static class TrainingBenchmark
                     if (peakEvery > 0 && s % peakEvery == 0)
                     {
                         double start = clock.Elapsed.TotalSeconds;
-                        bursts.Add((s, MatmulBurstGflops(1024, 0.25)));
+                        bursts.Add((s, Limits.MatmulGflops(1024, 0.25)));
                         excluded += clock.Elapsed.TotalSeconds - start;
                     }
                 },
             };
             var result = trainer.Train(new TrainingRun { Examples = examples, OutDir = Path.Combine(work, "run") });
 
-            double peak = Math.Max(peakBefore, MatmulPeakGflops()); // this machine is shared: take the best of before and after
+            double peak = Math.Max(peakBefore, Limits.MatmulPeakGflops()); // this machine is shared: take the best of before and after
             // Throughput over the second half (after warm-up and allocator growth).
             int from = stepTimes.Count / 2;
             double seconds = stepTimes[^1] - stepTimes[from - 1];
@@ -129,26 +129,6 @@ static class TrainingBenchmark
         {
             Directory.Delete(work, recursive: true);
         }
-    }
-
-    /// <summary>The best fp32 matmul rate over square sizes 1024 and 2048.</summary>
-    public static double MatmulPeakGflops() => Math.Max(MatmulBurstGflops(1024, 2), MatmulBurstGflops(2048, 2));
-
-    /// <summary>The fp32 rate of size^3 matmuls repeated for about <paramref name="seconds"/> (after three warm-up products).</summary>
-    static double MatmulBurstGflops(int size, double seconds)
-    {
-        using var scope = NewDisposeScope();
-        var a = randn(size, size);
-        var b = randn(size, size);
-        for (int i = 0; i < 3; i++) using (var w = a.matmul(b)) { }
-        var clock = Stopwatch.StartNew();
-        int n = 0;
-        while (clock.Elapsed.TotalSeconds < seconds)
-        {
-            using var c = a.matmul(b);
-            n++;
-        }
-        return n * 2.0 * size * size * (double)size / clock.Elapsed.TotalSeconds / 1e9;
     }
 
     /// <summary>Minor page faults and kernel CPU seconds of this process so far (from /proc/self/stat).</summary>

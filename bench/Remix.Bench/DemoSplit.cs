@@ -1,0 +1,43 @@
+using System.Text.Json;
+
+namespace Remix.Bench;
+
+/// <summary>
+/// Where a finished <c>remix demo</c> (or <c>remix run</c>) spent its time, from the <c>metrics.jsonl</c> of every
+/// stage under a runs folder: the training steps (each step's logged tokens over its logged tokens/s), the rest of
+/// the trainer's time (its evaluations, checkpoints, logging; the trainer's "end" line records its seconds), and the
+/// number of evaluations. Time outside the trainers (loading, the stage-end evaluation of every set) is the
+/// demo's wall time, measured outside, minus the trainers' total.
+/// </summary>
+static class DemoSplit
+{
+    public static int Run(string[] args)
+    {
+        if (args.Length is < 1 or > 3 || (args.Length > 1 && args[1] != "--wall-seconds"))
+            throw new InvalidInputException(args.ElementAtOrDefault(1) ?? "demo-split", "expected RUNS_DIR [--wall-seconds S]");
+        string root = args[0];
+        if (!Directory.Exists(root)) throw new InvalidInputException(root, "no such folder");
+        double? wall = args.Length == 3 ? double.Parse(args[2], System.Globalization.CultureInfo.InvariantCulture) : null;
+        Console.WriteLine("| stage | steps | training steps (s) | trainer's other time: evaluation, saving (s) | evaluations | trainer total (s) |");
+        Console.WriteLine("|:---|---:|---:|---:|---:|---:|");
+        double train = 0, total = 0;
+        int evaluations = 0, stages = 0;
+        foreach (var path in Directory.EnumerateFiles(root, "metrics.jsonl", SearchOption.AllDirectories).Order())
+        {
+            var lines = File.ReadLines(path).Select(l => JsonDocument.Parse(l).RootElement).ToList();
+            var end = lines.LastOrDefault(e => e.GetProperty("kind").GetString() == "end");
+            if (end.ValueKind != JsonValueKind.Object) continue; // unfinished
+            var steps = lines.Where(e => e.GetProperty("kind").GetString() == "train").ToList();
+            double stepSeconds = steps.Sum(e => e.GetProperty("tokens").GetDouble() / Math.Max(0.1, e.GetProperty("tokens_per_s").GetDouble()));
+            double seconds = end.GetProperty("seconds").GetDouble();
+            int evals = lines.Count(e => e.GetProperty("kind").GetString()!.StartsWith("eval/", StringComparison.Ordinal));
+            Console.WriteLine($"| {Path.GetRelativePath(root, Path.GetDirectoryName(path)!)} | {steps.Count} | {stepSeconds:F1} | {seconds - stepSeconds:F1} | {evals} | {seconds:F1} |");
+            train += stepSeconds; total += seconds; evaluations += evals; stages++;
+        }
+        Console.WriteLine($"| **all {stages} stages** | | {train:F1} | {total - train:F1} | {evaluations} | {total:F1} |");
+        if (wall is { } w)
+            Console.WriteLine($"whole run {w:F0} s: training steps {100 * train / w:F0}%, the trainers' evaluations and saving {100 * (total - train) / w:F0}%, " +
+                $"outside the trainers (start-up, loading, stage-end evaluations, reports) {100 * (w - total) / w:F0}%");
+        return 0;
+    }
+}
