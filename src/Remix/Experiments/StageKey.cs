@@ -87,7 +87,9 @@ public sealed class StageKey
         // `kernels: reference` is to compare the two: a reference run that reused a stage trained on the kernels would
         // compare them with themselves. So reference is a part, on CPU only (the kernels never run on a GPU). Auto is
         // left out, as it is what every stage was trained with before the choice existed: their keys stay valid. On a
-        // CPU without AVX-512 auto computes what reference does, and the two only train apart, which is slower, not wrong.
+        // CPU without vector instructions auto computes what reference does, and the two only train apart, which is
+        // slower, not wrong. Auto's results differ between vector widths within float32 rounding (sums in another order),
+        // as they do between libtorch builds: the width is recorded in provenance, not keyed.
         if (spec.Device == "cpu" && spec.Kernels == Models.Kernels.KernelChoice.Reference) yield return new("kernels", "reference");
         foreach (var file in ModelFiles(spec.BaseModel))
             yield return new($"base_model/{Path.GetFileName(file)}", "sha256:" + hashes.Sha256(file));

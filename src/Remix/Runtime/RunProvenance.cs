@@ -182,10 +182,11 @@ public sealed class RunProvenance : IDisposable
 
     /// <summary>
     /// What the .NET runtime will use, not what the CPU has: <c>DOTNET_EnableAVX512=0</c> turns AVX-512 off on a CPU
-    /// that has it, and Remix's CPU kernels run only where <c>vector512</c> is true.
+    /// that has it. Remix's CPU kernels run at the widest accelerated width, <c>kernel_vector_bits</c> (0: they do not run).
     /// </summary>
     static JsonObject Simd() => new()
     {
+        ["kernel_vector_bits"] = Models.Kernels.CpuKernels.VectorBits,
         ["vector128"] = Vector128.IsHardwareAccelerated,
         ["vector256"] = Vector256.IsHardwareAccelerated,
         ["vector512"] = Vector512.IsHardwareAccelerated,

@@ -47,7 +47,7 @@ public class CpuCausalAttentionTests
     {
         using var scope = NewDisposeScope();
         var (q, k, v, cos, signedSin, gradOutput) = Inputs(batch, seq, heads, kvHeads, d, seed: seq);
-        Assert.Equal(Vector512.IsHardwareAccelerated, CpuCausalAttention.Supports(q, k, v, cos, signedSin)); // the kernel itself runs anywhere (emulated without AVX-512)
+        Assert.Equal(CpuKernels.Accelerated, CpuCausalAttention.Supports(q, k, v, cos, signedSin));
 
         var actual = CpuCausalAttention.Apply(q, k, v, cos, signedSin);
         actual.backward([gradOutput]);
@@ -108,9 +108,11 @@ public class CpuCausalAttentionTests
         var q = zeros(1, 8, 4, 32);
         var kv = zeros(1, 8, 2, 32);
         var table = zeros(1, 8, 32);
-        Assert.Equal(Vector512.IsHardwareAccelerated, CpuCausalAttention.Supports(q, kv, kv, table, table));
+        Assert.Equal(CpuKernels.Accelerated, CpuCausalAttention.Supports(q, kv, kv, table, table));
         Assert.False(CpuCausalAttention.Supports(q.to(ScalarType.Float64), kv.to(ScalarType.Float64), kv.to(ScalarType.Float64), table, table));
-        Assert.False(CpuCausalAttention.Supports(zeros(1, 8, 4, 24), zeros(1, 8, 2, 24), zeros(1, 8, 2, 24), zeros(1, 8, 24), zeros(1, 8, 24)));
+        Assert.False(CpuCausalAttention.Supports(zeros(1, 8, 4, 18), zeros(1, 8, 2, 18), zeros(1, 8, 2, 18), zeros(1, 8, 18), zeros(1, 8, 18))); // no width divides 18
+        Assert.Equal(CpuKernels.Accelerated && CpuKernels.VectorBits < 512, // 24: three vectors of 8, six of 4, not whole vectors of 16
+            CpuCausalAttention.Supports(zeros(1, 8, 4, 24), zeros(1, 8, 2, 24), zeros(1, 8, 2, 24), zeros(1, 8, 24), zeros(1, 8, 24)));
         Assert.False(CpuCausalAttention.Supports(zeros(1, 4, 8, 32).transpose(1, 2), kv, kv, table, table));
         Assert.False(CpuCausalAttention.Supports(zeros(1, 8, 3, 32), kv, kv, table, table)); // 3 heads over 2 kv heads
         Assert.False(CpuCausalAttention.Supports(q, kv, kv, zeros(1, 7, 32), zeros(1, 7, 32))); // tables for another length

@@ -9,9 +9,10 @@ using static TorchSharp.torch;
 namespace Remix.Tests.Models;
 
 /// <summary>
-/// The two kernel paths run side by side on any CPU. Where .NET uses AVX-512, <see cref="KernelChoice.Auto"/> runs
-/// Remix's kernels and the comparison with <see cref="KernelChoice.Reference"/> is real; elsewhere both run TorchSharp's
-/// operations, the tests still run both and say so in their output, and only the agreement is checked.
+/// The two kernel paths run side by side on any CPU. Where .NET accelerates a vector width (any x64 or ARM CPU),
+/// <see cref="KernelChoice.Auto"/> runs Remix's kernels at that width and the comparison with <see cref="KernelChoice.Reference"/>
+/// is real; elsewhere both run TorchSharp's operations, the tests still run both and say so in their output, and only the
+/// agreement is checked.
 /// </summary>
 public class KernelChoiceTests(ITestOutputHelper output)
 {
@@ -26,16 +27,18 @@ public class KernelChoiceTests(ITestOutputHelper output)
     }
 
     void SayWhich() => output.WriteLine(KernelChoices.UsesCpuKernels(KernelChoice.Auto)
-        ? "AVX-512 here: auto ran Remix's kernels, compared with reference"
-        : "no AVX-512 here: auto fell back to reference ops, so both paths ran the same operations");
+        ? $"auto ran Remix's kernels at {CpuKernels.VectorBits} bits here, compared with reference"
+        : "no vector instructions here: auto fell back to reference ops, so both paths ran the same operations");
 
     [Fact]
-    public void Reference_NeverUsesTheKernels_AndAutoDoesWhereDotNetUsesAvx512()
+    public void Reference_NeverUsesTheKernels_AndAutoDoesWhereDotNetAcceleratesAVectorWidth()
     {
         Assert.False(KernelChoices.UsesCpuKernels(KernelChoice.Reference));
-        Assert.Equal(System.Runtime.Intrinsics.Vector512.IsHardwareAccelerated, KernelChoices.UsesCpuKernels(KernelChoice.Auto));
+        Assert.Equal(CpuKernels.VectorBits != 0, KernelChoices.UsesCpuKernels(KernelChoice.Auto));
         Assert.Equal("reference", KernelChoices.Describe(KernelChoice.Reference));
-        Assert.StartsWith("auto (", KernelChoices.Describe(KernelChoice.Auto));
+        Assert.Equal(CpuKernels.VectorBits != 0 ? $"auto (CPU kernels, {CpuKernels.VectorBits}-bit vectors)" : "auto (no vector instructions: reference ops)",
+            KernelChoices.Describe(KernelChoice.Auto));
+        Assert.Equal("auto (not on the CPU: reference ops)", KernelChoices.Describe(KernelChoice.Auto, onCpu: false));
         Assert.Equal("auto (16-bit weights: reference ops)", KernelChoices.Describe(KernelChoice.Auto, onCpu: true, float32: false)); // every kernel takes float32
         Assert.Equal(KernelChoice.Reference, KernelChoices.Parse("reference"));
         Assert.Null(KernelChoices.TryParse("Reference")); // as written, as every spec choice

@@ -35,7 +35,7 @@ public static class TestModels
 
     /// <summary>
     /// The trainer tests' base model saved into <paramref name="directory"/> with a byte-level tokenizer: two layers, hidden 32,
-    /// head_dim 16 (so attention runs on the CPU kernel where the CPU has AVX-512, as in real training), initialized at 0.02.
+    /// head_dim 16 (so attention runs on the CPU kernel at every vector width, as in real training), initialized at 0.02.
     /// </summary>
     public static string SaveTrainerBase(string directory)
     {

@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using System.Runtime.InteropServices;
-using System.Runtime.Intrinsics;
 using Remix.Runtime;
 using static Remix.Models.Kernels.CpuKernels;
 using static TorchSharp.torch;
@@ -9,7 +8,7 @@ namespace Remix.Models.Kernels;
 
 /// <summary>
 /// Rotary positions and causal grouped-query attention in float32 on the CPU, forward and backward
-/// written out over 16-float vectors, on the projections' own layout: q [batch, seq, heads, d], k and v
+/// written out once over vectors of any width (<see cref="IFloatVector{TSelf}"/>), on the projections' own layout: q [batch, seq, heads, d], k and v
 /// [batch, seq, kv_heads, d], output [batch, seq, heads, d].
 /// </summary>
 /// <remarks>
@@ -25,18 +24,19 @@ namespace Remix.Models.Kernels;
 /// of each row; the backward pass recomputes the probabilities from it (as flash attention does), so
 /// memory stays linear in the sequence length. Every item is computed in a fixed order by one
 /// thread, so results do not depend on the number of threads. Used where <see cref="Supports"/>
-/// holds (CPUs with AVX-512); elsewhere the model keeps libtorch's operations.
+/// holds (a vector width .NET accelerates, and whole vectors per head); elsewhere the model keeps libtorch's operations.
 /// </remarks>
 internal static unsafe class CpuCausalAttention
 {
     const int Rows = 4;   // query rows scored together
 
     /// <summary>
-    /// Whether these tensors can take this kernel: float32 on a CPU with AVX-512, contiguous, head_dim a multiple of 16,
-    /// and rotary tables of [batch, seq, head_dim].
+    /// Whether these tensors can take this kernel at this process's width (<see cref="CpuKernels.VectorBits"/>): float32,
+    /// contiguous, head_dim a multiple of the vector's floats (16 at 512 bits, 8 at 256, 4 at 128), and rotary tables of
+    /// [batch, seq, head_dim].
     /// </summary>
     public static bool Supports(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin) =>
-        Vector512.IsHardwareAccelerated && IsPlainCpuFloat32(q) && IsPlainCpuFloat32(k) && IsPlainCpuFloat32(v)
+        Accelerated && IsPlainCpuFloat32(q) && IsPlainCpuFloat32(k) && IsPlainCpuFloat32(v)
         && IsPlainCpuFloat32(cos) && IsPlainCpuFloat32(signedSin)
         && q.dim() == 4 && k.dim() == 4 && v.dim() == 4
         && q.shape[3] % Lanes == 0 && k.shape[3] == q.shape[3] && v.shape[3] == q.shape[3]
@@ -48,33 +48,41 @@ internal static unsafe class CpuCausalAttention
     /// softmax(rope(q)·rope(k)ᵀ/√d + causal mask)·v, each query head attending to its group's kv head, with rope the
     /// rotation by the tables of <see cref="RotaryEmbedding.Compute"/>; differentiable in q, k and v.
     /// </summary>
-    public static Tensor Apply(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin)
+    public static Tensor Apply(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin) => VectorBits switch
     {
-        if (is_grad_enabled() && (q.requires_grad || k.requires_grad || v.requires_grad)) return Function.apply(q, k, v, cos, signedSin);
+        512 => Apply<FloatVector512>(q, k, v, cos, signedSin),
+        256 => Apply<FloatVector256>(q, k, v, cos, signedSin),
+        _ => Apply<FloatVector128>(q, k, v, cos, signedSin),
+    };
+
+    /// <summary><see cref="Apply"/> at the width of <typeparamref name="V"/>, which need not be this process's (tests run each).</summary>
+    public static Tensor Apply<V>(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin) where V : unmanaged, IFloatVector<V>
+    {
+        if (is_grad_enabled() && (q.requires_grad || k.requires_grad || v.requires_grad)) return Function<V>.apply(q, k, v, cos, signedSin);
         using var scope = NewDisposeScope();
-        var (output, _) = Forward(q, k, v, cos, signedSin);
+        var (output, _) = Forward<V>(q, k, v, cos, signedSin);
         return output.MoveToOuterDisposeScope();
     }
 
     /// <summary>The output and the log-sum-exp of each row's scaled scores, [batch, heads, seq].</summary>
-    static (Tensor Output, Tensor LogSumExp) Forward(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin)
+    static (Tensor Output, Tensor LogSumExp) Forward<V>(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin) where V : unmanaged, IFloatVector<V>
     {
-        var s = new Dims(q, k);
+        var s = new Dims(q, k, V.Lanes);
         var output = empty_like(q);
         var logSumExp = empty([s.Batch, s.Heads, s.Seq], ScalarType.Float32, q.device);
         var tensors = new Pointers(q, k, v, cos, signedSin, output, logSumExp);
-        IntraOpParallel.For(s.Batch * s.KvHeads, item => ForwardItem(s, item, tensors));
+        IntraOpParallel.For(s.Batch * s.KvHeads, item => Width<V>.ForwardItem(s, item, tensors));
         return (output, logSumExp);
     }
 
-    static (Tensor Dq, Tensor Dk, Tensor Dv) Backward(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin, Tensor output,
-        Tensor logSumExp, Tensor gradOutput)
+    static (Tensor Dq, Tensor Dk, Tensor Dv) Backward<V>(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin, Tensor output,
+        Tensor logSumExp, Tensor gradOutput) where V : unmanaged, IFloatVector<V>
     {
-        var s = new Dims(q, k);
+        var s = new Dims(q, k, V.Lanes);
         Tensor dq = empty_like(q), dk = empty_like(k), dv = empty_like(v);
         var tensors = new Pointers(q, k, v, cos, signedSin, output, logSumExp);
         float* gp = Pointer(gradOutput), dqp = Pointer(dq), dkp = Pointer(dk), dvp = Pointer(dv);
-        IntraOpParallel.For(s.Batch * s.KvHeads, item => BackwardItem(s, item, tensors, gp, dqp, dkp, dvp));
+        IntraOpParallel.For(s.Batch * s.KvHeads, item => Width<V>.BackwardItem(s, item, tensors, gp, dqp, dkp, dvp));
         return (dq, dk, dv);
     }
 
@@ -85,11 +93,11 @@ internal static unsafe class CpuCausalAttention
         public readonly float* Output = Pointer(output), LogSumExp = Pointer(logSumExp);
     }
 
-    /// <summary>Sizes, and the padded length of a row of keys (whole vectors).</summary>
-    readonly struct Dims(Tensor q, Tensor k)
+    /// <summary>Sizes, and the padded length of a row of keys (whole vectors of <paramref name="lanes"/> floats).</summary>
+    readonly struct Dims(Tensor q, Tensor k, int lanes)
     {
         public readonly int Batch = (int)q.shape[0], Seq = (int)q.shape[1], Heads = (int)q.shape[2], KvHeads = (int)k.shape[2], HeadDim = (int)q.shape[3];
-        public readonly int Padded = (int)((q.shape[1] + Lanes - 1) / Lanes * Lanes);
+        public readonly int Padded = (int)((q.shape[1] + lanes - 1) / lanes * lanes);
         public readonly float Scale = 1f / MathF.Sqrt(q.shape[3]);
         public int Group => Heads / KvHeads;
         public long QueryRow(int b, int i, int h) => (((long)b * Seq + i) * Heads + h) * HeadDim;
@@ -98,114 +106,6 @@ internal static unsafe class CpuCausalAttention
         public long Position(int b, int i) => ((long)b * Seq + i) * HeadDim;
         public long QueryStride => (long)Heads * HeadDim;
         public long KeyStride => (long)KvHeads * HeadDim;
-    }
-
-    /// <summary>Attention for all query heads of one kv head of one sequence.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void ForwardItem(Dims s, long item, Pointers t)
-    {
-        int b = (int)(item / s.KvHeads), kvHead = (int)(item % s.KvHeads), d = s.HeadDim, padded = s.Padded;
-        float* keys = Alloc((long)s.Seq * d), keysT = Alloc((long)d * padded), queries = Alloc((long)s.Group * s.Seq * d);
-        float* scores = Alloc((long)Rows * padded);
-        float* scaleOut = stackalloc float[Rows];
-        try
-        {
-            RotatedRows(s, t, b, kvHead, keys, queries);
-            Transpose(s, keys, d, keysT, s.Scale);
-            float* values = t.V + s.KeyRow(b, 0, kvHead);
-            for (int g = 0; g < s.Group; g++)
-            {
-                int h = kvHead * s.Group + g;
-                for (int i0 = 0; i0 < s.Seq; i0 += Rows)
-                {
-                    int rows = Math.Min(Rows, s.Seq - i0), visibleKeys = i0 + rows, vectors = (visibleKeys + Lanes - 1) / Lanes;
-                    var qRows = RowPointers(queries + ((long)g * s.Seq + i0) * d, d, rows);
-                    RowsTimesColumns(qRows, keysT, padded, d, vectors, scores);
-                    for (int r = 0; r < rows; r++)
-                    {
-                        var (max, sum) = Softmax(scores + r * padded, i0 + r + 1, vectors);
-                        t.LogSumExp[s.RowStat(b, h, i0 + r)] = max + MathF.Log(sum);
-                        scaleOut[r] = 1f / sum;
-                    }
-                    var outRows = RowPointers(t.Output + s.QueryRow(b, i0, h), s.QueryStride, rows);
-                    WeightedSumOfRows(scores, padded, values, s.KeyStride, visibleKeys, d, scaleOut, outRows, rows);
-                }
-            }
-        }
-        finally
-        {
-            NativeMemory.AlignedFree(keys);
-            NativeMemory.AlignedFree(keysT);
-            NativeMemory.AlignedFree(queries);
-            NativeMemory.AlignedFree(scores);
-        }
-    }
-
-    /// <summary>Gradients for one kv head of one sequence: dq of its query heads, dk and dv of the kv head.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void BackwardItem(Dims s, long item, Pointers t, float* gradOutput, float* dq, float* dk, float* dv)
-    {
-        int b = (int)(item / s.KvHeads), kvHead = (int)(item % s.KvHeads), d = s.HeadDim, padded = s.Padded;
-        long block = (long)d * padded;
-        float* keys = Alloc((long)s.Seq * d), queries = Alloc((long)s.Group * s.Seq * d);
-        float* keysT = Alloc(block), valuesT = Alloc(block), dKeysT = Alloc(block), dValuesT = Alloc(block);
-        float* probs = Alloc((long)Rows * padded), dScores = Alloc((long)Rows * padded);
-        float* scaleOut = stackalloc float[Rows];
-        try
-        {
-            RotatedRows(s, t, b, kvHead, keys, queries);
-            Transpose(s, keys, d, keysT, s.Scale);
-            Transpose(s, t.V + s.KeyRow(b, 0, kvHead), s.KeyStride, valuesT, 1f);
-            new Span<float>(dKeysT, (int)block).Clear();
-            new Span<float>(dValuesT, (int)block).Clear();
-            for (int r = 0; r < Rows; r++) scaleOut[r] = s.Scale;
-            for (int g = 0; g < s.Group; g++)
-            {
-                int h = kvHead * s.Group + g;
-                for (int i0 = 0; i0 < s.Seq; i0 += Rows)
-                {
-                    int rows = Math.Min(Rows, s.Seq - i0), visibleKeys = i0 + rows, vectors = (visibleKeys + Lanes - 1) / Lanes;
-                    var qRows = RowPointers(queries + ((long)g * s.Seq + i0) * d, d, rows);
-                    var gRows = RowPointers(gradOutput + s.QueryRow(b, i0, h), s.QueryStride, rows);
-                    var oRows = RowPointers(t.Output + s.QueryRow(b, i0, h), s.QueryStride, rows);
-                    RowsTimesColumns(qRows, keysT, padded, d, vectors, probs);     // scaled scores
-                    RowsTimesColumns(gRows, valuesT, padded, d, vectors, dScores); // dP = dO·vᵀ
-                    for (int r = 0; r < Rows; r++)
-                    {
-                        float* p = probs + r * padded, ds = dScores + r * padded;
-                        if (r >= rows)
-                        {
-                            new Span<float>(p, vectors * Lanes).Clear();
-                            new Span<float>(ds, vectors * Lanes).Clear();
-                            continue;
-                        }
-                        int visible = i0 + r + 1;
-                        float lse = t.LogSumExp[s.RowStat(b, h, i0 + r)];
-                        float delta = Dot(gRows[r], oRows[r], d); // Σ_j P·dP = dO·O
-                        ProbabilitiesAndScoreGradients(p, ds, visible, vectors, lse, delta);
-                    }
-                    AddOuterProducts(dValuesT, padded, d, gRows, probs, padded, vectors); // dv += Pᵀ·dO
-                    AddOuterProducts(dKeysT, padded, d, qRows, dScores, padded, vectors); // d(rope k) += dSᵀ·rope(q), scaled below
-                    var dqRows = RowPointers(dq + s.QueryRow(b, i0, h), s.QueryStride, rows);
-                    WeightedSumOfRows(dScores, padded, keys, d, visibleKeys, d, scaleOut, dqRows, rows); // d(rope q) = dS·rope(k)·scale
-                    for (int r = 0; r < rows; r++)
-                        RotateBackInPlace(dqRows[r], t.Cos + s.Position(b, i0 + r), t.SignedSin + s.Position(b, i0 + r), d);
-                }
-            }
-            TransposeBack(s, dKeysT, dk + s.KeyRow(b, 0, kvHead), s.Scale, t.Cos + s.Position(b, 0), t.SignedSin + s.Position(b, 0));
-            TransposeBack(s, dValuesT, dv + s.KeyRow(b, 0, kvHead), 1f, null, null);
-        }
-        finally
-        {
-            NativeMemory.AlignedFree(keys);
-            NativeMemory.AlignedFree(queries);
-            NativeMemory.AlignedFree(keysT);
-            NativeMemory.AlignedFree(valuesT);
-            NativeMemory.AlignedFree(dKeysT);
-            NativeMemory.AlignedFree(dValuesT);
-            NativeMemory.AlignedFree(probs);
-            NativeMemory.AlignedFree(dScores);
-        }
     }
 
     static float* Alloc(long floats) => (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
@@ -284,199 +184,309 @@ internal static unsafe class CpuCausalAttention
         }
     }
 
-    /// <summary>out[r, j] = Σ_x a_r[x] · columns[x, j] for four rows a_r and the first <paramref name="vectors"/> vectors of j.</summary>
-    /// <remarks>
-    /// Two vectors of j at a time: each broadcast a_r[x] serves two FMAs, and eight independent sums keep both FMA units
-    /// busy. A last odd vector splits its sums over even and odd x instead.
-    /// </remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void RowsTimesColumns(Rows4 a, float* columns, int padded, int d, int vectors, float* result)
+    /// <summary>The passes over vectors, compiled for each width.</summary>
+    static class Width<V> where V : unmanaged, IFloatVector<V>
     {
-        int jv = 0;
-        for (; jv + 2 <= vectors; jv += 2)
+        /// <summary>Attention for all query heads of one kv head of one sequence.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void ForwardItem(Dims s, long item, Pointers t)
         {
-            float* column = columns + jv * Lanes;
-            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
-            for (int x = 0; x < d; x++, column += padded)
+            int b = (int)(item / s.KvHeads), kvHead = (int)(item % s.KvHeads), d = s.HeadDim, padded = s.Padded;
+            float* keys = Alloc((long)s.Seq * d), keysT = Alloc((long)d * padded), queries = Alloc((long)s.Group * s.Seq * d);
+            float* scores = Alloc((long)Rows * padded);
+            float* scaleOut = stackalloc float[Rows];
+            try
             {
-                var m = Vector512.Load(column);
-                var n = Vector512.Load(column + Lanes);
-                var a0 = Vector512.Create(a.R0[x]);
-                var a1 = Vector512.Create(a.R1[x]);
-                var a2 = Vector512.Create(a.R2[x]);
-                var a3 = Vector512.Create(a.R3[x]);
-                c0 = Vector512.FusedMultiplyAdd(a0, m, c0);
-                e0 = Vector512.FusedMultiplyAdd(a0, n, e0);
-                c1 = Vector512.FusedMultiplyAdd(a1, m, c1);
-                e1 = Vector512.FusedMultiplyAdd(a1, n, e1);
-                c2 = Vector512.FusedMultiplyAdd(a2, m, c2);
-                e2 = Vector512.FusedMultiplyAdd(a2, n, e2);
-                c3 = Vector512.FusedMultiplyAdd(a3, m, c3);
-                e3 = Vector512.FusedMultiplyAdd(a3, n, e3);
+                RotatedRows(s, t, b, kvHead, keys, queries);
+                Transpose(s, keys, d, keysT, s.Scale);
+                float* values = t.V + s.KeyRow(b, 0, kvHead);
+                for (int g = 0; g < s.Group; g++)
+                {
+                    int h = kvHead * s.Group + g;
+                    for (int i0 = 0; i0 < s.Seq; i0 += Rows)
+                    {
+                        int rows = Math.Min(Rows, s.Seq - i0), visibleKeys = i0 + rows, vectors = (visibleKeys + V.Lanes - 1) / V.Lanes;
+                        var qRows = RowPointers(queries + ((long)g * s.Seq + i0) * d, d, rows);
+                        RowsTimesColumns(qRows, keysT, padded, d, vectors, scores);
+                        for (int r = 0; r < rows; r++)
+                        {
+                            var (max, sum) = Softmax(scores + r * padded, i0 + r + 1, vectors);
+                            t.LogSumExp[s.RowStat(b, h, i0 + r)] = max + MathF.Log(sum);
+                            scaleOut[r] = 1f / sum;
+                        }
+                        var outRows = RowPointers(t.Output + s.QueryRow(b, i0, h), s.QueryStride, rows);
+                        WeightedSumOfRows(scores, padded, values, s.KeyStride, visibleKeys, d, scaleOut, outRows, rows);
+                    }
+                }
             }
-            float* target = result + jv * Lanes;
-            c0.Store(target); e0.Store(target + Lanes);
-            c1.Store(target + padded); e1.Store(target + padded + Lanes);
-            c2.Store(target + 2 * padded); e2.Store(target + 2 * padded + Lanes);
-            c3.Store(target + 3 * padded); e3.Store(target + 3 * padded + Lanes);
-        }
-        if (jv < vectors)
-        {
-            float* column = columns + jv * Lanes;
-            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
-            for (int x = 0; x < d; x += 2, column += 2 * padded)
+            finally
             {
-                var m = Vector512.Load(column);
-                var n = Vector512.Load(column + padded);
-                c0 = Vector512.FusedMultiplyAdd(Vector512.Create(a.R0[x]), m, c0);
-                c1 = Vector512.FusedMultiplyAdd(Vector512.Create(a.R1[x]), m, c1);
-                c2 = Vector512.FusedMultiplyAdd(Vector512.Create(a.R2[x]), m, c2);
-                c3 = Vector512.FusedMultiplyAdd(Vector512.Create(a.R3[x]), m, c3);
-                e0 = Vector512.FusedMultiplyAdd(Vector512.Create(a.R0[x + 1]), n, e0);
-                e1 = Vector512.FusedMultiplyAdd(Vector512.Create(a.R1[x + 1]), n, e1);
-                e2 = Vector512.FusedMultiplyAdd(Vector512.Create(a.R2[x + 1]), n, e2);
-                e3 = Vector512.FusedMultiplyAdd(Vector512.Create(a.R3[x + 1]), n, e3);
-            }
-            float* target = result + jv * Lanes;
-            (c0 + e0).Store(target);
-            (c1 + e1).Store(target + padded);
-            (c2 + e2).Store(target + 2 * padded);
-            (c3 + e3).Store(target + 3 * padded);
-        }
-    }
-
-    /// <summary>out_r[:] = scale_r · Σ_{j &lt; count} w[r, j] · rows[j, :], for the first <paramref name="validRows"/> of four.</summary>
-    /// <remarks>Even and odd j go to separate sums, as in <see cref="RowsTimesColumns"/>.</remarks>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void WeightedSumOfRows(float* w, int wStride, float* rows, long rowStride, int count, int d, float* scale, Rows4 output, int validRows)
-    {
-        float* w1 = w + wStride, w2 = w + 2 * wStride, w3 = w + 3 * wStride;
-        for (int xv = 0; xv < d; xv += Lanes)
-        {
-            Vector512<float> c0 = default, c1 = default, c2 = default, c3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
-            float* row = rows + xv;
-            int j = 0;
-            for (; j + 1 < count; j += 2, row += 2 * rowStride)
-            {
-                var m = Vector512.Load(row);
-                var n = Vector512.Load(row + rowStride);
-                c0 = Vector512.FusedMultiplyAdd(Vector512.Create(w[j]), m, c0);
-                c1 = Vector512.FusedMultiplyAdd(Vector512.Create(w1[j]), m, c1);
-                c2 = Vector512.FusedMultiplyAdd(Vector512.Create(w2[j]), m, c2);
-                c3 = Vector512.FusedMultiplyAdd(Vector512.Create(w3[j]), m, c3);
-                e0 = Vector512.FusedMultiplyAdd(Vector512.Create(w[j + 1]), n, e0);
-                e1 = Vector512.FusedMultiplyAdd(Vector512.Create(w1[j + 1]), n, e1);
-                e2 = Vector512.FusedMultiplyAdd(Vector512.Create(w2[j + 1]), n, e2);
-                e3 = Vector512.FusedMultiplyAdd(Vector512.Create(w3[j + 1]), n, e3);
-            }
-            if (j < count)
-            {
-                var m = Vector512.Load(row);
-                c0 = Vector512.FusedMultiplyAdd(Vector512.Create(w[j]), m, c0);
-                c1 = Vector512.FusedMultiplyAdd(Vector512.Create(w1[j]), m, c1);
-                c2 = Vector512.FusedMultiplyAdd(Vector512.Create(w2[j]), m, c2);
-                c3 = Vector512.FusedMultiplyAdd(Vector512.Create(w3[j]), m, c3);
-            }
-            ((c0 + e0) * scale[0]).Store(output.R0 + xv);
-            if (validRows > 1) ((c1 + e1) * scale[1]).Store(output.R1 + xv);
-            if (validRows > 2) ((c2 + e2) * scale[2]).Store(output.R2 + xv);
-            if (validRows > 3) ((c3 + e3) * scale[3]).Store(output.R3 + xv);
-        }
-    }
-
-    /// <summary>transposed[x, j] += Σ_r a_r[x] · w[r, j] over the first <paramref name="vectors"/> vectors of j.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void AddOuterProducts(float* transposed, int padded, int d, Rows4 a, float* w, int wStride, int vectors)
-    {
-        for (int jv = 0; jv < vectors; jv++)
-        {
-            var w0 = Vector512.Load(w + jv * Lanes);
-            var w1 = Vector512.Load(w + wStride + jv * Lanes);
-            var w2 = Vector512.Load(w + 2 * wStride + jv * Lanes);
-            var w3 = Vector512.Load(w + 3 * wStride + jv * Lanes);
-            float* target = transposed + jv * Lanes;
-            for (int x = 0; x < d; x++, target += padded)
-            {
-                var low = Vector512.FusedMultiplyAdd(Vector512.Create(a.R1[x]), w1, Vector512.Create(a.R0[x]) * w0);
-                var high = Vector512.FusedMultiplyAdd(Vector512.Create(a.R3[x]), w3, Vector512.Create(a.R2[x]) * w2);
-                (Vector512.Load(target) + (low + high)).Store(target);
+                NativeMemory.AlignedFree(keys);
+                NativeMemory.AlignedFree(keysT);
+                NativeMemory.AlignedFree(queries);
+                NativeMemory.AlignedFree(scores);
             }
         }
-    }
 
-    /// <summary>
-    /// Replaces a row of scaled scores by exp(score − max) over its <paramref name="visible"/> keys (zero after
-    /// them, up to <paramref name="vectors"/> whole vectors); returns the max and the sum of the exponentials.
-    /// </summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static (float Max, float Sum) Softmax(float* row, int visible, int vectors)
-    {
-        int used = MaskPastVisible(row, visible);
-        var max = Vector512.Create(float.NegativeInfinity);
-        for (int jv = 0; jv < used; jv++) max = Vector512.Max(max, Vector512.Load(row + jv * Lanes));
-        var half = Vector256.Max(max.GetLower(), max.GetUpper());
-        var quarter = Vector128.Max(half.GetLower(), half.GetUpper());
-        float m = MathF.Max(MathF.Max(quarter[0], quarter[1]), MathF.Max(quarter[2], quarter[3]));
-        var shift = Vector512.Create(m);
-        var sum = Vector512<float>.Zero;
-        for (int jv = 0; jv < used; jv++)
+        /// <summary>Gradients for one kv head of one sequence: dq of its query heads, dk and dv of the kv head.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        public static void BackwardItem(Dims s, long item, Pointers t, float* gradOutput, float* dq, float* dk, float* dv)
         {
-            var e = Exp(Vector512.Load(row + jv * Lanes) - shift);
-            e.Store(row + jv * Lanes);
-            sum += e;
+            int b = (int)(item / s.KvHeads), kvHead = (int)(item % s.KvHeads), d = s.HeadDim, padded = s.Padded;
+            long block = (long)d * padded;
+            float* keys = Alloc((long)s.Seq * d), queries = Alloc((long)s.Group * s.Seq * d);
+            float* keysT = Alloc(block), valuesT = Alloc(block), dKeysT = Alloc(block), dValuesT = Alloc(block);
+            float* probs = Alloc((long)Rows * padded), dScores = Alloc((long)Rows * padded);
+            float* scaleOut = stackalloc float[Rows];
+            try
+            {
+                RotatedRows(s, t, b, kvHead, keys, queries);
+                Transpose(s, keys, d, keysT, s.Scale);
+                Transpose(s, t.V + s.KeyRow(b, 0, kvHead), s.KeyStride, valuesT, 1f);
+                new Span<float>(dKeysT, (int)block).Clear();
+                new Span<float>(dValuesT, (int)block).Clear();
+                for (int r = 0; r < Rows; r++) scaleOut[r] = s.Scale;
+                for (int g = 0; g < s.Group; g++)
+                {
+                    int h = kvHead * s.Group + g;
+                    for (int i0 = 0; i0 < s.Seq; i0 += Rows)
+                    {
+                        int rows = Math.Min(Rows, s.Seq - i0), visibleKeys = i0 + rows, vectors = (visibleKeys + V.Lanes - 1) / V.Lanes;
+                        var qRows = RowPointers(queries + ((long)g * s.Seq + i0) * d, d, rows);
+                        var gRows = RowPointers(gradOutput + s.QueryRow(b, i0, h), s.QueryStride, rows);
+                        var oRows = RowPointers(t.Output + s.QueryRow(b, i0, h), s.QueryStride, rows);
+                        RowsTimesColumns(qRows, keysT, padded, d, vectors, probs);     // scaled scores
+                        RowsTimesColumns(gRows, valuesT, padded, d, vectors, dScores); // dP = dO·vᵀ
+                        for (int r = 0; r < Rows; r++)
+                        {
+                            float* p = probs + r * padded, ds = dScores + r * padded;
+                            if (r >= rows)
+                            {
+                                new Span<float>(p, vectors * V.Lanes).Clear();
+                                new Span<float>(ds, vectors * V.Lanes).Clear();
+                                continue;
+                            }
+                            int visible = i0 + r + 1;
+                            float lse = t.LogSumExp[s.RowStat(b, h, i0 + r)];
+                            float delta = Dot(gRows[r], oRows[r], d); // Σ_j P·dP = dO·O
+                            ProbabilitiesAndScoreGradients(p, ds, visible, vectors, lse, delta);
+                        }
+                        AddOuterProducts(dValuesT, padded, d, gRows, probs, padded, vectors); // dv += Pᵀ·dO
+                        AddOuterProducts(dKeysT, padded, d, qRows, dScores, padded, vectors); // d(rope k) += dSᵀ·rope(q), scaled below
+                        var dqRows = RowPointers(dq + s.QueryRow(b, i0, h), s.QueryStride, rows);
+                        WeightedSumOfRows(dScores, padded, keys, d, visibleKeys, d, scaleOut, dqRows, rows); // d(rope q) = dS·rope(k)·scale
+                        for (int r = 0; r < rows; r++)
+                            RotateBackInPlace(dqRows[r], t.Cos + s.Position(b, i0 + r), t.SignedSin + s.Position(b, i0 + r), d);
+                    }
+                }
+                TransposeBack(s, dKeysT, dk + s.KeyRow(b, 0, kvHead), s.Scale, t.Cos + s.Position(b, 0), t.SignedSin + s.Position(b, 0));
+                TransposeBack(s, dValuesT, dv + s.KeyRow(b, 0, kvHead), 1f, null, null);
+            }
+            finally
+            {
+                NativeMemory.AlignedFree(keys);
+                NativeMemory.AlignedFree(queries);
+                NativeMemory.AlignedFree(keysT);
+                NativeMemory.AlignedFree(valuesT);
+                NativeMemory.AlignedFree(dKeysT);
+                NativeMemory.AlignedFree(dValuesT);
+                NativeMemory.AlignedFree(probs);
+                NativeMemory.AlignedFree(dScores);
+            }
         }
-        for (int jv = used; jv < vectors; jv++) Vector512<float>.Zero.Store(row + jv * Lanes);
-        return (m, Vector512.Sum(sum));
-    }
 
-    /// <summary>P = exp(score − lse) over the visible keys (zero after them); dS = P · (dP − delta).</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void ProbabilitiesAndScoreGradients(float* scores, float* dScores, int visible, int vectors, float logSumExp, float delta)
-    {
-        int used = MaskPastVisible(scores, visible);
-        var lse = Vector512.Create(logSumExp);
-        var dlt = Vector512.Create(delta);
-        for (int jv = 0; jv < used; jv++)
+        /// <summary>out[r, j] = Σ_x a_r[x] · columns[x, j] for four rows a_r and the first <paramref name="vectors"/> vectors of j.</summary>
+        /// <remarks>
+        /// Two vectors of j at a time: each broadcast a_r[x] serves two FMAs, and eight independent sums keep both FMA units
+        /// busy. A last odd vector splits its sums over even and odd x instead.
+        /// </remarks>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        static void RowsTimesColumns(Rows4 a, float* columns, int padded, int d, int vectors, float* result)
         {
-            var p = Exp(Vector512.Load(scores + jv * Lanes) - lse);
-            p.Store(scores + jv * Lanes);
-            (p * (Vector512.Load(dScores + jv * Lanes) - dlt)).Store(dScores + jv * Lanes);
+            int jv = 0;
+            for (; jv + 2 <= vectors; jv += 2)
+            {
+                float* column = columns + jv * V.Lanes;
+                V c0 = default, c1 = default, c2 = default, c3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
+                for (int x = 0; x < d; x++, column += padded)
+                {
+                    var m = V.Load(column);
+                    var n = V.Load(column + V.Lanes);
+                    var a0 = V.Create(a.R0[x]);
+                    var a1 = V.Create(a.R1[x]);
+                    var a2 = V.Create(a.R2[x]);
+                    var a3 = V.Create(a.R3[x]);
+                    c0 = V.FusedMultiplyAdd(a0, m, c0);
+                    e0 = V.FusedMultiplyAdd(a0, n, e0);
+                    c1 = V.FusedMultiplyAdd(a1, m, c1);
+                    e1 = V.FusedMultiplyAdd(a1, n, e1);
+                    c2 = V.FusedMultiplyAdd(a2, m, c2);
+                    e2 = V.FusedMultiplyAdd(a2, n, e2);
+                    c3 = V.FusedMultiplyAdd(a3, m, c3);
+                    e3 = V.FusedMultiplyAdd(a3, n, e3);
+                }
+                float* target = result + jv * V.Lanes;
+                c0.Store(target); e0.Store(target + V.Lanes);
+                c1.Store(target + padded); e1.Store(target + padded + V.Lanes);
+                c2.Store(target + 2 * padded); e2.Store(target + 2 * padded + V.Lanes);
+                c3.Store(target + 3 * padded); e3.Store(target + 3 * padded + V.Lanes);
+            }
+            if (jv < vectors)
+            {
+                float* column = columns + jv * V.Lanes;
+                V c0 = default, c1 = default, c2 = default, c3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
+                for (int x = 0; x < d; x += 2, column += 2 * padded)
+                {
+                    var m = V.Load(column);
+                    var n = V.Load(column + padded);
+                    c0 = V.FusedMultiplyAdd(V.Create(a.R0[x]), m, c0);
+                    c1 = V.FusedMultiplyAdd(V.Create(a.R1[x]), m, c1);
+                    c2 = V.FusedMultiplyAdd(V.Create(a.R2[x]), m, c2);
+                    c3 = V.FusedMultiplyAdd(V.Create(a.R3[x]), m, c3);
+                    e0 = V.FusedMultiplyAdd(V.Create(a.R0[x + 1]), n, e0);
+                    e1 = V.FusedMultiplyAdd(V.Create(a.R1[x + 1]), n, e1);
+                    e2 = V.FusedMultiplyAdd(V.Create(a.R2[x + 1]), n, e2);
+                    e3 = V.FusedMultiplyAdd(V.Create(a.R3[x + 1]), n, e3);
+                }
+                float* target = result + jv * V.Lanes;
+                (c0 + e0).Store(target);
+                (c1 + e1).Store(target + padded);
+                (c2 + e2).Store(target + 2 * padded);
+                (c3 + e3).Store(target + 3 * padded);
+            }
         }
-        for (int jv = used; jv < vectors; jv++)
+
+        /// <summary>out_r[:] = scale_r · Σ_{j &lt; count} w[r, j] · rows[j, :], for the first <paramref name="validRows"/> of four.</summary>
+        /// <remarks>Even and odd j go to separate sums, as in <see cref="RowsTimesColumns"/>.</remarks>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        static void WeightedSumOfRows(float* w, int wStride, float* rows, long rowStride, int count, int d, float* scale, Rows4 output, int validRows)
         {
-            Vector512<float>.Zero.Store(scores + jv * Lanes);
-            Vector512<float>.Zero.Store(dScores + jv * Lanes);
+            float* w1 = w + wStride, w2 = w + 2 * wStride, w3 = w + 3 * wStride;
+            for (int xv = 0; xv < d; xv += V.Lanes)
+            {
+                V c0 = default, c1 = default, c2 = default, c3 = default, e0 = default, e1 = default, e2 = default, e3 = default;
+                float* row = rows + xv;
+                int j = 0;
+                for (; j + 1 < count; j += 2, row += 2 * rowStride)
+                {
+                    var m = V.Load(row);
+                    var n = V.Load(row + rowStride);
+                    c0 = V.FusedMultiplyAdd(V.Create(w[j]), m, c0);
+                    c1 = V.FusedMultiplyAdd(V.Create(w1[j]), m, c1);
+                    c2 = V.FusedMultiplyAdd(V.Create(w2[j]), m, c2);
+                    c3 = V.FusedMultiplyAdd(V.Create(w3[j]), m, c3);
+                    e0 = V.FusedMultiplyAdd(V.Create(w[j + 1]), n, e0);
+                    e1 = V.FusedMultiplyAdd(V.Create(w1[j + 1]), n, e1);
+                    e2 = V.FusedMultiplyAdd(V.Create(w2[j + 1]), n, e2);
+                    e3 = V.FusedMultiplyAdd(V.Create(w3[j + 1]), n, e3);
+                }
+                if (j < count)
+                {
+                    var m = V.Load(row);
+                    c0 = V.FusedMultiplyAdd(V.Create(w[j]), m, c0);
+                    c1 = V.FusedMultiplyAdd(V.Create(w1[j]), m, c1);
+                    c2 = V.FusedMultiplyAdd(V.Create(w2[j]), m, c2);
+                    c3 = V.FusedMultiplyAdd(V.Create(w3[j]), m, c3);
+                }
+                ((c0 + e0) * V.Create(scale[0])).Store(output.R0 + xv);
+                if (validRows > 1) ((c1 + e1) * V.Create(scale[1])).Store(output.R1 + xv);
+                if (validRows > 2) ((c2 + e2) * V.Create(scale[2])).Store(output.R2 + xv);
+                if (validRows > 3) ((c3 + e3) * V.Create(scale[3])).Store(output.R3 + xv);
+            }
         }
-    }
 
-    /// <summary>Sets the scores past <paramref name="visible"/> in its last partly visible vector to −∞; returns the vectors with visible keys.</summary>
-    static int MaskPastVisible(float* row, int visible)
-    {
-        int full = visible / Lanes, rest = visible % Lanes;
-        if (rest == 0) return full;
-        var visibleLanes = Vector512.LessThan(Vector512<int>.Indices, Vector512.Create(rest)).AsSingle();
-        var last = Vector512.Load(row + full * Lanes);
-        Vector512.ConditionalSelect(visibleLanes, last, Vector512.Create(float.NegativeInfinity)).Store(row + full * Lanes);
-        return full + 1;
-    }
+        /// <summary>transposed[x, j] += Σ_r a_r[x] · w[r, j] over the first <paramref name="vectors"/> vectors of j.</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        static void AddOuterProducts(float* transposed, int padded, int d, Rows4 a, float* w, int wStride, int vectors)
+        {
+            for (int jv = 0; jv < vectors; jv++)
+            {
+                var w0 = V.Load(w + jv * V.Lanes);
+                var w1 = V.Load(w + wStride + jv * V.Lanes);
+                var w2 = V.Load(w + 2 * wStride + jv * V.Lanes);
+                var w3 = V.Load(w + 3 * wStride + jv * V.Lanes);
+                float* target = transposed + jv * V.Lanes;
+                for (int x = 0; x < d; x++, target += padded)
+                {
+                    var low = V.FusedMultiplyAdd(V.Create(a.R1[x]), w1, V.Create(a.R0[x]) * w0);
+                    var high = V.FusedMultiplyAdd(V.Create(a.R3[x]), w3, V.Create(a.R2[x]) * w2);
+                    (V.Load(target) + (low + high)).Store(target);
+                }
+            }
+        }
 
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static float Dot(float* a, float* b, int d)
-    {
-        var sum = Vector512<float>.Zero;
-        for (int x = 0; x < d; x += Lanes) sum = Vector512.FusedMultiplyAdd(Vector512.Load(a + x), Vector512.Load(b + x), sum);
-        return Vector512.Sum(sum);
+        /// <summary>
+        /// Replaces a row of scaled scores by exp(score − max) over its <paramref name="visible"/> keys (zero after
+        /// them, up to <paramref name="vectors"/> whole vectors); returns the max and the sum of the exponentials.
+        /// </summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        static (float Max, float Sum) Softmax(float* row, int visible, int vectors)
+        {
+            int used = MaskPastVisible(row, visible);
+            var max = V.Create(float.NegativeInfinity);
+            for (int jv = 0; jv < used; jv++) max = V.Max(max, V.Load(row + jv * V.Lanes));
+            float m = V.MaxAcross(max);
+            var shift = V.Create(m);
+            var sum = V.Zero;
+            for (int jv = 0; jv < used; jv++)
+            {
+                var e = Exp(V.Load(row + jv * V.Lanes) - shift);
+                e.Store(row + jv * V.Lanes);
+                sum += e;
+            }
+            for (int jv = used; jv < vectors; jv++) V.Zero.Store(row + jv * V.Lanes);
+            return (m, V.Sum(sum));
+        }
+
+        /// <summary>P = exp(score − lse) over the visible keys (zero after them); dS = P · (dP − delta).</summary>
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        static void ProbabilitiesAndScoreGradients(float* scores, float* dScores, int visible, int vectors, float logSumExp, float delta)
+        {
+            int used = MaskPastVisible(scores, visible);
+            var lse = V.Create(logSumExp);
+            var dlt = V.Create(delta);
+            for (int jv = 0; jv < used; jv++)
+            {
+                var p = Exp(V.Load(scores + jv * V.Lanes) - lse);
+                p.Store(scores + jv * V.Lanes);
+                (p * (V.Load(dScores + jv * V.Lanes) - dlt)).Store(dScores + jv * V.Lanes);
+            }
+            for (int jv = used; jv < vectors; jv++)
+            {
+                V.Zero.Store(scores + jv * V.Lanes);
+                V.Zero.Store(dScores + jv * V.Lanes);
+            }
+        }
+
+        /// <summary>Sets the scores past <paramref name="visible"/> in its last partly visible vector to −∞; returns the vectors with visible keys.</summary>
+        static int MaskPastVisible(float* row, int visible)
+        {
+            int full = visible / V.Lanes, rest = visible % V.Lanes;
+            if (rest == 0) return full;
+            var visibleLanes = V.FirstLanes(rest);
+            var last = V.Load(row + full * V.Lanes);
+            V.ConditionalSelect(visibleLanes, last, V.Create(float.NegativeInfinity)).Store(row + full * V.Lanes);
+            return full + 1;
+        }
+
+        [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+        static float Dot(float* a, float* b, int d)
+        {
+            var sum = V.Zero;
+            for (int x = 0; x < d; x += V.Lanes) sum = V.FusedMultiplyAdd(V.Load(a + x), V.Load(b + x), sum);
+            return V.Sum(sum);
+        }
     }
 
     /// <summary>The autograd node: saves the inputs, the output and the row log-sum-exps for the backward pass.</summary>
-    sealed class Function : autograd.SingleTensorFunction<Function>
+    sealed class Function<V> : autograd.SingleTensorFunction<Function<V>> where V : unmanaged, IFloatVector<V>
     {
         public override string Name => nameof(CpuCausalAttention);
 
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
         {
             var (q, k, v, cos, signedSin) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (Tensor)vars[4]);
-            var (output, logSumExp) = Forward(q, k, v, cos, signedSin);
+            var (output, logSumExp) = Forward<V>(q, k, v, cos, signedSin);
             // Kept as data rather than autograd saved variables, freed at the end of backward (see RMSNorm).
             ctx.save_data(nameof(Saved), new Saved(q.detach().DetachFromDisposeScope(), k.detach().DetachFromDisposeScope(),
                 v.detach().DetachFromDisposeScope(), cos.detach().DetachFromDisposeScope(), signedSin.detach().DetachFromDisposeScope(),
@@ -496,7 +506,7 @@ internal static unsafe class CpuCausalAttention
             using (saved.LogSumExp)
             using (var gradOutput = grad.contiguous())
             {
-                var (dq, dk, dv) = Backward(saved.Q, saved.K, saved.V, saved.Cos, saved.SignedSin, saved.Output, saved.LogSumExp, gradOutput);
+                var (dq, dk, dv) = Backward<V>(saved.Q, saved.K, saved.V, saved.Cos, saved.SignedSin, saved.Output, saved.LogSumExp, gradOutput);
                 return [dq, dk, dv, null!, null!];
             }
         }

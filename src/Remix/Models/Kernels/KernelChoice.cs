@@ -2,12 +2,12 @@ namespace Remix.Models.Kernels;
 
 /// <summary>
 /// Which code runs a model's norms, SwiGLU product and causal attention on the CPU: <see cref="Auto"/> uses Remix's
-/// AVX-512 kernels where the CPU has them and the tensors' shapes allow, <see cref="Reference"/> plain TorchSharp
-/// operations everywhere. The two agree within float32 rounding, not bit for bit.
+/// CPU kernels (at the widest vectors .NET accelerates: 512, 256 or 128 bits) where the tensors' shapes allow,
+/// <see cref="Reference"/> plain TorchSharp operations everywhere. The two agree within float32 rounding, not bit for bit.
 /// </summary>
 public enum KernelChoice
 {
-    /// <summary>The AVX-512 kernels where the CPU has them and the shapes allow, TorchSharp's operations elsewhere.</summary>
+    /// <summary>Remix's CPU kernels where the CPU has vector instructions and the shapes allow, TorchSharp's operations elsewhere.</summary>
     Auto,
 
     /// <summary>TorchSharp's operations everywhere: the path to compare the kernels against, or to rule them out.</summary>

@@ -1,4 +1,3 @@
-using System.Runtime.Intrinsics;
 
 namespace Remix.Models.Kernels;
 
@@ -27,18 +26,19 @@ public static class KernelChoices
     public static string Name(KernelChoice choice) => choice == KernelChoice.Reference ? "reference" : "auto";
 
     /// <summary>
-    /// Whether the AVX-512 kernels may run under <paramref name="choice"/> in this process: what .NET will use, not what
-    /// the CPU has, as <c>DOTNET_EnableAVX512=0</c> turns them off on a CPU that has them. Each kernel also checks its
-    /// tensors (float32, contiguous, on the CPU, a width of whole vectors).
+    /// Whether Remix's CPU kernels may run under <paramref name="choice"/> in this process: at any vector width .NET
+    /// accelerates (<see cref="CpuKernels.VectorBits"/>: what .NET will use, not what the CPU has). Each kernel also
+    /// checks its tensors (float32, contiguous, on the CPU, a width of whole vectors).
     /// </summary>
-    public static bool UsesCpuKernels(KernelChoice choice) => choice == KernelChoice.Auto && Vector512.IsHardwareAccelerated;
+    public static bool UsesCpuKernels(KernelChoice choice) => choice == KernelChoice.Auto && CpuKernels.Accelerated;
 
     /// <summary>
-    /// What ran, as provenance records it: <c>auto (AVX-512 kernels used)</c>, <c>auto (no AVX-512: reference ops)</c>,
-    /// <c>auto (not on the CPU: reference ops)</c>, <c>auto (16-bit weights: reference ops)</c> (every kernel takes float32) or <c>reference</c>.
+    /// What ran, as provenance records it: <c>auto (CPU kernels, 512-bit vectors)</c> (or 256-bit, 128-bit),
+    /// <c>auto (no vector instructions: reference ops)</c>, <c>auto (not on the CPU: reference ops)</c>,
+    /// <c>auto (16-bit weights: reference ops)</c> (every kernel takes float32) or <c>reference</c>.
     /// </summary>
     public static string Describe(KernelChoice choice, bool onCpu = true, bool float32 = true) => choice == KernelChoice.Reference ? "reference"
         : !onCpu ? "auto (not on the CPU: reference ops)"
         : !float32 ? "auto (16-bit weights: reference ops)"
-        : UsesCpuKernels(choice) ? "auto (AVX-512 kernels used)" : "auto (no AVX-512: reference ops)";
+        : UsesCpuKernels(choice) ? $"auto (CPU kernels, {CpuKernels.VectorBits}-bit vectors)" : "auto (no vector instructions: reference ops)";
 }
