@@ -125,14 +125,41 @@ public class CpuDecoderTests
             }
     }
 
+    [Theory]
+    [InlineData(128)]
+    [InlineData(256)]
+    [InlineData(512)]
+    public void EveryVectorWidth_MatchesTheForwardPass(int bits)
+    {
+        // head_dim 12 and hidden 36 are not whole vectors at any width, so the scalar tails run too.
+        var config = RandomCheckpoint.TinyConfig(hiddenSize: 36, layers: 2, heads: 3, kvHeads: 1, intermediateSize: 52) with { VocabSize = 300, InitializerRange = 0.25 };
+        using var model = TestModels.Create(config, seed: 9);
+        int[][] prompts = [[256, 4, 8, 15, 16, 23], [256, 42]];
+        int[][] fed = [[100, 101, 102], [103, 104, 105]];
+        var steps = Decode(model, prompts, fed, bits);
+        for (int b = 0; b < prompts.Length; b++)
+            for (int s = 0; s < fed[b].Length; s++)
+            {
+                var all = TestModels.Logits(model, [.. prompts[b].Concat(fed[b].Take(s + 1)).Select(i => (long)i)]);
+                var expected = all.AsSpan(all.Length - config.VocabSize);
+                var actual = steps[s].AsSpan(b * config.VocabSize, config.VocabSize);
+                for (int v = 0; v < config.VocabSize; v++)
+                {
+                    float tolerance = 2e-4f + 1e-4f * Math.Abs(expected[v]);
+                    Assert.InRange(actual[v], expected[v] - tolerance, expected[v] + tolerance);
+                }
+            }
+    }
+
     [Fact]
     public void OneAndTwoThreads_GiveBitwiseEqualLogitsAndEqualIds()
     {
         // Wide enough that every projection and the attention are split over the threads.
         var config = RandomCheckpoint.TinyConfig(hiddenSize: 128, layers: 2, heads: 4, kvHeads: 2, intermediateSize: 344) with { VocabSize = 512, InitializerRange = 0.1 };
         using var model = TestModels.Create(config, seed: 3);
-        int[][] prompts = [.. Enumerable.Range(0, 6).Select(r => Enumerable.Range(0, 20 + r).Select(i => (i * 7 + r * 31) % 500 + 1).ToArray())];
-        int[][] fed = [.. prompts.Select((_, r) => new[] { 40 + r, 90 + r, 140 + r })];
+        // Every position goes through the decoder (an empty cache, no libtorch prefill, whose sums may depend on the thread count).
+        int[][] tokens = [.. Enumerable.Range(0, 6).Select(r => Enumerable.Range(0, 24).Select(i => (i * 7 + r * 31) % 500 + 1).ToArray())];
+        int[][] prompts = [.. tokens.Select(t => t[..20])];
         int threads = get_num_threads();
         var runs = new List<float[][]>();
         var ids = new List<IReadOnlyList<GeneratedSequence>>();
@@ -141,7 +168,7 @@ public class CpuDecoderTests
             foreach (int count in new[] { 1, 2 })
             {
                 set_num_threads(count);
-                runs.Add(Decode(model, prompts, fed));
+                runs.Add(DecodeOnly(model, tokens));
                 ids.Add(new GreedyGenerator(model).Generate(prompts, 12, []));
             }
         }
@@ -166,6 +193,22 @@ public class CpuDecoderTests
         Assert.True(after - before < 1_000_000, $"managed heap grew from {before:N0} to {after:N0} bytes");
     }
 
+    /// <summary>Feeds every column of equal-length rows through the decoder from an empty cache; each step's logits.</summary>
+    static float[][] DecodeOnly(LlamaForCausalLM model, int[][] tokens)
+    {
+        using var noGrad = no_grad();
+        int steps = tokens[0].Length;
+        using var cache = new KvCache(model.Config, tokens.Length, steps, model.Device, model.DType);
+        var decoder = new CpuDecoder(model, cache, new int[tokens.Length]);
+        var logits = new float[steps][];
+        for (int s = 0; s < steps; s++)
+        {
+            decoder.Step([.. tokens.Select(t => t[s])]);
+            logits[s] = decoder.Logits.ToArray();
+        }
+        return logits;
+    }
+
     static long HeapAfterCollection()
     {
         GC.Collect();
@@ -175,7 +218,7 @@ public class CpuDecoderTests
     }
 
     /// <summary>Prefills left-padded prompts on libtorch, then feeds fed[row][step] through the decoder; each step's logits [batch, vocab].</summary>
-    static float[][] Decode(LlamaForCausalLM model, int[][] prompts, int[][] fed)
+    static float[][] Decode(LlamaForCausalLM model, int[][] prompts, int[][] fed, int? vectorBits = null)
     {
         using var noGrad = no_grad();
         using var scope = NewDisposeScope();
@@ -188,7 +231,7 @@ public class CpuDecoderTests
         using var cache = new KvCache(model.Config, prompts.Length, width + steps, model.Device, model.DType);
         model.Forward(tensor(ids, [prompts.Length, width]), tensor(positions, [prompts.Length, width]),
             pad.Any(p => p > 0) ? tensor(mask, [prompts.Length, width]) : null, cache, lastOnly: true);
-        var decoder = new CpuDecoder(model, cache, pad);
+        var decoder = new CpuDecoder(model, cache, pad, vectorBits);
         var logits = new float[steps][];
         for (int s = 0; s < steps; s++)
         {

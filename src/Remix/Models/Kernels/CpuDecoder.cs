@@ -1,4 +1,3 @@
-using System.Numerics;
 using System.Runtime.CompilerServices;
 using Remix.Runtime;
 using Remix.Training;
@@ -40,7 +39,7 @@ internal sealed unsafe class CpuDecoder
     readonly int[] _next;
     readonly Plan[] _qkv, _output, _gateUp, _down;
     readonly Plan _head;
-    readonly int _threads;
+    readonly int _threads, _vectorBits;
 
     /// <summary>One layer's parameters: pointers into the model's tensors.</summary>
     sealed class Layer
@@ -73,7 +72,7 @@ internal sealed unsafe class CpuDecoder
     public static bool Supports(LlamaForCausalLM model)
     {
         var c = model.Config;
-        if (model.Kernels != KernelChoice.Auto || model.DType != ScalarType.Float32 || model.Device.type != TorchSharp.DeviceType.CPU) return false;
+        if (!Accelerated || model.Kernels != KernelChoice.Auto || model.DType != ScalarType.Float32 || model.Device.type != TorchSharp.DeviceType.CPU) return false;
         if (c.HeadDim % 2 != 0 || c.NumKeyValueHeads <= 0 || c.NumAttentionHeads % c.NumKeyValueHeads != 0) return false;
         if (Lora.HasAdapters(model)) return false;
         return model.parameters().All(IsPlainCpuFloat32);
@@ -81,10 +80,13 @@ internal sealed unsafe class CpuDecoder
 
     /// <summary>
     /// A decoder for one row per entry of <paramref name="padCount"/> that continues after the prompts already in <paramref name="cache"/>,
-    /// row b left-padded by <paramref name="padCount"/>[b] positions (masked out of attention).
+    /// row b left-padded by <paramref name="padCount"/>[b] positions (masked out of attention). <paramref name="vectorBits"/>
+    /// (128, 256 or 512) sets the vector width, <see cref="CpuKernels.VectorBits"/> by default (tests run each width).
     /// </summary>
-    public CpuDecoder(LlamaForCausalLM model, KvCache cache, int[] padCount)
+    public CpuDecoder(LlamaForCausalLM model, KvCache cache, int[] padCount, int? vectorBits = null)
     {
+        _vectorBits = vectorBits ?? VectorBits;
+        if (_vectorBits is not (128 or 256 or 512)) throw new ArgumentException($"vector width {_vectorBits}: expected 128, 256 or 512 bits");
         if (!Supports(model)) throw new ArgumentException("the model is not one the CPU decoder runs (float32 on the CPU, kernels auto, no adapters)");
         var c = model.Config;
         _batch = padCount.Length;
@@ -184,23 +186,34 @@ internal sealed unsafe class CpuDecoder
             if ((uint)token >= (uint)_vocab) throw new ArgumentException($"token id {token} is outside the model's vocabulary (0..{_vocab - 1})");
             new ReadOnlySpan<float>(_embedding + (long)token * _hidden, _hidden).CopyTo(_x.AsSpan(b * _hidden, _hidden));
         }
-        for (int l = 0; l < _layers; l++)
+        switch (_vectorBits)
         {
-            var w = _layerWeights[l];
-            Normalize(_x, _normed, w.InputNorm);
-            Run(_qkv[l]);
-            Attend(w, index);
-            Run(_output[l]);
-            Normalize(_x, _normed, w.PostNorm);
-            Run(_gateUp[l]);
-            Run(_down[l]);
+            case 512: Step<FloatVector512>(index); break;
+            case 256: Step<FloatVector256>(index); break;
+            default: Step<FloatVector128>(index); break;
         }
         _cache.Advance(1);
-        Normalize(_x, _normed, _finalNorm);
-        Run(_head);
         float* logits = Address(_logits);
         For(_batch, (long)_batch * _vocab, b => _next[b] = ArgMax(logits + b * _vocab, _vocab));
         return [.. _next];
+    }
+
+    /// <summary>The layers, the final norm and the LM head at the width of <typeparamref name="V"/>, for the embedded tokens in the residual buffer.</summary>
+    void Step<V>(int index) where V : unmanaged, IFloatVector<V>
+    {
+        for (int l = 0; l < _layers; l++)
+        {
+            var w = _layerWeights[l];
+            Normalize<V>(_x, _normed, w.InputNorm);
+            Run<V>(_qkv[l]);
+            Attend<V>(w, index);
+            Run<V>(_output[l]);
+            Normalize<V>(_x, _normed, w.PostNorm);
+            Run<V>(_gateUp[l]);
+            Run<V>(_down[l]);
+        }
+        Normalize<V>(_x, _normed, _finalNorm);
+        Run<V>(_head);
     }
 
     static float[] Buffer(int length) => GC.AllocateArray<float>(Math.Max(1, length), pinned: true);
@@ -230,33 +243,43 @@ internal sealed unsafe class CpuDecoder
         return new Plan(segments, [.. blocks], parallel && blocks.Count > 1);
     }
 
-    void Run(Plan plan)
+    void Run<V>(Plan plan) where V : unmanaged, IFloatVector<V>
     {
         if (!plan.Parallel)
         {
-            foreach (var block in plan.Blocks) RunBlock(plan.Segments[block.Segment], block.Start, block.End);
+            foreach (var block in plan.Blocks) RunBlock<V>(plan.Segments[block.Segment], block.Start, block.End);
             return;
         }
         IntraOpParallel.For(plan.Blocks.Length, i =>
         {
             var (segment, start, end) = plan.Blocks[i];
-            RunBlock(plan.Segments[segment], start, end);
+            RunBlock<V>(plan.Segments[segment], start, end);
         });
     }
 
-    void RunBlock(Segment s, int start, int end)
+    void RunBlock<V>(Segment s, int start, int end) where V : unmanaged, IFloatVector<V>
     {
-        Project(s.X, _batch, s.In, s.W, s.Bias, s.Y, s.Out, start, end, s.Accumulate);
+        Project<V>(s.X, _batch, s.In, s.W, s.Bias, s.Y, s.Out, start, end, s.Accumulate);
         if (s.Up is null) return;
-        Project(s.X, _batch, s.In, s.Up, s.UpBias, s.UpY, s.Out, start, end, false);
+        Project<V>(s.X, _batch, s.In, s.Up, s.UpBias, s.UpY, s.Out, start, end, false);
+        float* g2 = stackalloc float[V.Lanes], u2 = stackalloc float[V.Lanes];
         for (int b = 0; b < _batch; b++)
         {
             long row = (long)b * s.Out;
-            for (int o = start; o < end; o++)
+            float* gate = s.Y + row, up = s.UpY + row, product = s.Product + row;
+            int o = start;
+            for (; o + V.Lanes <= end; o += V.Lanes)
             {
-                float g = s.Y[row + o];
-                s.Product[row + o] = g / (1f + MathF.Exp(-g)) * s.UpY[row + o];
+                var g = V.Load(gate + o);
+                (g / (V.One + Exp(-g)) * V.Load(up + o)).Store(product + o);
             }
+            if (o == end) continue;
+            // The tail through the same vector code, so a value's product does not depend on where a block ends.
+            int tail = end - o;
+            for (int i = 0; i < tail; i++) (g2[i], u2[i]) = (gate[o + i], up[o + i]);
+            var last = V.Load(g2);
+            (last / (V.One + Exp(-last)) * V.Load(u2)).Store(g2);
+            for (int i = 0; i < tail; i++) product[o + i] = g2[i];
         }
     }
 
@@ -268,14 +291,14 @@ internal sealed unsafe class CpuDecoder
     }
 
     /// <summary>y = weight ⊙ (x · (mean(x²) + eps)^-½) per row of [batch, hidden].</summary>
-    void Normalize(float[] x, float[] y, float* weight)
+    void Normalize<V>(float[] x, float[] y, float* weight) where V : unmanaged, IFloatVector<V>
     {
         for (int b = 0; b < _batch; b++)
         {
             var row = x.AsSpan(b * _hidden, _hidden);
             var output = y.AsSpan(b * _hidden, _hidden);
             float sum = 0;
-            fixed (float* r = row) sum = Dot(r, r, _hidden);
+            fixed (float* r = row) sum = Dot<V>(r, r, _hidden);
             float reciprocal = 1f / MathF.Sqrt(sum / _hidden + _eps);
             for (int i = 0; i < _hidden; i++) output[i] = weight[i] * (row[i] * reciprocal);
         }
@@ -285,7 +308,7 @@ internal sealed unsafe class CpuDecoder
     /// For every (row, kv head): rotates the new key, writes it and the value into the cache at <paramref name="index"/>,
     /// then for each query head of the group rotates the query and attends over the row's visible keys.
     /// </summary>
-    void Attend(Layer w, int index)
+    void Attend<V>(Layer w, int index) where V : unmanaged, IFloatVector<V>
     {
         int groups = _heads / _kvHeads;
         int lowestVisible = _window is { } window ? Math.Max(0, index - window + 1) : 0;
@@ -308,7 +331,7 @@ internal sealed unsafe class CpuDecoder
                     int h = g * groups + member;
                     float* query = qp + ((long)b * _heads + h) * _headDim;
                     Rotate(query, query, c, s, _headDim);
-                    AttendOne(query, keys, values, first, index, sp + ((long)b * _heads + h) * _capacity, ap + ((long)b * _heads + h) * _headDim);
+                    AttendOne<V>(query, keys, values, first, index, sp + ((long)b * _heads + h) * _capacity, ap + ((long)b * _heads + h) * _headDim);
                 }
             });
         }
@@ -327,13 +350,13 @@ internal sealed unsafe class CpuDecoder
     }
 
     /// <summary>softmax(q·kⱼ / √d) over keys first .. last, then Σ pⱼ vⱼ into <paramref name="output"/>.</summary>
-    void AttendOne(float* query, float* keys, float* values, int first, int last, float* scores, float* output)
+    void AttendOne<V>(float* query, float* keys, float* values, int first, int last, float* scores, float* output) where V : unmanaged, IFloatVector<V>
     {
         int d = _headDim;
         float scale = 1f / MathF.Sqrt(d), max = float.NegativeInfinity;
         for (int j = first; j <= last; j++)
         {
-            float score = Dot(query, keys + (long)j * d, d) * scale;
+            float score = Dot<V>(query, keys + (long)j * d, d) * scale;
             scores[j] = score;
             if (score > max) max = score;
         }
@@ -350,9 +373,8 @@ internal sealed unsafe class CpuDecoder
             float pj = scores[j] / sum;
             float* value = values + (long)j * d;
             int i = 0;
-            if (Vector.IsHardwareAccelerated)
-                for (var weight = new Vector<float>(pj); i + Vector<float>.Count <= d; i += Vector<float>.Count)
-                    Vector.FusedMultiplyAdd(weight, Vector.Load(value + i), Vector.Load(output + i)).Store(output + i);
+            for (var weight = V.Create(pj); i + V.Lanes <= d; i += V.Lanes)
+                    V.FusedMultiplyAdd(weight, V.Load(value + i), V.Load(output + i)).Store(output + i);
             for (; i < d; i++) output[i] += pj * value[i];
         }
     }
@@ -374,13 +396,13 @@ internal sealed unsafe class CpuDecoder
 
     /// <summary>Σᵢ a[i]·b[i]: one vector accumulator in order, its horizontal sum, then the scalar tail.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static float Dot(float* a, float* b, int n)
+    static float Dot<V>(float* a, float* b, int n) where V : unmanaged, IFloatVector<V>
     {
-        var acc = Vector<float>.Zero;
+        var acc = V.Zero;
         int i = 0;
-        for (; i + Vector<float>.Count <= n; i += Vector<float>.Count)
-            acc = Vector.FusedMultiplyAdd(Vector.Load(a + i), Vector.Load(b + i), acc);
-        float sum = Vector.Sum(acc);
+        for (; i + V.Lanes <= n; i += V.Lanes)
+            acc = V.FusedMultiplyAdd(V.Load(a + i), V.Load(b + i), acc);
+        float sum = V.Sum(acc);
         for (; i < n; i++) sum = MathF.FusedMultiplyAdd(a[i], b[i], sum);
         return sum;
     }
@@ -390,7 +412,7 @@ internal sealed unsafe class CpuDecoder
     /// every b, in tiles of four weight rows by two batch rows; each dot product as <see cref="Dot"/> computes it.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Project(float* x, int batch, int n, float* w, float* bias, float* y, int outDim, int start, int end, bool accumulate)
+    static void Project<V>(float* x, int batch, int n, float* w, float* bias, float* y, int outDim, int start, int end, bool accumulate) where V : unmanaged, IFloatVector<V>
     {
         int o = start;
         for (; o + 4 <= end; o += 4)
@@ -400,62 +422,62 @@ internal sealed unsafe class CpuDecoder
             for (; b + 2 <= batch; b += 2)
             {
                 float* x0 = x + (long)b * n, x1 = x0 + n;
-                Vector<float> a00 = default, a01 = default, a02 = default, a03 = default, a10 = default, a11 = default, a12 = default, a13 = default;
+                V a00 = V.Zero, a01 = V.Zero, a02 = V.Zero, a03 = V.Zero, a10 = V.Zero, a11 = V.Zero, a12 = V.Zero, a13 = V.Zero;
                 int i = 0;
-                for (; i + Vector<float>.Count <= n; i += Vector<float>.Count)
+                for (; i + V.Lanes <= n; i += V.Lanes)
                 {
-                    Vector<float> v0 = Vector.Load(x0 + i), v1 = Vector.Load(x1 + i);
-                    var r = Vector.Load(w0 + i);
-                    a00 = Vector.FusedMultiplyAdd(v0, r, a00);
-                    a10 = Vector.FusedMultiplyAdd(v1, r, a10);
-                    r = Vector.Load(w1 + i);
-                    a01 = Vector.FusedMultiplyAdd(v0, r, a01);
-                    a11 = Vector.FusedMultiplyAdd(v1, r, a11);
-                    r = Vector.Load(w2 + i);
-                    a02 = Vector.FusedMultiplyAdd(v0, r, a02);
-                    a12 = Vector.FusedMultiplyAdd(v1, r, a12);
-                    r = Vector.Load(w3 + i);
-                    a03 = Vector.FusedMultiplyAdd(v0, r, a03);
-                    a13 = Vector.FusedMultiplyAdd(v1, r, a13);
+                    V v0 = V.Load(x0 + i), v1 = V.Load(x1 + i);
+                    var r = V.Load(w0 + i);
+                    a00 = V.FusedMultiplyAdd(v0, r, a00);
+                    a10 = V.FusedMultiplyAdd(v1, r, a10);
+                    r = V.Load(w1 + i);
+                    a01 = V.FusedMultiplyAdd(v0, r, a01);
+                    a11 = V.FusedMultiplyAdd(v1, r, a11);
+                    r = V.Load(w2 + i);
+                    a02 = V.FusedMultiplyAdd(v0, r, a02);
+                    a12 = V.FusedMultiplyAdd(v1, r, a12);
+                    r = V.Load(w3 + i);
+                    a03 = V.FusedMultiplyAdd(v0, r, a03);
+                    a13 = V.FusedMultiplyAdd(v1, r, a13);
                 }
-                Store(y, outDim, b, o, Finish(a00, x0, w0, i, n), bias, accumulate);
-                Store(y, outDim, b, o + 1, Finish(a01, x0, w1, i, n), bias, accumulate);
-                Store(y, outDim, b, o + 2, Finish(a02, x0, w2, i, n), bias, accumulate);
-                Store(y, outDim, b, o + 3, Finish(a03, x0, w3, i, n), bias, accumulate);
-                Store(y, outDim, b + 1, o, Finish(a10, x1, w0, i, n), bias, accumulate);
-                Store(y, outDim, b + 1, o + 1, Finish(a11, x1, w1, i, n), bias, accumulate);
-                Store(y, outDim, b + 1, o + 2, Finish(a12, x1, w2, i, n), bias, accumulate);
-                Store(y, outDim, b + 1, o + 3, Finish(a13, x1, w3, i, n), bias, accumulate);
+                Store(y, outDim, b, o, Finish<V>(a00, x0, w0, i, n), bias, accumulate);
+                Store(y, outDim, b, o + 1, Finish<V>(a01, x0, w1, i, n), bias, accumulate);
+                Store(y, outDim, b, o + 2, Finish<V>(a02, x0, w2, i, n), bias, accumulate);
+                Store(y, outDim, b, o + 3, Finish<V>(a03, x0, w3, i, n), bias, accumulate);
+                Store(y, outDim, b + 1, o, Finish<V>(a10, x1, w0, i, n), bias, accumulate);
+                Store(y, outDim, b + 1, o + 1, Finish<V>(a11, x1, w1, i, n), bias, accumulate);
+                Store(y, outDim, b + 1, o + 2, Finish<V>(a12, x1, w2, i, n), bias, accumulate);
+                Store(y, outDim, b + 1, o + 3, Finish<V>(a13, x1, w3, i, n), bias, accumulate);
             }
             for (; b < batch; b++)
             {
                 float* x0 = x + (long)b * n;
-                Vector<float> a0 = default, a1 = default, a2 = default, a3 = default;
+                V a0 = V.Zero, a1 = V.Zero, a2 = V.Zero, a3 = V.Zero;
                 int i = 0;
-                for (; i + Vector<float>.Count <= n; i += Vector<float>.Count)
+                for (; i + V.Lanes <= n; i += V.Lanes)
                 {
-                    var v0 = Vector.Load(x0 + i);
-                    a0 = Vector.FusedMultiplyAdd(v0, Vector.Load(w0 + i), a0);
-                    a1 = Vector.FusedMultiplyAdd(v0, Vector.Load(w1 + i), a1);
-                    a2 = Vector.FusedMultiplyAdd(v0, Vector.Load(w2 + i), a2);
-                    a3 = Vector.FusedMultiplyAdd(v0, Vector.Load(w3 + i), a3);
+                    var v0 = V.Load(x0 + i);
+                    a0 = V.FusedMultiplyAdd(v0, V.Load(w0 + i), a0);
+                    a1 = V.FusedMultiplyAdd(v0, V.Load(w1 + i), a1);
+                    a2 = V.FusedMultiplyAdd(v0, V.Load(w2 + i), a2);
+                    a3 = V.FusedMultiplyAdd(v0, V.Load(w3 + i), a3);
                 }
-                Store(y, outDim, b, o, Finish(a0, x0, w0, i, n), bias, accumulate);
-                Store(y, outDim, b, o + 1, Finish(a1, x0, w1, i, n), bias, accumulate);
-                Store(y, outDim, b, o + 2, Finish(a2, x0, w2, i, n), bias, accumulate);
-                Store(y, outDim, b, o + 3, Finish(a3, x0, w3, i, n), bias, accumulate);
+                Store(y, outDim, b, o, Finish<V>(a0, x0, w0, i, n), bias, accumulate);
+                Store(y, outDim, b, o + 1, Finish<V>(a1, x0, w1, i, n), bias, accumulate);
+                Store(y, outDim, b, o + 2, Finish<V>(a2, x0, w2, i, n), bias, accumulate);
+                Store(y, outDim, b, o + 3, Finish<V>(a3, x0, w3, i, n), bias, accumulate);
             }
         }
         for (; o < end; o++)
             for (int b = 0; b < batch; b++)
-                Store(y, outDim, b, o, Dot(x + (long)b * n, w + (long)o * n, n), bias, accumulate);
+                Store(y, outDim, b, o, Dot<V>(x + (long)b * n, w + (long)o * n, n), bias, accumulate);
     }
 
     /// <summary>The horizontal sum of a dot product's accumulator and its scalar tail from <paramref name="i"/>, as in <see cref="Dot"/>.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static float Finish(Vector<float> acc, float* a, float* b, int i, int n)
+    static float Finish<V>(V acc, float* a, float* b, int i, int n) where V : unmanaged, IFloatVector<V>
     {
-        float sum = Vector.Sum(acc);
+        float sum = V.Sum(acc);
         for (; i < n; i++) sum = MathF.FusedMultiplyAdd(a[i], b[i], sum);
         return sum;
     }
