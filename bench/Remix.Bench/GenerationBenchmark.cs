@@ -11,7 +11,7 @@ namespace Remix.Bench;
 /// at batch 1 and 32, with and without the KV cache, plus resident memory over repeated calls. <c>--kernels reference</c>
 /// keeps every step on libtorch; <c>--model DIR</c> loads a checkpoint instead (such as models/remix-tiny), <c>--shape
 /// stories260k</c> builds karpathy's stories260K shape (dim 64, 5 layers, 8/4 heads, hidden 172, vocab 512) with random
-/// weights; <c>--batches 1,32,256</c> and <c>--cache-only</c> choose the rows.
+/// weights; <c>--batches 1,32,256</c> and <c>--cache-only</c> choose the rows, <c>--no-memory</c> skips the memory check.
 /// </summary>
 static class GenerationBenchmark
 {
@@ -55,6 +55,7 @@ static class GenerationBenchmark
                 Console.WriteLine($"| {batch} | {(cache ? "yes" : "no")} | {batch * newTokens / seconds:N0} | {seconds * 1000 / newTokens:F2} |");
             }
 
+        if (BenchArgs.Flag(args, "--no-memory")) return 0;
         var memoryPrompts = Prompts(32, promptLength, config.VocabSize);
         long before = 0;
         for (int i = 0; i < 60; i++)
