@@ -13,6 +13,6 @@ return args.FirstOrDefault() switch
 
 static int Usage()
 {
-    Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Remix.Bench -- generation [--threads N] [--new-tokens N]\n       ... -- training [--hidden 256 --layers 4 --batch 16 --seq 128 --steps 60 --vocab 2048 --threads N]");
+    Console.Error.WriteLine("usage: dotnet run -c Release --project bench/Remix.Bench -- generation [--threads N] [--new-tokens N] [--kernels auto|reference] [--shape stories260k | --model DIR] [--batches 1,32,256] [--cache-only] [--no-memory]\n       ... -- training [--hidden 256 --layers 4 --batch 16 --seq 128 --steps 60 --vocab 2048 --threads N]");
     return 2;
 }
