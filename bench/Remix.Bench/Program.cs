@@ -26,7 +26,8 @@ catch (Remix.InvalidInputException e)
 static int Usage()
 {
     Console.Error.WriteLine("""
-        usage: dotnet run -c Release --project bench/Remix.Bench -- generation [--threads N] [--new-tokens N]
+        usage: dotnet run -c Release --project bench/Remix.Bench -- generation [--threads N] [--new-tokens N] [--kernels auto|reference]
+                   [--shape stories260k | --model DIR] [--batches 1,32,256] [--cache-only] [--no-memory]
                ... -- training [--hidden 256 --layers 4 --batch 16 --seq 128 --steps 60 --vocab 2048 --threads N]
                ... -- decoding (--model DIR | --shape stories260k [--save DIR] [--seed 0]) [--batches 1,32,256] [--prompt-length 8]
                    [--new-tokens 248] [--repeats 5] [--kernels auto|reference] [--threads N] [--reference-command CMD [--reference-label NAME]]

@@ -1,5 +1,7 @@
 using Remix.Models;
 using static TorchSharp.torch;
+using Remix.Models.Kernels;
+using Remix.Runtime;
 
 namespace Remix.Evaluation;
 
@@ -8,8 +10,20 @@ namespace Remix.Evaluation;
 /// from each prompt's first real token and padding masked out of attention, so every row decodes as
 /// it would alone. Each row stops at its first stop token; the batch stops when all have.
 /// </summary>
-public sealed class GreedyGenerator(LlamaForCausalLM model)
+/// <remarks>
+/// The prompts are read by one libtorch forward pass (prefill). With the KV cache, each later step runs on
+/// <see cref="CpuDecoder"/> where it applies (float32 on the CPU, <see cref="KernelChoice.Auto"/>, no LoRA adapter
+/// attached: <see cref="UsesCpuDecoder"/>), otherwise on the model's forward pass; <paramref name="kernels"/>
+/// <see cref="KernelChoice.Reference"/> (or a model built with it) keeps every step on the forward pass.
+/// </remarks>
+public sealed class GreedyGenerator(LlamaForCausalLM model, KernelChoice? kernels = null)
 {
+    /// <summary>Whether the steps after the prompt run on <see cref="CpuDecoder"/> (with the KV cache), as it stands now.</summary>
+    public bool UsesCpuDecoder => (kernels ?? model.Kernels) == KernelChoice.Auto && CpuDecoder.Supports(model);
+
+    /// <summary>Which code runs the decoding steps, as provenance records it.</summary>
+    public string DecodingPath(bool useCache = true) => useCache && UsesCpuDecoder ? "remix decoder (CPU, float32)" : "libtorch forward";
+
     /// <summary>
     /// Generates up to <paramref name="maxNewTokens"/> tokens after each prompt. With
     /// <paramref name="useCache"/> false every step re-reads the whole sequence (for checking and benchmarks).
@@ -41,17 +55,13 @@ public sealed class GreedyGenerator(LlamaForCausalLM model)
 
         using var noGrad = no_grad();
         using var cache = useCache ? new KvCache(model.Config, batch, width + maxNewTokens, model.Device, model.DType) : null;
+        var decoder = cache is not null && maxNewTokens > 1 && UsesCpuDecoder ? new CpuDecoder(model, cache, padCount) : null;
+        var last = new int[batch];
         for (int step = 0; step < maxNewTokens; step++)
         {
             using var scope = NewDisposeScope();
-            int total = width + step;
-            int fed = useCache && step > 0 ? 1 : total; // positions fed this step
-            var input = IdsTensor(tokens, total - fed, fed);
-            var positions = PositionsTensor(padCount, total - fed, fed);
-            var mask = padded ? MaskTensor(padCount, total) : null;
-            var logits = model.Forward(input, positions, mask, cache, lastOnly: true); // [batch, 1, vocab]
-            var next = logits.select(1, 0).argmax(-1).to(CPU).data<long>().ToArray();
-
+            for (int b = 0; b < batch; b++) last[b] = tokens[b][^1];
+            long[] next = decoder is not null && step > 0 ? [.. decoder.Step(last).Select(t => (long)t)] : LibtorchStep(tokens, padCount, padded, cache, step, width);
             for (int b = 0; b < batch; b++)
             {
                 int token = stopped[b] ? padId : (int)next[b];
@@ -63,6 +73,18 @@ public sealed class GreedyGenerator(LlamaForCausalLM model)
             if (stopped.All(s => s)) break;
         }
         return Results(generated, stopped);
+    }
+
+    /// <summary>The next token of every row by the model's forward pass: the whole sequence, or with the cache only the newest token after the first step.</summary>
+    long[] LibtorchStep(List<int>[] tokens, int[] padCount, bool padded, KvCache? cache, int step, int width)
+    {
+        int total = width + step;
+        int fed = cache is not null && step > 0 ? 1 : total; // positions fed this step
+        var input = IdsTensor(tokens, total - fed, fed);
+        var positions = PositionsTensor(padCount, total - fed, fed);
+        var mask = padded ? MaskTensor(padCount, total) : null;
+        var logits = model.Forward(input, positions, mask, cache, lastOnly: true); // [batch, 1, vocab]
+        return logits.select(1, 0).argmax(-1).to(CPU).data<long>().ToArray();
     }
 
     static GeneratedSequence[] Results(List<int>[] generated, bool[] stopped) =>

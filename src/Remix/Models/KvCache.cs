@@ -42,6 +42,12 @@ public sealed class KvCache : IDisposable
         return (_keys[layer].narrow(2, 0, Length + added), _values[layer].narrow(2, 0, Length + added));
     }
 
+    /// <summary>Layer <paramref name="layer"/>'s whole key tensor, [batch, kv_heads, capacity, head_dim], for kernels that write it in place.</summary>
+    internal Tensor KeysOf(int layer) => _keys[layer];
+
+    /// <summary>Layer <paramref name="layer"/>'s whole value tensor, [batch, kv_heads, capacity, head_dim].</summary>
+    internal Tensor ValuesOf(int layer) => _values[layer];
+
     /// <summary>Marks <paramref name="added"/> more positions as cached, after every layer has appended them.</summary>
     public void Advance(long added) => Length += added;
 

@@ -1,7 +1,7 @@
 namespace Remix.Runtime;
 
 /// <summary>
-/// Which code runs a model's norms, SwiGLU product and causal attention on the CPU: <see cref="Auto"/> uses Remix's
+/// Which code runs a model's norms, SwiGLU product, causal attention and greedy decoding steps on the CPU: <see cref="Auto"/> uses Remix's
 /// CPU kernels (at the widest vectors .NET accelerates: 512, 256 or 128 bits) where the tensors' shapes allow,
 /// <see cref="Reference"/> plain TorchSharp operations everywhere. The two agree within float32 rounding, not bit for bit.
 /// </summary>

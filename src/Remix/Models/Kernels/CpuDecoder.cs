@@ -1,0 +1,492 @@
+using System.Runtime.CompilerServices;
+using Remix.Runtime;
+using Remix.Training;
+using static Remix.Models.Kernels.CpuKernels;
+using static TorchSharp.torch;
+
+namespace Remix.Models.Kernels;
+
+/// <summary>
+/// One greedy decoding step for a whole batch in Remix's own kernels: per layer RMSNorm, the q/k/v projections (with
+/// their biases), RoPE at each row's own position, the new keys and values written into the <see cref="KvCache"/>,
+/// attention over the cache (padding and sliding window as <see cref="AttentionMask"/> builds them), the o-projection,
+/// SwiGLU and the residuals; then the final norm, the LM head and argmax. It replaces some 60 libtorch calls per layer,
+/// whose dispatch costs more than the arithmetic at small sizes, with five loops per layer on the
+/// <see cref="IntraOpParallel"/> threads.
+/// </summary>
+/// <remarks>
+/// Weights are read in place from the model's float32 parameters; the work buffers are allocated once per decoder
+/// (one generation call). A projection reads each weight row once per step for the whole batch (tiles of 4 rows by 2
+/// batch rows), and splits its output rows over the threads; every dot product is one vector accumulator over the
+/// input in order, then a horizontal sum and a scalar tail, whatever the tile or the thread, so the results do not
+/// depend on the thread count. Logits agree with libtorch's within float32 rounding, not bit for bit.
+/// </remarks>
+internal sealed unsafe class CpuDecoder
+{
+    /// <summary>Multiply-adds below which a loop runs on the calling thread: a parallel dispatch costs about this much.</summary>
+    const long ParallelWork = 1 << 15;
+
+    readonly int _batch, _hidden, _heads, _kvHeads, _headDim, _intermediate, _vocab, _capacity, _layers;
+    readonly int? _window;
+    readonly float _eps;
+    readonly int[] _padCount;
+    readonly KvCache _cache;
+    readonly Layer[] _layerWeights;
+    readonly float* _embedding, _finalNorm, _lmHead;
+
+    // Work buffers, pinned: [batch, ...] rows.
+    readonly float[] _x, _normed, _q, _k, _v, _attended, _gate, _up, _product, _logits, _scores, _cos, _signedSin;
+    readonly int[] _next;
+    readonly Plan[] _qkv, _output, _gateUp, _down;
+    readonly Plan _head;
+    readonly int _threads, _vectorBits;
+
+    /// <summary>One layer's parameters: pointers into the model's tensors.</summary>
+    sealed class Layer
+    {
+        public float* InputNorm, PostNorm, Q, K, V, O, Gate, Up, Down, QBias, KBias, VBias, OBias, GateBias, UpBias, DownBias;
+        public float* Keys, Values; // the cache's [batch, kv_heads, capacity, head_dim]
+    }
+
+    /// <summary>y[b, o] (+)= bias[o] + Σᵢ x[b, i]·w[o, i] for the rows of one weight; with <see cref="Up"/> also the SwiGLU product.</summary>
+    sealed class Segment
+    {
+        public float* W, Bias, X, Y;
+        public int In, Out;
+        public bool Accumulate;
+        public float* Up, UpBias, UpY, Product; // gate/up pairs: Product[b, o] = silu(Y[b, o])·UpY[b, o]
+    }
+
+    /// <summary>Projections that run in one parallel loop, cut into blocks of output rows.</summary>
+    sealed class Plan(Segment[] segments, (int Segment, int Start, int End)[] blocks, bool parallel)
+    {
+        public readonly Segment[] Segments = segments;
+        public readonly (int Segment, int Start, int End)[] Blocks = blocks;
+        public readonly bool Parallel = parallel;
+    }
+
+    /// <summary>
+    /// Whether the decoder runs <paramref name="model"/>: float32 on the CPU, built with <see cref="KernelChoice.Auto"/>, no LoRA
+    /// adapter attached (merged ones are part of the weights), every parameter contiguous and an even head size.
+    /// </summary>
+    public static bool Supports(LlamaForCausalLM model)
+    {
+        var c = model.Config;
+        if (!Accelerated || model.Kernels != KernelChoice.Auto || model.DType != ScalarType.Float32 || model.Device.type != TorchSharp.DeviceType.CPU) return false;
+        if (c.HeadDim % 2 != 0 || c.NumKeyValueHeads <= 0 || c.NumAttentionHeads % c.NumKeyValueHeads != 0) return false;
+        if (Lora.HasAdapters(model)) return false;
+        return model.parameters().All(IsPlainCpuFloat32);
+    }
+
+    /// <summary>
+    /// A decoder for one row per entry of <paramref name="padCount"/> that continues after the prompts already in <paramref name="cache"/>,
+    /// row b left-padded by <paramref name="padCount"/>[b] positions (masked out of attention). <paramref name="vectorBits"/>
+    /// (128, 256 or 512) sets the vector width, <see cref="CpuKernels.VectorBits"/> by default (tests run each width).
+    /// </summary>
+    public CpuDecoder(LlamaForCausalLM model, KvCache cache, int[] padCount, int? vectorBits = null)
+    {
+        _vectorBits = vectorBits ?? VectorBits;
+        if (_vectorBits is not (128 or 256 or 512)) throw new ArgumentException($"vector width {_vectorBits}: expected 128, 256 or 512 bits");
+        if (!Supports(model)) throw new ArgumentException("the model is not one the CPU decoder runs (float32 on the CPU, kernels auto, no adapters)");
+        var c = model.Config;
+        _batch = padCount.Length;
+        _hidden = c.HiddenSize;
+        _heads = c.NumAttentionHeads;
+        _kvHeads = c.NumKeyValueHeads;
+        _headDim = c.HeadDim;
+        _intermediate = c.IntermediateSize;
+        _vocab = c.VocabSize;
+        _layers = c.NumHiddenLayers;
+        _window = c.SlidingWindow;
+        _eps = (float)c.RmsNormEps;
+        _capacity = checked((int)cache.Capacity);
+        _padCount = [.. padCount];
+        _cache = cache;
+        _threads = Math.Max(1, get_num_threads());
+
+        var p = model.named_parameters().ToDictionary(n => n.name, n => n.parameter);
+        float* Get(string name) => Pointer(p[name]);
+        float* Optional(string name) => p.TryGetValue(name, out var t) ? Pointer(t) : null;
+        _embedding = Get("model.embed_tokens.weight");
+        _finalNorm = Get("model.norm.weight");
+        _lmHead = c.TieWordEmbeddings ? _embedding : Get("lm_head.weight");
+        _layerWeights = new Layer[_layers];
+        for (int l = 0; l < _layers; l++)
+        {
+            string a = $"model.layers.{l}.self_attn.", m = $"model.layers.{l}.mlp.";
+            var (keys, values) = (cache.KeysOf(l), cache.ValuesOf(l));
+            if (keys.shape[0] != _batch || !IsPlainCpuFloat32(keys) || !IsPlainCpuFloat32(values))
+                throw new ArgumentException($"the KV cache does not hold {_batch} rows of contiguous float32 on the CPU");
+            _layerWeights[l] = new Layer
+            {
+                InputNorm = Get($"model.layers.{l}.input_layernorm.weight"),
+                PostNorm = Get($"model.layers.{l}.post_attention_layernorm.weight"),
+                Q = Get(a + "q_proj.weight"), K = Get(a + "k_proj.weight"), V = Get(a + "v_proj.weight"), O = Get(a + "o_proj.weight"),
+                QBias = Optional(a + "q_proj.bias"), KBias = Optional(a + "k_proj.bias"), VBias = Optional(a + "v_proj.bias"), OBias = Optional(a + "o_proj.bias"),
+                Gate = Get(m + "gate_proj.weight"), Up = Get(m + "up_proj.weight"), Down = Get(m + "down_proj.weight"),
+                GateBias = Optional(m + "gate_proj.bias"), UpBias = Optional(m + "up_proj.bias"), DownBias = Optional(m + "down_proj.bias"),
+                Keys = Pointer(keys), Values = Pointer(values),
+            };
+        }
+
+        int qWidth = _heads * _headDim, kvWidth = _kvHeads * _headDim;
+        _x = Buffer(_batch * _hidden);
+        _normed = Buffer(_batch * _hidden);
+        _q = Buffer(_batch * qWidth);
+        _k = Buffer(_batch * kvWidth);
+        _v = Buffer(_batch * kvWidth);
+        _attended = Buffer(_batch * qWidth);
+        _gate = Buffer(_batch * _intermediate);
+        _up = Buffer(_batch * _intermediate);
+        _product = Buffer(_batch * _intermediate);
+        _logits = Buffer(_batch * _vocab);
+        _scores = Buffer(_batch * _heads * _capacity);
+        _next = new int[_batch];
+        (_cos, _signedSin) = RopeTables(c, _capacity);
+
+        _qkv = new Plan[_layers];
+        _output = new Plan[_layers];
+        _gateUp = new Plan[_layers];
+        _down = new Plan[_layers];
+        float* x = Address(_x), normed = Address(_normed), attended = Address(_attended), product = Address(_product);
+        for (int l = 0; l < _layers; l++)
+        {
+            var w = _layerWeights[l];
+            _qkv[l] = MakePlan(
+                new Segment { W = w.Q, Bias = w.QBias, X = normed, Y = Address(_q), In = _hidden, Out = qWidth },
+                new Segment { W = w.K, Bias = w.KBias, X = normed, Y = Address(_k), In = _hidden, Out = kvWidth },
+                new Segment { W = w.V, Bias = w.VBias, X = normed, Y = Address(_v), In = _hidden, Out = kvWidth });
+            _output[l] = MakePlan(new Segment { W = w.O, Bias = w.OBias, X = attended, Y = x, In = qWidth, Out = _hidden, Accumulate = true });
+            _gateUp[l] = MakePlan(new Segment
+            {
+                W = w.Gate, Bias = w.GateBias, X = normed, Y = Address(_gate), In = _hidden, Out = _intermediate,
+                Up = w.Up, UpBias = w.UpBias, UpY = Address(_up), Product = product,
+            });
+            _down[l] = MakePlan(new Segment { W = w.Down, Bias = w.DownBias, X = product, Y = x, In = _intermediate, Out = _hidden, Accumulate = true });
+        }
+        _head = MakePlan(new Segment { W = _lmHead, X = normed, Y = Address(_logits), In = _hidden, Out = _vocab });
+    }
+
+    /// <summary>The logits of the last <see cref="Step"/>, [batch, vocab] row-major.</summary>
+    public ReadOnlySpan<float> Logits => _logits;
+
+    /// <summary>
+    /// Feeds <paramref name="tokens"/> (one per row) at the cache's next position, appends their keys and values to the
+    /// cache (and advances it), and returns each row's greedy next token: the first index of the largest logit, as
+    /// torch.argmax picks it (a NaN counts as the largest).
+    /// </summary>
+    public int[] Step(IReadOnlyList<int> tokens)
+    {
+        if (tokens.Count != _batch) throw new ArgumentException($"expected {_batch} tokens, found {tokens.Count}");
+        int index = checked((int)_cache.Length);
+        if (index >= _capacity) throw new InvalidOperationException($"KV cache holds {_capacity} positions; {index + 1} were needed.");
+        for (int b = 0; b < _batch; b++)
+        {
+            int token = tokens[b];
+            if ((uint)token >= (uint)_vocab) throw new ArgumentException($"token id {token} is outside the model's vocabulary (0..{_vocab - 1})");
+            new ReadOnlySpan<float>(_embedding + (long)token * _hidden, _hidden).CopyTo(_x.AsSpan(b * _hidden, _hidden));
+        }
+        switch (_vectorBits)
+        {
+            case 512: Step<FloatVector512>(index); break;
+            case 256: Step<FloatVector256>(index); break;
+            default: Step<FloatVector128>(index); break;
+        }
+        _cache.Advance(1);
+        float* logits = Address(_logits);
+        For(_batch, (long)_batch * _vocab, b => _next[b] = ArgMax(logits + b * _vocab, _vocab));
+        return [.. _next];
+    }
+
+    /// <summary>The layers, the final norm and the LM head at the width of <typeparamref name="V"/>, for the embedded tokens in the residual buffer.</summary>
+    void Step<V>(int index) where V : unmanaged, IFloatVector<V>
+    {
+        for (int l = 0; l < _layers; l++)
+        {
+            var w = _layerWeights[l];
+            Normalize<V>(_x, _normed, w.InputNorm);
+            Run<V>(_qkv[l]);
+            Attend<V>(w, index);
+            Run<V>(_output[l]);
+            Normalize<V>(_x, _normed, w.PostNorm);
+            Run<V>(_gateUp[l]);
+            Run<V>(_down[l]);
+        }
+        Normalize<V>(_x, _normed, _finalNorm);
+        Run<V>(_head);
+    }
+
+    static float[] Buffer(int length) => GC.AllocateArray<float>(Math.Max(1, length), pinned: true);
+
+    static float* Address(float[] pinned) => (float*)Unsafe.AsPointer(ref pinned[0]);
+
+    /// <summary>cos and (−sin₁, sin₂) for positions 0 .. count − 1, [count, head_dim], from <see cref="RotaryEmbedding"/> itself.</summary>
+    static (float[] Cos, float[] SignedSin) RopeTables(LlamaConfig c, int count)
+    {
+        using var scope = NewDisposeScope();
+        var rotary = new RotaryEmbedding(c.HeadDim, c.RopeTheta, c.RopeScaling);
+        var (cos, signedSin) = rotary.Compute(arange(0, count, ScalarType.Int64).unsqueeze(0), ScalarType.Float32);
+        return (cos.contiguous().data<float>().ToArray(), signedSin.contiguous().data<float>().ToArray());
+    }
+
+    Plan MakePlan(params Segment[] segments)
+    {
+        long work = (long)_batch * segments.Sum(s => (long)s.In * s.Out * (s.Up is null ? 1 : 2));
+        bool parallel = _threads > 1 && work >= ParallelWork;
+        long rows = segments.Sum(s => (long)s.Out);
+        // About four blocks per thread, whole tiles of four rows.
+        int blockRows = parallel ? (int)Math.Max(4, (rows + 4L * _threads - 1) / (4L * _threads) + 3 & ~3L) : int.MaxValue;
+        var blocks = new List<(int, int, int)>();
+        for (int s = 0; s < segments.Length; s++)
+            for (int start = 0; start < segments[s].Out; start += blockRows)
+                blocks.Add((s, start, (int)Math.Min(segments[s].Out, (long)start + blockRows)));
+        return new Plan(segments, [.. blocks], parallel && blocks.Count > 1);
+    }
+
+    void Run<V>(Plan plan) where V : unmanaged, IFloatVector<V>
+    {
+        if (!plan.Parallel)
+        {
+            foreach (var block in plan.Blocks) RunBlock<V>(plan.Segments[block.Segment], block.Start, block.End);
+            return;
+        }
+        IntraOpParallel.For(plan.Blocks.Length, i =>
+        {
+            var (segment, start, end) = plan.Blocks[i];
+            RunBlock<V>(plan.Segments[segment], start, end);
+        });
+    }
+
+    void RunBlock<V>(Segment s, int start, int end) where V : unmanaged, IFloatVector<V>
+    {
+        Project<V>(s.X, _batch, s.In, s.W, s.Bias, s.Y, s.Out, start, end, s.Accumulate);
+        if (s.Up is null) return;
+        Project<V>(s.X, _batch, s.In, s.Up, s.UpBias, s.UpY, s.Out, start, end, false);
+        float* g2 = stackalloc float[V.Lanes], u2 = stackalloc float[V.Lanes];
+        for (int b = 0; b < _batch; b++)
+        {
+            long row = (long)b * s.Out;
+            float* gate = s.Y + row, up = s.UpY + row, product = s.Product + row;
+            int o = start;
+            for (; o + V.Lanes <= end; o += V.Lanes)
+            {
+                var g = V.Load(gate + o);
+                (g / (V.One + Exp(-g)) * V.Load(up + o)).Store(product + o);
+            }
+            if (o == end) continue;
+            // The tail through the same vector code, so a value's product does not depend on where a block ends.
+            int tail = end - o;
+            for (int i = 0; i < tail; i++) (g2[i], u2[i]) = (gate[o + i], up[o + i]);
+            var last = V.Load(g2);
+            (last / (V.One + Exp(-last)) * V.Load(u2)).Store(g2);
+            for (int i = 0; i < tail; i++) product[o + i] = g2[i];
+        }
+    }
+
+    /// <summary>Runs body(0 .. count − 1) on the intra-op threads when <paramref name="work"/> is worth a dispatch, else here.</summary>
+    void For(int count, long work, Action<long> body)
+    {
+        if (_threads > 1 && count > 1 && work >= ParallelWork) IntraOpParallel.For(count, body);
+        else for (long i = 0; i < count; i++) body(i);
+    }
+
+    /// <summary>y = weight ⊙ (x · (mean(x²) + eps)^-½) per row of [batch, hidden].</summary>
+    void Normalize<V>(float[] x, float[] y, float* weight) where V : unmanaged, IFloatVector<V>
+    {
+        for (int b = 0; b < _batch; b++)
+        {
+            var row = x.AsSpan(b * _hidden, _hidden);
+            var output = y.AsSpan(b * _hidden, _hidden);
+            float sum = 0;
+            fixed (float* r = row) sum = Dot<V>(r, r, _hidden);
+            float reciprocal = 1f / MathF.Sqrt(sum / _hidden + _eps);
+            for (int i = 0; i < _hidden; i++) output[i] = weight[i] * (row[i] * reciprocal);
+        }
+    }
+
+    /// <summary>
+    /// For every (row, kv head): rotates the new key, writes it and the value into the cache at <paramref name="index"/>,
+    /// then for each query head of the group rotates the query and attends over the row's visible keys.
+    /// </summary>
+    void Attend<V>(Layer w, int index) where V : unmanaged, IFloatVector<V>
+    {
+        int groups = _heads / _kvHeads;
+        int lowestVisible = _window is { } window ? Math.Max(0, index - window + 1) : 0;
+        long work = (long)_batch * _heads * (index + 1) * _headDim * 2;
+        fixed (float* q = _q, k = _k, v = _v, attended = _attended, scores = _scores, cos = _cos, signedSin = _signedSin)
+        {
+            float* qp = q, kp = k, vp = v, ap = attended, sp = scores, cosTable = cos, sinTable = signedSin;
+            For(_batch * _kvHeads, work, item =>
+            {
+                int b = (int)(item / _kvHeads), g = (int)(item % _kvHeads);
+                int position = index - _padCount[b];
+                float* c = cosTable + (long)position * _headDim, s = sinTable + (long)position * _headDim;
+                long slot = ((long)(b * _kvHeads + g) * _capacity) * _headDim;
+                float* keys = w.Keys + slot, values = w.Values + slot;
+                Rotate(kp + ((long)b * _kvHeads + g) * _headDim, keys + (long)index * _headDim, c, s, _headDim);
+                new ReadOnlySpan<float>(vp + ((long)b * _kvHeads + g) * _headDim, _headDim).CopyTo(new Span<float>(values + (long)index * _headDim, _headDim));
+                int first = Math.Max(lowestVisible, _padCount[b]);
+                for (int member = 0; member < groups; member++)
+                {
+                    int h = g * groups + member;
+                    float* query = qp + ((long)b * _heads + h) * _headDim;
+                    Rotate(query, query, c, s, _headDim);
+                    AttendOne<V>(query, keys, values, first, index, sp + ((long)b * _heads + h) * _capacity, ap + ((long)b * _heads + h) * _headDim);
+                }
+            });
+        }
+    }
+
+    /// <summary>x·cos + roll(x, half)·(−sin₁, sin₂), as <see cref="RotaryEmbedding.Apply"/> computes it; <paramref name="to"/> may be <paramref name="from"/>.</summary>
+    static void Rotate(float* from, float* to, float* cos, float* signedSin, int d)
+    {
+        int half = d / 2;
+        for (int i = 0; i < half; i++)
+        {
+            float a = from[i], b = from[i + half];
+            to[i] = a * cos[i] + b * signedSin[i];
+            to[i + half] = b * cos[i + half] + a * signedSin[i + half];
+        }
+    }
+
+    /// <summary>softmax(q·kⱼ / √d) over keys first .. last, then Σ pⱼ vⱼ into <paramref name="output"/>.</summary>
+    void AttendOne<V>(float* query, float* keys, float* values, int first, int last, float* scores, float* output) where V : unmanaged, IFloatVector<V>
+    {
+        int d = _headDim;
+        float scale = 1f / MathF.Sqrt(d), max = float.NegativeInfinity;
+        for (int j = first; j <= last; j++)
+        {
+            float score = Dot<V>(query, keys + (long)j * d, d) * scale;
+            scores[j] = score;
+            if (score > max) max = score;
+        }
+        float sum = 0;
+        for (int j = first; j <= last; j++)
+        {
+            float e = MathF.Exp(scores[j] - max);
+            scores[j] = e;
+            sum += e;
+        }
+        new Span<float>(output, d).Clear();
+        for (int j = first; j <= last; j++)
+        {
+            float pj = scores[j] / sum;
+            float* value = values + (long)j * d;
+            int i = 0;
+            for (var weight = V.Create(pj); i + V.Lanes <= d; i += V.Lanes)
+                    V.FusedMultiplyAdd(weight, V.Load(value + i), V.Load(output + i)).Store(output + i);
+            for (; i < d; i++) output[i] += pj * value[i];
+        }
+    }
+
+    /// <summary>The first index of the largest value (a NaN, the first NaN), as torch.argmax.</summary>
+    static int ArgMax(float* values, int count)
+    {
+        int best = 0;
+        float max = values[0];
+        if (float.IsNaN(max)) return 0;
+        for (int i = 1; i < count; i++)
+        {
+            float value = values[i];
+            if (float.IsNaN(value)) return i;
+            if (value > max) (max, best) = (value, i);
+        }
+        return best;
+    }
+
+    /// <summary>Σᵢ a[i]·b[i]: one vector accumulator in order, its horizontal sum, then the scalar tail.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static float Dot<V>(float* a, float* b, int n) where V : unmanaged, IFloatVector<V>
+    {
+        var acc = V.Zero;
+        int i = 0;
+        for (; i + V.Lanes <= n; i += V.Lanes)
+            acc = V.FusedMultiplyAdd(V.Load(a + i), V.Load(b + i), acc);
+        float sum = V.Sum(acc);
+        for (; i < n; i++) sum = MathF.FusedMultiplyAdd(a[i], b[i], sum);
+        return sum;
+    }
+
+    /// <summary>
+    /// y[b, o] = bias[o] + x[b]·w[o] (or y[b, o] += that, when <paramref name="accumulate"/>) for rows o in [start, end) and
+    /// every b, in tiles of four weight rows by two batch rows; each dot product as <see cref="Dot"/> computes it.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void Project<V>(float* x, int batch, int n, float* w, float* bias, float* y, int outDim, int start, int end, bool accumulate) where V : unmanaged, IFloatVector<V>
+    {
+        int o = start;
+        for (; o + 4 <= end; o += 4)
+        {
+            float* w0 = w + (long)o * n, w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
+            int b = 0;
+            for (; b + 2 <= batch; b += 2)
+            {
+                float* x0 = x + (long)b * n, x1 = x0 + n;
+                V a00 = V.Zero, a01 = V.Zero, a02 = V.Zero, a03 = V.Zero, a10 = V.Zero, a11 = V.Zero, a12 = V.Zero, a13 = V.Zero;
+                int i = 0;
+                for (; i + V.Lanes <= n; i += V.Lanes)
+                {
+                    V v0 = V.Load(x0 + i), v1 = V.Load(x1 + i);
+                    var r = V.Load(w0 + i);
+                    a00 = V.FusedMultiplyAdd(v0, r, a00);
+                    a10 = V.FusedMultiplyAdd(v1, r, a10);
+                    r = V.Load(w1 + i);
+                    a01 = V.FusedMultiplyAdd(v0, r, a01);
+                    a11 = V.FusedMultiplyAdd(v1, r, a11);
+                    r = V.Load(w2 + i);
+                    a02 = V.FusedMultiplyAdd(v0, r, a02);
+                    a12 = V.FusedMultiplyAdd(v1, r, a12);
+                    r = V.Load(w3 + i);
+                    a03 = V.FusedMultiplyAdd(v0, r, a03);
+                    a13 = V.FusedMultiplyAdd(v1, r, a13);
+                }
+                Store(y, outDim, b, o, Finish<V>(a00, x0, w0, i, n), bias, accumulate);
+                Store(y, outDim, b, o + 1, Finish<V>(a01, x0, w1, i, n), bias, accumulate);
+                Store(y, outDim, b, o + 2, Finish<V>(a02, x0, w2, i, n), bias, accumulate);
+                Store(y, outDim, b, o + 3, Finish<V>(a03, x0, w3, i, n), bias, accumulate);
+                Store(y, outDim, b + 1, o, Finish<V>(a10, x1, w0, i, n), bias, accumulate);
+                Store(y, outDim, b + 1, o + 1, Finish<V>(a11, x1, w1, i, n), bias, accumulate);
+                Store(y, outDim, b + 1, o + 2, Finish<V>(a12, x1, w2, i, n), bias, accumulate);
+                Store(y, outDim, b + 1, o + 3, Finish<V>(a13, x1, w3, i, n), bias, accumulate);
+            }
+            for (; b < batch; b++)
+            {
+                float* x0 = x + (long)b * n;
+                V a0 = V.Zero, a1 = V.Zero, a2 = V.Zero, a3 = V.Zero;
+                int i = 0;
+                for (; i + V.Lanes <= n; i += V.Lanes)
+                {
+                    var v0 = V.Load(x0 + i);
+                    a0 = V.FusedMultiplyAdd(v0, V.Load(w0 + i), a0);
+                    a1 = V.FusedMultiplyAdd(v0, V.Load(w1 + i), a1);
+                    a2 = V.FusedMultiplyAdd(v0, V.Load(w2 + i), a2);
+                    a3 = V.FusedMultiplyAdd(v0, V.Load(w3 + i), a3);
+                }
+                Store(y, outDim, b, o, Finish<V>(a0, x0, w0, i, n), bias, accumulate);
+                Store(y, outDim, b, o + 1, Finish<V>(a1, x0, w1, i, n), bias, accumulate);
+                Store(y, outDim, b, o + 2, Finish<V>(a2, x0, w2, i, n), bias, accumulate);
+                Store(y, outDim, b, o + 3, Finish<V>(a3, x0, w3, i, n), bias, accumulate);
+            }
+        }
+        for (; o < end; o++)
+            for (int b = 0; b < batch; b++)
+                Store(y, outDim, b, o, Dot<V>(x + (long)b * n, w + (long)o * n, n), bias, accumulate);
+    }
+
+    /// <summary>The horizontal sum of a dot product's accumulator and its scalar tail from <paramref name="i"/>, as in <see cref="Dot"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static float Finish<V>(V acc, float* a, float* b, int i, int n) where V : unmanaged, IFloatVector<V>
+    {
+        float sum = V.Sum(acc);
+        for (; i < n; i++) sum = MathF.FusedMultiplyAdd(a[i], b[i], sum);
+        return sum;
+    }
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Store(float* y, int outDim, int b, int o, float dot, float* bias, bool accumulate)
+    {
+        float value = bias is null ? dot : dot + bias[o];
+        ref float target = ref y[(long)b * outDim + o];
+        target = accumulate ? target + value : value;
+    }
+}
