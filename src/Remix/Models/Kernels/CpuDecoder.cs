@@ -1,6 +1,5 @@
 using System.Runtime.CompilerServices;
 using Remix.Runtime;
-using Remix.Training;
 using static Remix.Models.Kernels.CpuKernels;
 using static TorchSharp.torch;
 
