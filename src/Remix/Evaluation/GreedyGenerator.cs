@@ -55,7 +55,7 @@ public sealed class GreedyGenerator(LlamaForCausalLM model, KernelChoice? kernel
 
         using var noGrad = no_grad();
         using var cache = useCache ? new KvCache(model.Config, batch, width + maxNewTokens, model.Device, model.DType) : null;
-        var decoder = cache is not null && maxNewTokens > 1 && UsesCpuDecoder ? new CpuDecoder(model, cache, padCount) : null;
+        var decoder = cache is not null && maxNewTokens > 1 && UsesCpuDecoder && CpuDecoder.Fits(model.Config, batch, cache.Capacity) ? new CpuDecoder(model, cache, padCount) : null;
         var last = new int[batch];
         for (int step = 0; step < maxNewTokens; step++)
         {

@@ -35,6 +35,10 @@ public static class HtmlReport
     {
         var folders = conditions.Select(c => c.Runs.Select(r => RunFolder.Load(r.Run)).ToList()).ToList();
         var stages = conditions[0].Runs[0].Run.Results.Stages;
+        // The page lays every condition out on one list of stages; runs of other stages would be drawn on the wrong ones.
+        if (conditions.SelectMany(c => c.Runs).Select(r => r.Run).FirstOrDefault(r => !r.Results.Stages.SequenceEqual(stages)) is { } other)
+            throw new InvalidInputException(other.Path, $"stages [{string.Join(", ", other.Results.Stages)}], but the page's first run has [{string.Join(", ", stages)}]: "
+                + "an HTML report takes runs of the same stages (report.md and the tables take any)");
         var html = new StringBuilder("<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">")
             .Append("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; style-src 'unsafe-inline'; script-src 'unsafe-inline'; img-src data:\">")
             .Append($"<title>{E(title)}</title><style>{Css}</style></head><body>")

@@ -242,4 +242,16 @@ public class CpuDecoderTests
         Assert.Equal(width + steps, cache.Length);
         return logits;
     }
+
+    [Fact]
+    public void Fits_RefusesAGenerationWhoseCacheOrBuffersPassThe32BitCounts_WhichThenStaysOnTheForwardPass()
+    {
+        var c = Stories260K();
+        Assert.True(CpuDecoder.Fits(c, 256, 512));
+        // 2^29 floats a layer: batch 64 x 8 KV heads x 8192 positions x head size 128.
+        var large = c with { NumAttentionHeads = 8, NumKeyValueHeads = 8, HiddenSize = 1024, HeadDim = 128 };
+        Assert.True(CpuDecoder.Fits(large, 64, 8191));
+        Assert.False(CpuDecoder.Fits(large, 64, 8192));
+        Assert.False(CpuDecoder.Fits(c with { VocabSize = 1 << 24 }, 32, 16)); // the logits of 32 rows
+    }
 }

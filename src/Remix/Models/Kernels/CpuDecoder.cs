@@ -78,6 +78,17 @@ internal sealed unsafe class CpuDecoder
     }
 
     /// <summary>
+    /// Whether a decoder for <paramref name="batch"/> rows over a cache of <paramref name="capacity"/> positions fits the
+    /// 32-bit element counts its buffers and the cache's spans use; a larger generation stays on the forward pass.
+    /// </summary>
+    public static bool Fits(LlamaConfig c, long batch, long capacity)
+    {
+        const long limit = int.MaxValue / sizeof(float);
+        long widest = Math.Max(Math.Max(c.HiddenSize, (long)c.NumAttentionHeads * c.HeadDim), Math.Max(c.IntermediateSize, c.VocabSize));
+        return batch * c.NumKeyValueHeads * capacity * c.HeadDim < limit && batch * c.NumAttentionHeads * capacity < limit && batch * widest < limit;
+    }
+
+    /// <summary>
     /// A decoder for one row per entry of <paramref name="padCount"/> that continues after the prompts already in <paramref name="cache"/>,
     /// row b left-padded by <paramref name="padCount"/>[b] positions (masked out of attention). <paramref name="vectorBits"/>
     /// (128, 256 or 512) sets the vector width, <see cref="CpuKernels.VectorBits"/> by default (tests run each width).
@@ -129,17 +140,17 @@ internal sealed unsafe class CpuDecoder
         }
 
         int qWidth = _heads * _headDim, kvWidth = _kvHeads * _headDim;
-        _x = Buffer(_batch * _hidden);
-        _normed = Buffer(_batch * _hidden);
-        _q = Buffer(_batch * qWidth);
-        _k = Buffer(_batch * kvWidth);
-        _v = Buffer(_batch * kvWidth);
-        _attended = Buffer(_batch * qWidth);
-        _gate = Buffer(_batch * _intermediate);
-        _up = Buffer(_batch * _intermediate);
-        _product = Buffer(_batch * _intermediate);
-        _logits = Buffer(_batch * _vocab);
-        _scores = Buffer(_batch * _heads * _capacity);
+        _x = Buffer(checked(_batch * _hidden));
+        _normed = Buffer(checked(_batch * _hidden));
+        _q = Buffer(checked(_batch * qWidth));
+        _k = Buffer(checked(_batch * kvWidth));
+        _v = Buffer(checked(_batch * kvWidth));
+        _attended = Buffer(checked(_batch * qWidth));
+        _gate = Buffer(checked(_batch * _intermediate));
+        _up = Buffer(checked(_batch * _intermediate));
+        _product = Buffer(checked(_batch * _intermediate));
+        _logits = Buffer(checked(_batch * _vocab));
+        _scores = Buffer(checked(_batch * _heads * _capacity));
         _next = new int[_batch];
         (_cos, _signedSin) = RopeTables(c, _capacity);
 
