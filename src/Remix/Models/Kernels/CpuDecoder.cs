@@ -68,10 +68,16 @@ internal sealed unsafe class CpuDecoder
     /// Whether the decoder runs <paramref name="model"/>: float32 on the CPU, built with <see cref="KernelChoice.Auto"/>, no LoRA
     /// adapter attached (merged ones are part of the weights), every parameter contiguous and an even head size.
     /// </summary>
-    public static bool Supports(LlamaForCausalLM model)
+    public static bool Supports(LlamaForCausalLM model) => Accelerated && SupportsModel(model);
+
+    /// <summary>
+    /// Whether the model is one the decoder runs at a width given explicitly (float32 on the CPU, kernels auto, no
+    /// adapters, contiguous parameters), whatever this process's own width: what its constructor checks.
+    /// </summary>
+    public static bool SupportsModel(LlamaForCausalLM model)
     {
         var c = model.Config;
-        if (!Accelerated || model.Kernels != KernelChoice.Auto || model.DType != ScalarType.Float32 || model.Device.type != TorchSharp.DeviceType.CPU) return false;
+        if (model.Kernels != KernelChoice.Auto || model.DType != ScalarType.Float32 || model.Device.type != TorchSharp.DeviceType.CPU) return false;
         if (c.HeadDim % 2 != 0 || c.NumKeyValueHeads <= 0 || c.NumAttentionHeads % c.NumKeyValueHeads != 0) return false;
         if (Lora.HasAdapters(model)) return false;
         return model.parameters().All(IsPlainCpuFloat32);
@@ -97,7 +103,7 @@ internal sealed unsafe class CpuDecoder
     {
         _vectorBits = vectorBits ?? VectorBits;
         if (_vectorBits is not (128 or 256 or 512)) throw new ArgumentException($"vector width {_vectorBits}: expected 128, 256 or 512 bits");
-        if (!Supports(model)) throw new ArgumentException("the model is not one the CPU decoder runs (float32 on the CPU, kernels auto, no adapters)");
+        if (!SupportsModel(model)) throw new ArgumentException("the model is not one the CPU decoder runs (float32 on the CPU, kernels auto, no adapters)");
         var c = model.Config;
         _batch = padCount.Length;
         _hidden = c.HiddenSize;
