@@ -93,7 +93,8 @@ static class DemoTrainingBenchmark
 
         // 2. The parts alone, at the median batch's shapes.
         var typical = batches.OrderBy(b => b.Width).ElementAt(batches.Count / 2);
-        Breakdown(model, typical, repeats, kernels);
+        var examplesOfTypical = plan[batches.IndexOf(typical)].Select(i => encoded[i]).ToList();
+        Breakdown(model, model.PacksSequences ? PackedBatch.From(examplesOfTypical) : typical, repeats, kernels);
 
         // 3. Evaluation: one call on the stage's own set, as the accuracy stop rule makes after every epoch.
         var evaluator = new Evaluator(loaded);
@@ -114,12 +115,17 @@ static class DemoTrainingBenchmark
 
     static Stats StepStats;
 
-    static void Breakdown(LlamaForCausalLM model, PaddedBatch batch, int repeats, KernelChoice kernels)
+    /// <summary>The parts at the shapes of <paramref name="batch"/>: padded rows, or the trainer's packed row where the model packs.</summary>
+    static void Breakdown(LlamaForCausalLM model, ITokenBatch batch, int repeats, KernelChoice kernels)
     {
         var c = model.Config;
-        long b = batch.Size, t = batch.Width, n = b * t, loss = batch.LossTokenCount, d = c.HiddenSize, kv = (long)c.NumKeyValueHeads * c.HeadDim, h = c.IntermediateSize;
+        var packed = batch.PackedLengths;
+        long b = batch is PaddedBatch p ? p.Size : 1, t = batch is PaddedBatch q ? q.Width : batch.TokenCount, n = b * t;
+        long loss = batch.LossTokenCount, d = c.HiddenSize, kv = (long)c.NumKeyValueHeads * c.HeadDim, h = c.IntermediateSize;
         int layers = c.NumHiddenLayers;
-        Console.WriteLine($"parts alone at batch {b} x {t} ({n} positions, {loss} with a loss), forward + backward, median of {repeats} (min-max), ms:");
+        Console.WriteLine(packed is null
+            ? $"parts alone at batch {b} x {t} ({n} positions, {loss} with a loss), forward + backward, median of {repeats} (min-max), ms:"
+            : $"parts alone at the batch packed into one row of {n} tokens ({packed.Count} examples of {packed.Min()}-{packed.Max()} tokens, {loss} with a loss), forward + backward, median of {repeats} (min-max), ms:");
         Console.WriteLine("| part | shape | once | per step | share of step |");
         Console.WriteLine("|:---|:---|---:|---:|---:|");
         double sum = 0;
@@ -137,11 +143,11 @@ static class DemoTrainingBenchmark
         Linear("gate, up", d, h, n, 2 * layers);
         Linear("down", h, d, n, layers);
         var rotary = new RotaryEmbedding(c.HeadDim, c.RopeTheta, c.RopeScaling);
-        var (cos, sin) = rotary.Compute(LlamaForCausalLM.DefaultPositions(zeros(b, t, ScalarType.Int64), 0), ScalarType.Float32);
+        var (cos, sin) = rotary.Compute(packed is null ? LlamaForCausalLM.DefaultPositions(zeros(b, t, ScalarType.Int64), 0) : LlamaModel.PackedPositions(packed, CPU), ScalarType.Float32);
         Row("attention (RoPE + causal SDPA)", $"q [{b},{t},{c.NumAttentionHeads},{c.HeadDim}], kv {c.NumKeyValueHeads} heads", layers,
             () => [randn(b, t, c.NumAttentionHeads, c.HeadDim).requires_grad_(), randn(b, t, c.NumKeyValueHeads, c.HeadDim).requires_grad_(), randn(b, t, c.NumKeyValueHeads, c.HeadDim).requires_grad_()],
-            x => KernelChoices.UsesCpuKernels(kernels) && CpuCausalAttention.Supports(x[0], x[1], x[2], cos, sin)
-                ? CpuCausalAttention.Apply(x[0], x[1], x[2], cos, sin)
+            x => KernelChoices.UsesCpuKernels(kernels) && CpuCausalAttention.Supports(x[0], x[1], x[2], cos, sin, packed)
+                ? CpuCausalAttention.Apply(x[0], x[1], x[2], cos, sin, packed)
                 : LlamaAttention.GroupedAttention(RotaryEmbedding.Apply(x[0], cos, sin).transpose(1, 2), RotaryEmbedding.Apply(x[1], cos, sin).transpose(1, 2), x[2].transpose(1, 2), null, true));
         using var norm = new RMSNorm(d, c.RmsNormEps, CPU, ScalarType.Float32, kernels);
         Row("RMSNorm", $"[{b},{t},{d}]", 2 * layers + 1, () => [randn(b, t, d).requires_grad_()], x => norm.Forward(x[0]));
@@ -159,8 +165,8 @@ static class DemoTrainingBenchmark
         var trainable = Lora.TrainableParameters(model);
         using var optimizer = new AdamW(trainable);
         // As in the trainer, each backward starts from no gradients (AdamW.ZeroGrad drops them).
-        var whole = Time(() => { CausalLmLoss.Sum(model, inputIds, labels).Sum.backward(); optimizer.ZeroGrad(); }, repeats);
-        using (NewDisposeScope()) CausalLmLoss.Sum(model, inputIds, labels).Sum.backward(); // gradients for the clipping and the update
+        var whole = Time(() => { CausalLmLoss.Sum(model, inputIds, labels, packed).Sum.backward(); optimizer.ZeroGrad(); }, repeats);
+        using (NewDisposeScope()) CausalLmLoss.Sum(model, inputIds, labels, packed).Sum.backward(); // gradients for the clipping and the update
         var clip = Time(() => GradientClipping.GlobalNorm(trainable.Select(p => (Tensor)p.Parameter)), repeats);
         var adam = Time(() => optimizer.Update(1e-9), repeats);
         Console.WriteLine($"| gradient norm (clipping) | {trainable.Count} tensors | {clip.Format("F3")} | {clip.Median:F2} | {100 * clip.Median / StepStats.Median:F0}% |");

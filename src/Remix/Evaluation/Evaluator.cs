@@ -72,16 +72,16 @@ public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IRe
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var encoded = examples.Select(_encoder.Encode).ToList();
-        var batch = PaddedBatch.From(encoded, tokenizer.PadTokenId ?? tokenizer.EosTokenId ?? 0);
+        ITokenBatch batch = model.PacksSequences ? PackedBatch.From(encoded) : PaddedBatch.From(encoded, tokenizer.PadTokenId ?? tokenizer.EosTokenId ?? 0);
         var (ids, labels) = batch.ToTensors(model.Device);
-        var (logits, positions, gold) = CausalLmLoss.AtLabels(model, ids, labels);
+        var (logits, positions, gold) = CausalLmLoss.AtLabels(model, ids, labels, batch.PackedLengths);
         var flat = positions.cpu().data<long>().ToArray();
         var logProbs = nn.functional.log_softmax(logits, 1).gather(1, gold.unsqueeze(1)).squeeze(1).to(ScalarType.Float64).cpu().data<double>().ToArray();
         var hits = logits.argmax(1).eq(gold).cpu().data<bool>().ToArray();
         var scores = new (double Correct, double LogProb, int Tokens)[examples.Count];
         for (int k = 0; k < flat.Length; k++)
         {
-            int row = (int)(flat[k] / (batch.Width - 1));
+            int row = batch.ExampleAt(flat[k]);
             scores[row] = (scores[row].Correct + (hits[k] ? 1 : 0), scores[row].LogProb + logProbs[k], scores[row].Tokens + 1);
         }
         return [.. scores.Select(s => s.Tokens == 0 ? (double.NaN, double.NaN) : (s.Correct / s.Tokens, s.LogProb / s.Tokens))];

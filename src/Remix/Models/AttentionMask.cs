@@ -29,6 +29,26 @@ internal static class AttentionMask
         return mask.MoveToOuterDisposeScope();
     }
 
+    /// <summary>
+    /// [1, 1, total, total] for sequences of <paramref name="lengths"/> packed one after another into a single row: a
+    /// query sees the keys of its own sequence up to itself (and within the sliding window), nothing of the others.
+    /// </summary>
+    public static Tensor Packed(IReadOnlyList<int> lengths, int? slidingWindow, ScalarType dtype, Device device)
+    {
+        using var scope = NewDisposeScope();
+        var sequenceOf = tensor(lengths.SelectMany((n, i) => Enumerable.Repeat((long)i, n)).ToArray(), ScalarType.Int64, device);
+        var position = PackedPositions(lengths, device);
+        var allowed = sequenceOf.unsqueeze(1).eq(sequenceOf.unsqueeze(0)).logical_and(position.unsqueeze(0) <= position.unsqueeze(1));
+        if (slidingWindow is { } w) allowed = allowed.logical_and(position.unsqueeze(1) - position.unsqueeze(0) < w);
+        long total = sequenceOf.shape[0];
+        var mask = zeros([1, 1, total, total], dtype, device).masked_fill(allowed.logical_not().view(1, 1, total, total), LowestValue(dtype));
+        return mask.MoveToOuterDisposeScope();
+    }
+
+    /// <summary>Positions 0, 1, ... within each packed sequence, one after another: [total].</summary>
+    public static Tensor PackedPositions(IReadOnlyList<int> lengths, Device device) =>
+        tensor(lengths.SelectMany(n => Enumerable.Range(0, n).Select(i => (long)i)).ToArray(), ScalarType.Int64, device);
+
     /// <summary>The most negative finite value of a floating dtype.</summary>
     public static double LowestValue(ScalarType dtype) => dtype switch
     {

@@ -14,11 +14,13 @@ public static class CausalLmLoss
     /// <summary>
     /// The summed loss over labelled tokens (divide by the token count of the whole accumulation group
     /// for a mean) and that count. inputIds, labels: [batch, seq]; right padding, which causal attention
-    /// alone keeps out of the real positions, so no attention mask is needed.
+    /// alone keeps out of the real positions, so no attention mask is needed; or, with <paramref name="packed"/>, a single
+    /// row of sequences of those lengths one after another (<see cref="LlamaModel.Forward"/>), whose first tokens carry no
+    /// label, so that no loss crosses from one sequence into the next.
     /// </summary>
-    public static (Tensor Sum, long Tokens) Sum(LlamaForCausalLM model, Tensor inputIds, Tensor labels)
+    public static (Tensor Sum, long Tokens) Sum(LlamaForCausalLM model, Tensor inputIds, Tensor labels, IReadOnlyList<int>? packed = null)
     {
-        var (sum, tokens, logits) = SumWithLogits(model, inputIds, labels);
+        var (sum, tokens, logits) = SumWithLogits(model, inputIds, labels, packed);
         logits?.Dispose();
         return (sum, tokens);
     }
@@ -27,10 +29,10 @@ public static class CausalLmLoss
     /// As <see cref="Sum"/>, also returning the float32 logits at the labelled positions ([tokens, vocab], in
     /// the order of <see cref="LabelledPositions"/>), for losses that compare distributions (KL to a frozen model).
     /// </summary>
-    public static (Tensor Sum, long Tokens, Tensor? Logits) SumWithLogits(LlamaForCausalLM model, Tensor inputIds, Tensor labels)
+    public static (Tensor Sum, long Tokens, Tensor? Logits) SumWithLogits(LlamaForCausalLM model, Tensor inputIds, Tensor labels, IReadOnlyList<int>? packed = null)
     {
         using var scope = NewDisposeScope();
-        var (logits, positions, gold) = AtLabels(model, inputIds, labels);
+        var (logits, positions, gold) = AtLabels(model, inputIds, labels, packed);
         long count = positions.shape[0];
         if (count == 0) return (zeros(1, ScalarType.Float32, inputIds.device).sum().MoveToOuterDisposeScope(), 0, null);
         var loss = nn.functional.cross_entropy(logits, gold, reduction: nn.Reduction.Sum);
@@ -41,13 +43,15 @@ public static class CausalLmLoss
     /// The model's logits where the next token carries a label — [tokens, vocab], in float32 (float64 for float64
     /// models) — with those flat positions (<see cref="LabelledPositions"/>) and the gold next tokens. The LM head
     /// runs only at those positions, which on factoid data saves most of the vocabulary projection.
-    /// inputIds, labels: [batch, seq], right padding (causal attention alone keeps it out of the real positions).
+    /// inputIds, labels: [batch, seq], right padding (causal attention alone keeps it out of the real positions), or a
+    /// single row of <paramref name="packed"/> sequences (see <see cref="Sum"/>).
     /// </summary>
-    public static (Tensor Logits, Tensor Positions, Tensor Gold) AtLabels(LlamaForCausalLM model, Tensor inputIds, Tensor labels)
+    public static (Tensor Logits, Tensor Positions, Tensor Gold) AtLabels(LlamaForCausalLM model, Tensor inputIds, Tensor labels, IReadOnlyList<int>? packed = null)
     {
         using var scope = NewDisposeScope();
         long seq = inputIds.shape[1];
-        var hidden = model.Model.Forward(inputIds, LlamaForCausalLM.DefaultPositions(inputIds, 0), null, null); // [batch, seq, hidden]
+        var positionIds = packed is null ? LlamaForCausalLM.DefaultPositions(inputIds, 0) : LlamaModel.PackedPositions(packed, inputIds.device);
+        var hidden = model.Model.Forward(inputIds, positionIds, null, null, packed: packed); // [batch, seq, hidden]
         var positions = LabelledPositions(labels);
         // Flat position row * (seq - 1) + t is row * seq + t among all hidden states, which are gathered from
         // directly (no copy of the first seq - 1 positions of every row, nor its gradient).

@@ -36,9 +36,10 @@ public sealed class LlamaAttention : nn.Module
     /// mask: additive [batch, 1, seq, keys] or null for plain causal attention (then <paramref name="causal"/>
     /// says whether to apply it). Plain causal attention without a cache runs on <see cref="CpuCausalAttention"/>
     /// where the model's <see cref="KernelChoice"/> allows it and it applies (float32 on a CPU with vector instructions, head_dim whole vectors), otherwise
-    /// on libtorch's kernel.
+    /// on libtorch's kernel. <paramref name="packed"/>: x is a single row of sequences of these lengths one after another,
+    /// each attending only within itself (causal; then <paramref name="mask"/> is null, or the whole row's, with a sliding window).
     /// </summary>
-    public Tensor Forward(Tensor x, Tensor cos, Tensor signedSin, Tensor? mask, bool causal, KvCache? cache)
+    public Tensor Forward(Tensor x, Tensor cos, Tensor signedSin, Tensor? mask, bool causal, KvCache? cache, IReadOnlyList<int>? packed = null)
     {
         using var scope = NewDisposeScope();
         long batch = x.shape[0], seq = x.shape[1];
@@ -46,12 +47,18 @@ public sealed class LlamaAttention : nn.Module
         var k = _k.Forward(x).view(batch, seq, _kvHeads, _headDim); // [batch, seq, kv_heads, head_dim]
         var v = _v.Forward(x).view(batch, seq, _kvHeads, _headDim);
         Tensor attended; // [batch, seq, heads, head_dim]
-        if (_cpuKernels && cache is null && mask is null && causal && CpuCausalAttention.Supports(q, k, v, cos, signedSin))
+        if (_cpuKernels && cache is null && mask is null && (causal || packed is not null) && CpuCausalAttention.Supports(q, k, v, cos, signedSin, packed))
         {
-            attended = CpuCausalAttention.Apply(q, k, v, cos, signedSin); // rotates q and k itself
+            attended = CpuCausalAttention.Apply(q, k, v, cos, signedSin, packed); // rotates q and k itself
         }
         else
         {
+            if (packed is not null)
+            {
+                if (cache is not null) throw new ArgumentException("packed sequences take no KV cache");
+                mask ??= AttentionMask.Packed(packed, null, x.dtype, x.device); // the whole row's: [1, 1, total, total]
+                causal = false;
+            }
             q = RotaryEmbedding.Apply(q, cos, signedSin).transpose(1, 2); // [batch, heads, seq, head_dim]
             k = RotaryEmbedding.Apply(k, cos, signedSin).transpose(1, 2); // [batch, kv_heads, seq, head_dim]
             v = v.transpose(1, 2);

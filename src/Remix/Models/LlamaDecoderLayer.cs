@@ -20,10 +20,11 @@ public sealed class LlamaDecoderLayer : nn.Module
         RegisterComponents();
     }
 
-    public Tensor Forward(Tensor x, Tensor cos, Tensor signedSin, Tensor? mask, bool causal, KvCache? cache)
+    /// <summary>See <see cref="LlamaAttention.Forward"/> for the arguments.</summary>
+    public Tensor Forward(Tensor x, Tensor cos, Tensor signedSin, Tensor? mask, bool causal, KvCache? cache, IReadOnlyList<int>? packed = null)
     {
         using var scope = NewDisposeScope();
-        var h = x + _attention.Forward(_inputNorm.Forward(x), cos, signedSin, mask, causal, cache);
+        var h = x + _attention.Forward(_inputNorm.Forward(x), cos, signedSin, mask, causal, cache, packed);
         return (h + _mlp.Forward(_postAttentionNorm.Forward(h))).MoveToOuterDisposeScope();
     }
 }

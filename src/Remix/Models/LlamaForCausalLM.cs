@@ -1,3 +1,4 @@
+using Remix.Models.Kernels;
 using Remix.Runtime;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -33,6 +34,16 @@ public sealed class LlamaForCausalLM : nn.Module
     /// <summary>Whether the norms, SwiGLU and causal attention may run on Remix's CPU kernels, fixed when the model is built.</summary>
     public KernelChoice Kernels { get; }
     public LlamaModel Model => _model;
+
+    /// <summary>
+    /// Whether a batch of examples is best packed into one row (<see cref="LlamaModel.Forward"/>'s <c>packed</c>) rather
+    /// than padded: where causal attention runs on Remix's CPU kernel (float32 on the CPU under <see cref="KernelChoice.Auto"/>,
+    /// with head_dim whole vectors), which attends within each packed sequence at no cost beyond the sequence's own. Elsewhere
+    /// libtorch's attention would need a dense mask over the whole row, so batches stay padded, as
+    /// <see cref="KernelChoice.Reference"/> keeps every operation as it was.
+    /// </summary>
+    public bool PacksSequences => KernelChoices.UsesCpuKernels(Kernels) && Device.type == DeviceType.CPU && DType == ScalarType.Float32
+        && CpuCausalAttention.SupportsHeadDim(Config.HeadDim);
 
     /// <summary>The [vocab, hidden] matrix that maps hidden states to logits.</summary>
     public Tensor LmHeadWeight => _lmHead?.Weight ?? _model.EmbedTokens.Weight;

@@ -21,8 +21,11 @@ public abstract class Regularizer : IDisposable
     /// <summary>The penalty on the current parameters (once per step), or null when it depends on outputs.</summary>
     public virtual Tensor? ParameterPenalty(LlamaForCausalLM model) => null;
 
-    /// <summary>The penalty for one batch given the current model's logits at the labelled positions, or null.</summary>
-    public virtual Tensor? OutputPenalty(Tensor inputIds, Tensor labels, Tensor logits, long groupTokens) => null;
+    /// <summary>
+    /// The penalty for one batch given the current model's logits at the labelled positions, or null; <paramref name="packed"/>:
+    /// the lengths of the sequences packed into the batch's single row (<see cref="CausalLmLoss.AtLabels"/>), or null for padded rows.
+    /// </summary>
+    public virtual Tensor? OutputPenalty(Tensor inputIds, Tensor labels, Tensor logits, long groupTokens, IReadOnlyList<int>? packed = null) => null;
 
     public virtual void Dispose() { }
 
@@ -145,11 +148,11 @@ public sealed class KlRegularizer(LlamaForCausalLM frozenPrevious) : Regularizer
 {
     public override string Name => "kl";
 
-    public override Tensor? OutputPenalty(Tensor inputIds, Tensor labels, Tensor logits, long groupTokens)
+    public override Tensor? OutputPenalty(Tensor inputIds, Tensor labels, Tensor logits, long groupTokens, IReadOnlyList<int>? packed = null)
     {
         using var scope = NewDisposeScope();
         Tensor reference;
-        using (no_grad()) reference = CausalLmLoss.AtLabels(frozenPrevious, inputIds, labels).Logits.log_softmax(-1);
+        using (no_grad()) reference = CausalLmLoss.AtLabels(frozenPrevious, inputIds, labels, packed).Logits.log_softmax(-1);
         var current = logits.log_softmax(-1);
         var kl = (reference.exp() * (reference - current)).sum();
         return (kl * (Strength / Math.Max(1, groupTokens))).MoveToOuterDisposeScope();

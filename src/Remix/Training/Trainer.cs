@@ -92,6 +92,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
             {
                 ["examples"] = examples.Count, ["dropped_too_long"] = encoding.DroppedTooLong.Count, ["total_steps"] = totalSteps,
                 ["steps_per_epoch"] = stepsPerEpoch, ["stop"] = o.Stop.ToString()!, ["threads"] = get_num_threads(),
+                ["batches"] = model.PacksSequences ? "packed" : "padded",
             });
 
         model.train();
@@ -110,7 +111,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
                 var group = plan.GetRange(state.BatchInEpoch, groupSize);
                 double lr = schedule.At(state.Step);
                 var stepClock = Stopwatch.StartNew();
-                var (loss, penalty, gradNorm, tokens) = Step(state.Step + 1, optimizer, trainable, [.. group.Select(b => PaddedBatch.From([.. b.Select(i => examples[i])], padId))], lr);
+                var (loss, penalty, gradNorm, tokens) = Step(state.Step + 1, optimizer, trainable, [.. group.Select(b => Batch([.. b.Select(i => examples[i])], padId))], lr);
                 lastLoss = loss;
                 int lossCount = loss < (o.Stop as StopRule.LossBelow)?.Threshold ? state.LossStopCount + 1
                     : o.Stop is StopRule.LossBelow { Cumulative: true } ? state.LossStopCount : 0;
@@ -185,11 +186,19 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
     }
 
     /// <summary>
+    /// The examples as the model takes them best: packed into one row where its attention runs on the CPU kernel
+    /// (<see cref="LlamaForCausalLM.PacksSequences"/>: the same loss and gradients within rounding, without the padding's
+    /// work), padded rows elsewhere.
+    /// </summary>
+    ITokenBatch Batch(IReadOnlyList<EncodedExample> examples, int padId) =>
+        model.PacksSequences ? PackedBatch.From(examples) : PaddedBatch.From(examples, padId);
+
+    /// <summary>
     /// Optimizer update number <paramref name="step"/> (named if it diverges) over an accumulation group; the
     /// loss is the mean over all labelled tokens of the group, plus the regularizers' penalties (reported separately).
     /// </summary>
     (double Loss, double Penalty, double GradNorm, long Tokens) Step(int step, AdamW optimizer, IReadOnlyList<(string Name, TorchSharp.Modules.Parameter Parameter)> trainable,
-        IReadOnlyList<PaddedBatch> group, double lr)
+        IReadOnlyList<ITokenBatch> group, double lr)
     {
         using var scope = NewDisposeScope();
         long labelled = group.Sum(b => b.LossTokenCount);
@@ -198,10 +207,10 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         {
             using var inner = NewDisposeScope();
             var (ids, labels) = batch.ToTensors(model.Device);
-            var (sum, _, logits) = CausalLmLoss.SumWithLogits(model, ids, labels);
+            var (sum, _, logits) = CausalLmLoss.SumWithLogits(model, ids, labels, batch.PackedLengths);
             var objective = sum / Math.Max(1, labelled);
             foreach (var regularizer in Regularizers)
-                if (logits is not null && regularizer.OutputPenalty(ids, labels, logits, labelled) is { } outputPenalty)
+                if (logits is not null && regularizer.OutputPenalty(ids, labels, logits, labelled, batch.PackedLengths) is { } outputPenalty)
                 {
                     objective = objective + outputPenalty;
                     penalty += outputPenalty.to(ScalarType.Float64).item<double>();

@@ -2,7 +2,9 @@ using Remix.Checkpoints;
 using Remix.Data.Batching;
 using Remix.Data;
 using Remix.Evaluation;
+using Remix.Models.Kernels;
 using Remix.Models;
+using Remix.Runtime;
 using Remix.Tests.Support;
 using Remix.Tokenization;
 
@@ -29,18 +31,22 @@ public class EvaluatorTests
         return ((double)hits / tokens, logProb / tokens);
     }
 
-    static LoadedModel RandomModel(TempDir dir)
+    static LoadedModel RandomModel(TempDir dir, KernelChoice kernels = KernelChoice.Auto)
     {
         using (var model = TestModels.Create(TestModels.Config(hidden: 32, layers: 2), seed: 3)) HfCheckpoint.Save(model, dir.Path);
         ByteLevelTokenizerFiles.Write(dir.Path);
-        return LoadedModel.Load(dir.Path);
+        return LoadedModel.Load(dir.Path, kernels: kernels);
     }
 
-    [Fact]
-    public void TeacherForcedScores_InAPaddedBatch_EqualEachExampleScoredAloneByHand()
+    /// <summary>Packed where the model packs (auto kernels on this CPU), padded rows under reference.</summary>
+    [Theory]
+    [InlineData(KernelChoice.Auto)]
+    [InlineData(KernelChoice.Reference)]
+    public void TeacherForcedScores_InABatch_EqualEachExampleScoredAloneByHand(KernelChoice kernels)
     {
         using var dir = new TempDir();
-        using var loaded = RandomModel(dir);
+        using var loaded = RandomModel(dir, kernels);
+        Assert.Equal(kernels == KernelChoice.Auto && CpuCausalAttention.SupportsHeadDim(loaded.Model.Config.HeadDim), loaded.Model.PacksSequences);
         // Different answer lengths, so the batch is padded.
         var facts = KvrGenerator.Generate(5, seed: 9).Select((e, i) => i % 2 == 0 ? e : e with
         {

@@ -251,6 +251,8 @@ public class TrainerTests : IDisposable
         Assert.Equal([3, 6, 9], lines.Where(l => (string?)l["kind"] == "eval/facts").Select(l => (int)l["step"]!));
         var train = lines.First(l => (string?)l["kind"] == "train");
         foreach (var key in new[] { "loss", "lr", "grad_norm", "tokens", "tokens_per_s", "epoch" }) Assert.NotNull(train[key]);
+        // The base's head_dim is 16, whole vectors at every width: where the CPU kernels run, batches are packed.
+        Assert.Equal(Remix.Runtime.KernelChoices.UsesCpuKernels(Remix.Runtime.KernelChoice.Auto) ? "packed" : "padded", (string?)lines.First(l => (string?)l["kind"] == "run")["batches"]);
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(_dir.File("m"), "tensorboard"), "events.out.tfevents.*", SearchOption.AllDirectories));
         Assert.True(File.Exists(Path.Combine(_dir.File("m"), "facts.predictions.jsonl")));
 

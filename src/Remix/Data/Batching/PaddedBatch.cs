@@ -6,7 +6,7 @@ namespace Remix.Data.Batching;
 /// A right-padded batch: ids [batch, width] (padding = pad id), labels (padding = -100) and an
 /// attention mask (1 = real token), with width the longest example of this batch (dynamic padding).
 /// </summary>
-public sealed record PaddedBatch(IReadOnlyList<string> Ids, long[] InputIds, long[] Labels, long[] AttentionMask, int Size, int Width)
+public sealed record PaddedBatch(IReadOnlyList<string> Ids, long[] InputIds, long[] Labels, long[] AttentionMask, int Size, int Width) : ITokenBatch
 {
     /// <summary>Pads the examples to their longest length.</summary>
     public static PaddedBatch From(IReadOnlyList<EncodedExample> examples, int padId)
@@ -53,4 +53,10 @@ public sealed record PaddedBatch(IReadOnlyList<string> Ids, long[] InputIds, lon
     public (Tensor InputIds, Tensor Labels) ToTensors(Device device) =>
         (tensor(InputIds, [Size, Width], ScalarType.Int64, device),
          tensor(Labels, [Size, Width], ScalarType.Int64, device));
+
+    /// <summary>Padded rows: none are packed.</summary>
+    public IReadOnlyList<int>? PackedLengths => null;
+
+    /// <summary>The row of a flat labelled position (row * (width - 1) + t).</summary>
+    public int ExampleAt(long labelledPosition) => (int)(labelledPosition / (Width - 1));
 }

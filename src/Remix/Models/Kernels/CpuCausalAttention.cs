@@ -9,7 +9,9 @@ namespace Remix.Models.Kernels;
 /// <summary>
 /// Rotary positions and causal grouped-query attention in float32 on the CPU, forward and backward
 /// written out once over vectors of any width (<see cref="IFloatVector{TSelf}"/>), on the projections' own layout: q [batch, seq, heads, d], k and v
-/// [batch, seq, kv_heads, d], output [batch, seq, heads, d].
+/// [batch, seq, kv_heads, d], output [batch, seq, heads, d]. Each row of the batch is one sequence, or the single row
+/// holds several sequences one after the other (packed: short examples without padding), each attending only within
+/// itself.
 /// </summary>
 /// <remarks>
 /// libtorch's CPU flash-attention kernel is the least efficient part of a training step for small
@@ -33,56 +35,65 @@ internal static unsafe class CpuCausalAttention
     /// <summary>
     /// Whether these tensors can take this kernel at this process's width (<see cref="CpuKernels.VectorBits"/>): float32,
     /// contiguous, head_dim a multiple of the vector's floats (16 at 512 bits, 8 at 256, 4 at 128), and rotary tables of
-    /// [batch, seq, head_dim].
+    /// [batch, seq, head_dim]; with <paramref name="sequences"/>, a batch of one row whose length they add up to.
     /// </summary>
-    public static bool Supports(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin) =>
-        Accelerated && IsPlainCpuFloat32(q) && IsPlainCpuFloat32(k) && IsPlainCpuFloat32(v)
+    public static bool Supports(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin, IReadOnlyList<int>? sequences = null) =>
+        (sequences is null || q.dim() == 4 && q.shape[0] == 1 && sequences.All(n => n > 0) && sequences.Sum(n => (long)n) == q.shape[1])
+        && Accelerated && IsPlainCpuFloat32(q) && IsPlainCpuFloat32(k) && IsPlainCpuFloat32(v)
         && IsPlainCpuFloat32(cos) && IsPlainCpuFloat32(signedSin)
         && q.dim() == 4 && k.dim() == 4 && v.dim() == 4
-        && q.shape[3] % Lanes == 0 && k.shape[3] == q.shape[3] && v.shape[3] == q.shape[3]
+        && SupportsHeadDim(q.shape[3]) && k.shape[3] == q.shape[3] && v.shape[3] == q.shape[3]
         && k.shape[0] == q.shape[0] && k.shape[1] == q.shape[1] && v.shape[0] == q.shape[0] && v.shape[1] == q.shape[1]
         && k.shape[2] > 0 && q.shape[2] % k.shape[2] == 0 && v.shape[2] == k.shape[2]
         && cos.shape.SequenceEqual([q.shape[0], q.shape[1], q.shape[3]]) && signedSin.shape.SequenceEqual(cos.shape);
 
+    /// <summary>Whether heads of <paramref name="headDim"/> floats are whole vectors at this process's width (and the kernel runs at all).</summary>
+    public static bool SupportsHeadDim(long headDim) => Accelerated && headDim > 0 && headDim % Lanes == 0;
+
     /// <summary>
     /// softmax(rope(q)·rope(k)ᵀ/√d + causal mask)·v, each query head attending to its group's kv head, with rope the
-    /// rotation by the tables of <see cref="RotaryEmbedding.Compute"/>; differentiable in q, k and v.
+    /// rotation by the tables of <see cref="RotaryEmbedding.Compute"/>; differentiable in q, k and v. With
+    /// <paramref name="sequences"/>, the single row holds sequences of those lengths one after the other, and the causal
+    /// mask is also one between them: a query sees the keys of its own sequence up to itself. A sequence's result is then
+    /// bit for bit the one it gets alone (or as a row of a batch, where it is longest), since every row of scores is
+    /// computed over the keys it sees only.
     /// </summary>
-    public static Tensor Apply(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin) => VectorBits switch
+    public static Tensor Apply(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin, IReadOnlyList<int>? sequences = null) => VectorBits switch
     {
-        512 => Apply<FloatVector512>(q, k, v, cos, signedSin),
-        256 => Apply<FloatVector256>(q, k, v, cos, signedSin),
-        _ => Apply<FloatVector128>(q, k, v, cos, signedSin),
+        512 => Apply<FloatVector512>(q, k, v, cos, signedSin, sequences),
+        256 => Apply<FloatVector256>(q, k, v, cos, signedSin, sequences),
+        _ => Apply<FloatVector128>(q, k, v, cos, signedSin, sequences),
     };
 
     /// <summary><see cref="Apply"/> at the width of <typeparamref name="V"/>, which need not be this process's (tests run each).</summary>
-    public static Tensor Apply<V>(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin) where V : unmanaged, IFloatVector<V>
+    public static Tensor Apply<V>(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin, IReadOnlyList<int>? sequences = null) where V : unmanaged, IFloatVector<V>
     {
-        if (is_grad_enabled() && (q.requires_grad || k.requires_grad || v.requires_grad)) return Function<V>.apply(q, k, v, cos, signedSin);
+        if (sequences is not null && !(q.dim() == 4 && q.shape[0] == 1 && sequences.All(n => n > 0) && sequences.Sum(n => (long)n) == q.shape[1]))
+            throw new ArgumentException($"packed sequences of lengths {string.Join(", ", sequences)} do not fill a single row of [{string.Join(", ", q.shape)}]");
+        var s = new Dims(q, k, sequences);
+        if (is_grad_enabled() && (q.requires_grad || k.requires_grad || v.requires_grad)) return Function<V>.apply(q, k, v, cos, signedSin, s);
         using var scope = NewDisposeScope();
-        var (output, _) = Forward<V>(q, k, v, cos, signedSin);
+        var (output, _) = Forward<V>(s, q, k, v, cos, signedSin);
         return output.MoveToOuterDisposeScope();
     }
 
-    /// <summary>The output and the log-sum-exp of each row's scaled scores, [batch, heads, seq].</summary>
-    static (Tensor Output, Tensor LogSumExp) Forward<V>(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin) where V : unmanaged, IFloatVector<V>
+    /// <summary>The output and the log-sum-exp of each row's scaled scores, [tokens, heads].</summary>
+    static (Tensor Output, Tensor LogSumExp) Forward<V>(Dims s, Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin) where V : unmanaged, IFloatVector<V>
     {
-        var s = new Dims(q, k, V.Lanes);
         var output = empty_like(q);
-        var logSumExp = empty([s.Batch, s.Heads, s.Seq], ScalarType.Float32, q.device);
+        var logSumExp = empty([s.Tokens, s.Heads], ScalarType.Float32, q.device);
         var tensors = new Pointers(q, k, v, cos, signedSin, output, logSumExp);
-        IntraOpParallel.For(s.Batch * s.KvHeads, item => Width<V>.ForwardItem(s, item, tensors));
+        IntraOpParallel.For((long)s.Sequences * s.KvHeads, item => Width<V>.ForwardItem(s, item, tensors));
         return (output, logSumExp);
     }
 
-    static (Tensor Dq, Tensor Dk, Tensor Dv) Backward<V>(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin, Tensor output,
+    static (Tensor Dq, Tensor Dk, Tensor Dv) Backward<V>(Dims s, Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin, Tensor output,
         Tensor logSumExp, Tensor gradOutput) where V : unmanaged, IFloatVector<V>
     {
-        var s = new Dims(q, k, V.Lanes);
         Tensor dq = empty_like(q), dk = empty_like(k), dv = empty_like(v);
         var tensors = new Pointers(q, k, v, cos, signedSin, output, logSumExp);
         float* gp = Pointer(gradOutput), dqp = Pointer(dq), dkp = Pointer(dk), dvp = Pointer(dv);
-        IntraOpParallel.For(s.Batch * s.KvHeads, item => Width<V>.BackwardItem(s, item, tensors, gp, dqp, dkp, dvp));
+        IntraOpParallel.For((long)s.Sequences * s.KvHeads, item => Width<V>.BackwardItem(s, item, tensors, gp, dqp, dkp, dvp));
         return (dq, dk, dv);
     }
 
@@ -93,20 +104,43 @@ internal static unsafe class CpuCausalAttention
         public readonly float* Output = Pointer(output), LogSumExp = Pointer(logSumExp);
     }
 
-    /// <summary>Sizes, and the padded length of a row of keys (whole vectors of <paramref name="lanes"/> floats).</summary>
-    readonly struct Dims(Tensor q, Tensor k, int lanes)
+    /// <summary>
+    /// Sizes, and where each sequence lies on the token axis (batch and sequence flattened): the batch's rows, or the
+    /// packed sequences of a single row. Rows and tables are addressed by token: q, k, v and the output by
+    /// token and head, the rotary tables by token, the log-sum-exps [tokens, heads].
+    /// </summary>
+    readonly struct Dims
     {
-        public readonly int Batch = (int)q.shape[0], Seq = (int)q.shape[1], Heads = (int)q.shape[2], KvHeads = (int)k.shape[2], HeadDim = (int)q.shape[3];
-        public readonly int Padded = (int)((q.shape[1] + lanes - 1) / lanes * lanes);
-        public readonly float Scale = 1f / MathF.Sqrt(q.shape[3]);
+        public readonly int Tokens, Heads, KvHeads, HeadDim;
+        public readonly float Scale;
+        readonly int[] _starts, _lengths;
+
+        public Dims(Tensor q, Tensor k, IReadOnlyList<int>? sequences)
+        {
+            (Tokens, Heads, KvHeads, HeadDim) = ((int)(q.shape[0] * q.shape[1]), (int)q.shape[2], (int)k.shape[2], (int)q.shape[3]);
+            Scale = 1f / MathF.Sqrt(q.shape[3]);
+            int rows = (int)q.shape[0], seq = (int)q.shape[1];
+            _lengths = sequences is null ? Enumerable.Repeat(seq, rows).ToArray() : [.. sequences];
+            _starts = new int[_lengths.Length];
+            for (int i = 1; i < _lengths.Length; i++) _starts[i] = _starts[i - 1] + _lengths[i - 1];
+        }
+
+        public int Sequences => _lengths.Length;
         public int Group => Heads / KvHeads;
-        public long QueryRow(int b, int i, int h) => (((long)b * Seq + i) * Heads + h) * HeadDim;
-        public long KeyRow(int b, int j, int kvHead) => (((long)b * Seq + j) * KvHeads + kvHead) * HeadDim;
-        public long RowStat(int b, int h, int i) => ((long)b * Heads + h) * Seq + i;
-        public long Position(int b, int i) => ((long)b * Seq + i) * HeadDim;
+
+        /// <summary>Sequence <paramref name="index"/>, its keys padded to whole vectors of <paramref name="lanes"/> floats.</summary>
+        public Sequence At(int index, int lanes) => new(_starts[index], _lengths[index], (_lengths[index] + lanes - 1) / lanes * lanes);
+
+        public long QueryRow(int token, int h) => ((long)token * Heads + h) * HeadDim;
+        public long KeyRow(int token, int kvHead) => ((long)token * KvHeads + kvHead) * HeadDim;
+        public long RowStat(int token, int h) => (long)token * Heads + h;
+        public long Position(int token) => (long)token * HeadDim;
         public long QueryStride => (long)Heads * HeadDim;
         public long KeyStride => (long)KvHeads * HeadDim;
     }
+
+    /// <summary>One sequence: its first token on the token axis, its length, and its keys' row length in whole vectors.</summary>
+    readonly record struct Sequence(int Start, int Length, int Padded);
 
     static float* Alloc(long floats) => (float*)NativeMemory.AlignedAlloc((nuint)(floats * sizeof(float)), 64);
 
@@ -125,15 +159,16 @@ internal static unsafe class CpuCausalAttention
     /// in[(x + d/2) mod d]·signedSin[x]) into [seq, d] rows and [group, seq, d] rows.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void RotatedRows(in Dims s, in Pointers t, int b, int kvHead, float* keys, float* queries)
+    static void RotatedRows(in Dims s, in Pointers t, Sequence seq, int kvHead, float* keys, float* queries)
     {
         int d = s.HeadDim;
-        for (int i = 0; i < s.Seq; i++)
+        for (int i = 0; i < seq.Length; i++)
         {
-            float* cos = t.Cos + s.Position(b, i), sin = t.SignedSin + s.Position(b, i);
-            Rotate(t.K + s.KeyRow(b, i, kvHead), cos, sin, keys + (long)i * d, d);
+            int token = seq.Start + i;
+            float* cos = t.Cos + s.Position(token), sin = t.SignedSin + s.Position(token);
+            Rotate(t.K + s.KeyRow(token, kvHead), cos, sin, keys + (long)i * d, d);
             for (int g = 0; g < s.Group; g++)
-                Rotate(t.Q + s.QueryRow(b, i, kvHead * s.Group + g), cos, sin, queries + ((long)g * s.Seq + i) * d, d);
+                Rotate(t.Q + s.QueryRow(token, kvHead * s.Group + g), cos, sin, queries + ((long)g * seq.Length + i) * d, d);
         }
     }
 
@@ -158,28 +193,28 @@ internal static unsafe class CpuCausalAttention
 
     /// <summary>[d, padded] ← scale · rows[j, :] for the sequence's rows, <paramref name="stride"/> floats apart; padding zero.</summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Transpose(in Dims s, float* rows, long stride, float* transposed, float scale)
+    static void Transpose(in Dims s, Sequence seq, float* rows, long stride, float* transposed, float scale)
     {
         for (int x = 0; x < s.HeadDim; x++)
         {
-            float* column = transposed + (long)x * s.Padded;
-            for (int j = 0; j < s.Seq; j++) column[j] = rows[j * stride + x] * scale;
-            for (int j = s.Seq; j < s.Padded; j++) column[j] = 0;
+            float* column = transposed + (long)x * seq.Padded;
+            for (int j = 0; j < seq.Length; j++) column[j] = rows[j * stride + x] * scale;
+            for (int j = seq.Length; j < seq.Padded; j++) column[j] = 0;
         }
     }
 
     /// <summary>
     /// rows[j, :] ← scale · transposed[:, j] for the kv head's rows of a [batch, seq, kv_heads, d] tensor, rotated back
-    /// (<see cref="RotateBackInPlace"/>) by the tables from position 0 when given.
+    /// (<see cref="RotateBackInPlace"/>) by the tables from the sequence's first token when given.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void TransposeBack(in Dims s, float* transposed, float* rows, float scale, float* cos, float* signedSin)
+    static void TransposeBack(in Dims s, Sequence seq, float* transposed, float* rows, float scale, float* cos, float* signedSin)
     {
         int d = s.HeadDim;
-        for (int j = 0; j < s.Seq; j++)
+        for (int j = 0; j < seq.Length; j++)
         {
             float* row = rows + j * s.KeyStride;
-            for (int x = 0; x < d; x++) row[x] = transposed[(long)x * s.Padded + j] * scale;
+            for (int x = 0; x < d; x++) row[x] = transposed[(long)x * seq.Padded + j] * scale;
             if (cos is not null) RotateBackInPlace(row, cos + (long)j * d, signedSin + (long)j * d, d);
         }
     }
@@ -191,30 +226,31 @@ internal static unsafe class CpuCausalAttention
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void ForwardItem(Dims s, long item, Pointers t)
         {
-            int b = (int)(item / s.KvHeads), kvHead = (int)(item % s.KvHeads), d = s.HeadDim, padded = s.Padded;
-            float* keys = Alloc((long)s.Seq * d), keysT = Alloc((long)d * padded), queries = Alloc((long)s.Group * s.Seq * d);
+            var seq = s.At((int)(item / s.KvHeads), V.Lanes);
+            int kvHead = (int)(item % s.KvHeads), d = s.HeadDim, padded = seq.Padded, length = seq.Length;
+            float* keys = Alloc((long)length * d), keysT = Alloc((long)d * padded), queries = Alloc((long)s.Group * length * d);
             float* scores = Alloc((long)Rows * padded);
             float* scaleOut = stackalloc float[Rows];
             try
             {
-                RotatedRows(s, t, b, kvHead, keys, queries);
-                Transpose(s, keys, d, keysT, s.Scale);
-                float* values = t.V + s.KeyRow(b, 0, kvHead);
+                RotatedRows(s, t, seq, kvHead, keys, queries);
+                Transpose(s, seq, keys, d, keysT, s.Scale);
+                float* values = t.V + s.KeyRow(seq.Start, kvHead);
                 for (int g = 0; g < s.Group; g++)
                 {
                     int h = kvHead * s.Group + g;
-                    for (int i0 = 0; i0 < s.Seq; i0 += Rows)
+                    for (int i0 = 0; i0 < length; i0 += Rows)
                     {
-                        int rows = Math.Min(Rows, s.Seq - i0), visibleKeys = i0 + rows, vectors = (visibleKeys + V.Lanes - 1) / V.Lanes;
-                        var qRows = RowPointers(queries + ((long)g * s.Seq + i0) * d, d, rows);
+                        int rows = Math.Min(Rows, length - i0), visibleKeys = i0 + rows, vectors = (visibleKeys + V.Lanes - 1) / V.Lanes;
+                        var qRows = RowPointers(queries + ((long)g * length + i0) * d, d, rows);
                         RowsTimesColumns(qRows, keysT, padded, d, vectors, scores);
                         for (int r = 0; r < rows; r++)
                         {
                             var (max, sum) = Softmax(scores + r * padded, i0 + r + 1, vectors);
-                            t.LogSumExp[s.RowStat(b, h, i0 + r)] = max + MathF.Log(sum);
+                            t.LogSumExp[s.RowStat(seq.Start + i0 + r, h)] = max + MathF.Log(sum);
                             scaleOut[r] = 1f / sum;
                         }
-                        var outRows = RowPointers(t.Output + s.QueryRow(b, i0, h), s.QueryStride, rows);
+                        var outRows = RowPointers(t.Output + s.QueryRow(seq.Start + i0, h), s.QueryStride, rows);
                         WeightedSumOfRows(scores, padded, values, s.KeyStride, visibleKeys, d, scaleOut, outRows, rows);
                     }
                 }
@@ -232,29 +268,30 @@ internal static unsafe class CpuCausalAttention
         [MethodImpl(MethodImplOptions.AggressiveOptimization)]
         public static void BackwardItem(Dims s, long item, Pointers t, float* gradOutput, float* dq, float* dk, float* dv)
         {
-            int b = (int)(item / s.KvHeads), kvHead = (int)(item % s.KvHeads), d = s.HeadDim, padded = s.Padded;
+            var seq = s.At((int)(item / s.KvHeads), V.Lanes);
+            int kvHead = (int)(item % s.KvHeads), d = s.HeadDim, padded = seq.Padded, length = seq.Length;
             long block = (long)d * padded;
-            float* keys = Alloc((long)s.Seq * d), queries = Alloc((long)s.Group * s.Seq * d);
+            float* keys = Alloc((long)length * d), queries = Alloc((long)s.Group * length * d);
             float* keysT = Alloc(block), valuesT = Alloc(block), dKeysT = Alloc(block), dValuesT = Alloc(block);
             float* probs = Alloc((long)Rows * padded), dScores = Alloc((long)Rows * padded);
             float* scaleOut = stackalloc float[Rows];
             try
             {
-                RotatedRows(s, t, b, kvHead, keys, queries);
-                Transpose(s, keys, d, keysT, s.Scale);
-                Transpose(s, t.V + s.KeyRow(b, 0, kvHead), s.KeyStride, valuesT, 1f);
+                RotatedRows(s, t, seq, kvHead, keys, queries);
+                Transpose(s, seq, keys, d, keysT, s.Scale);
+                Transpose(s, seq, t.V + s.KeyRow(seq.Start, kvHead), s.KeyStride, valuesT, 1f);
                 new Span<float>(dKeysT, (int)block).Clear();
                 new Span<float>(dValuesT, (int)block).Clear();
                 for (int r = 0; r < Rows; r++) scaleOut[r] = s.Scale;
                 for (int g = 0; g < s.Group; g++)
                 {
                     int h = kvHead * s.Group + g;
-                    for (int i0 = 0; i0 < s.Seq; i0 += Rows)
+                    for (int i0 = 0; i0 < length; i0 += Rows)
                     {
-                        int rows = Math.Min(Rows, s.Seq - i0), visibleKeys = i0 + rows, vectors = (visibleKeys + V.Lanes - 1) / V.Lanes;
-                        var qRows = RowPointers(queries + ((long)g * s.Seq + i0) * d, d, rows);
-                        var gRows = RowPointers(gradOutput + s.QueryRow(b, i0, h), s.QueryStride, rows);
-                        var oRows = RowPointers(t.Output + s.QueryRow(b, i0, h), s.QueryStride, rows);
+                        int rows = Math.Min(Rows, length - i0), visibleKeys = i0 + rows, vectors = (visibleKeys + V.Lanes - 1) / V.Lanes;
+                        var qRows = RowPointers(queries + ((long)g * length + i0) * d, d, rows);
+                        var gRows = RowPointers(gradOutput + s.QueryRow(seq.Start + i0, h), s.QueryStride, rows);
+                        var oRows = RowPointers(t.Output + s.QueryRow(seq.Start + i0, h), s.QueryStride, rows);
                         RowsTimesColumns(qRows, keysT, padded, d, vectors, probs);     // scaled scores
                         RowsTimesColumns(gRows, valuesT, padded, d, vectors, dScores); // dP = dO·vᵀ
                         for (int r = 0; r < Rows; r++)
@@ -267,20 +304,20 @@ internal static unsafe class CpuCausalAttention
                                 continue;
                             }
                             int visible = i0 + r + 1;
-                            float lse = t.LogSumExp[s.RowStat(b, h, i0 + r)];
+                            float lse = t.LogSumExp[s.RowStat(seq.Start + i0 + r, h)];
                             float delta = Dot(gRows[r], oRows[r], d); // Σ_j P·dP = dO·O
                             ProbabilitiesAndScoreGradients(p, ds, visible, vectors, lse, delta);
                         }
                         AddOuterProducts(dValuesT, padded, d, gRows, probs, padded, vectors); // dv += Pᵀ·dO
                         AddOuterProducts(dKeysT, padded, d, qRows, dScores, padded, vectors); // d(rope k) += dSᵀ·rope(q), scaled below
-                        var dqRows = RowPointers(dq + s.QueryRow(b, i0, h), s.QueryStride, rows);
+                        var dqRows = RowPointers(dq + s.QueryRow(seq.Start + i0, h), s.QueryStride, rows);
                         WeightedSumOfRows(dScores, padded, keys, d, visibleKeys, d, scaleOut, dqRows, rows); // d(rope q) = dS·rope(k)·scale
                         for (int r = 0; r < rows; r++)
-                            RotateBackInPlace(dqRows[r], t.Cos + s.Position(b, i0 + r), t.SignedSin + s.Position(b, i0 + r), d);
+                            RotateBackInPlace(dqRows[r], t.Cos + s.Position(seq.Start + i0 + r), t.SignedSin + s.Position(seq.Start + i0 + r), d);
                     }
                 }
-                TransposeBack(s, dKeysT, dk + s.KeyRow(b, 0, kvHead), s.Scale, t.Cos + s.Position(b, 0), t.SignedSin + s.Position(b, 0));
-                TransposeBack(s, dValuesT, dv + s.KeyRow(b, 0, kvHead), 1f, null, null);
+                TransposeBack(s, seq, dKeysT, dk + s.KeyRow(seq.Start, kvHead), s.Scale, t.Cos + s.Position(seq.Start), t.SignedSin + s.Position(seq.Start));
+                TransposeBack(s, seq, dValuesT, dv + s.KeyRow(seq.Start, kvHead), 1f, null, null);
             }
             finally
             {
@@ -485,12 +522,12 @@ internal static unsafe class CpuCausalAttention
 
         public override Tensor forward(autograd.AutogradContext ctx, params object[] vars)
         {
-            var (q, k, v, cos, signedSin) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (Tensor)vars[4]);
-            var (output, logSumExp) = Forward<V>(q, k, v, cos, signedSin);
+            var (q, k, v, cos, signedSin, dims) = ((Tensor)vars[0], (Tensor)vars[1], (Tensor)vars[2], (Tensor)vars[3], (Tensor)vars[4], (Dims)vars[5]);
+            var (output, logSumExp) = Forward<V>(dims, q, k, v, cos, signedSin);
             // Kept as data rather than autograd saved variables, freed at the end of backward (see RMSNorm).
             ctx.save_data(nameof(Saved), new Saved(q.detach().DetachFromDisposeScope(), k.detach().DetachFromDisposeScope(),
                 v.detach().DetachFromDisposeScope(), cos.detach().DetachFromDisposeScope(), signedSin.detach().DetachFromDisposeScope(),
-                output.detach().DetachFromDisposeScope(), logSumExp.DetachFromDisposeScope()));
+                output.detach().DetachFromDisposeScope(), logSumExp.DetachFromDisposeScope(), dims));
             return output;
         }
 
@@ -506,11 +543,11 @@ internal static unsafe class CpuCausalAttention
             using (saved.LogSumExp)
             using (var gradOutput = grad.contiguous())
             {
-                var (dq, dk, dv) = Backward<V>(saved.Q, saved.K, saved.V, saved.Cos, saved.SignedSin, saved.Output, saved.LogSumExp, gradOutput);
-                return [dq, dk, dv, null!, null!];
+                var (dq, dk, dv) = Backward<V>(saved.Dims, saved.Q, saved.K, saved.V, saved.Cos, saved.SignedSin, saved.Output, saved.LogSumExp, gradOutput);
+                return [dq, dk, dv, null!, null!, null!];
             }
         }
 
-        sealed record Saved(Tensor Q, Tensor K, Tensor V, Tensor Cos, Tensor SignedSin, Tensor Output, Tensor LogSumExp);
+        sealed record Saved(Tensor Q, Tensor K, Tensor V, Tensor Cos, Tensor SignedSin, Tensor Output, Tensor LogSumExp, Dims Dims);
     }
 }
