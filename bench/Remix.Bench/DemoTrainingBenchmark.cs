@@ -107,6 +107,22 @@ static class DemoTrainingBenchmark
             evaluator.Evaluate("memorized", memorized);
             evalTimes.Add(t.Elapsed.TotalSeconds * 1000);
         }
+        // Its parts: the generation's prefill alone (one new token), the whole generation, and the rest (teacher-forced scoring, decoding text).
+        var noScoring = new Evaluator(loaded) { TeacherForced = false };
+        var prefillOnly = new Evaluator(loaded) { TeacherForced = false, MaxNewTokens = 1 };
+        var withoutScoring = new List<double>();
+        var prefill = new List<double>();
+        for (int r = 0; r < 3; r++)
+        {
+            var t = Stopwatch.StartNew();
+            noScoring.Evaluate("memorized", memorized);
+            withoutScoring.Add(t.Elapsed.TotalSeconds * 1000);
+            t.Restart();
+            prefillOnly.Evaluate("memorized", memorized);
+            prefill.Add(t.Elapsed.TotalSeconds * 1000);
+        }
+        double whole = Stats.Of(evalTimes).Median, generation = Stats.Of(withoutScoring).Median, first = Stats.Of(prefill).Median;
+        Console.WriteLine($"  of which: prefill and first token {first:F0} ms, later decoding steps {generation - first:F0} ms, teacher-forced scoring {whole - generation:F0} ms");
         string every = stage.Recipe.Stop is StopRule.AccuracyReached { EverySteps: { } n } ? $"every {n} steps" : $"every epoch ({stepsPerEpoch} steps)";
         Console.WriteLine($"evaluation of the stage's {memorized.Count} facts (greedy, batch {evaluator.BatchSize}): {Stats.Of(evalTimes).Format("F0")} ms; the demo makes one {every}" +
             (stage.Recipe.EvalEvery > 0 ? $", plus one of each earlier stage's set every {stage.Recipe.EvalEvery} steps" : "") +
