@@ -13,7 +13,7 @@ public static class DemoCommand
     public static Command Build(IReadOnlyList<string> commandLine)
     {
         var output = new Option<string>("--out") { Description = "Where the runs go", DefaultValueFactory = _ => Path.Combine("runs", "demo") };
-        var quick = new Option<bool>("--quick") { Description = "A smaller version (16 facts, one seed): about a minute on 2 AVX-512 cores, where the full demo takes 6" };
+        var quick = new Option<bool>("--quick") { Description = "A smaller version (16 facts, one seed): about a minute and a half on 2 cores, where the full demo takes 5" };
         var seeds = new Option<int?>("--seeds") { Description = "Seeds per condition, 0 .. N-1 (default: the spec files' own: 2, or 1 with --quick)" };
         var keepCheckpoints = new Option<bool>("--keep-checkpoints") { Description = "Keep every stage's checkpoints and optimizer state once it has finished (default: only final/ stays)" };
         var common = new CommonOptions();

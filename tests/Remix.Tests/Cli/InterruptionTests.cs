@@ -73,7 +73,7 @@ public class InterruptionTests : IDisposable
         File.WriteAllText(_dir.File("spec.yaml"), """
             name: two-stage
             base_model: base
-            recipe: {lr: 0.001, epochs: 80, batch_size: 4, warmup_ratio: 0}
+            recipe: {lr: 0.001, epochs: 30, batch_size: 4, warmup_ratio: 0}
             stages:
               - {name: A, data: a.jsonl}
               - {name: B, data: b.jsonl}

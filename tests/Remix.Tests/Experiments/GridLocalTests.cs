@@ -135,7 +135,7 @@ public class GridLocalTests
     public void SigIntToThePool_StopsEachWorkerWithACheckpoint_Exits130_AndTheNextRunResumesThem()
     {
         if (!OperatingSystem.IsLinux()) return; // signal numbers are Linux's
-        var (dir, _, plan, ids) = Planned(epochsA: 80); // long enough that a loaded machine still signals it mid-stage
+        var (dir, _, plan, ids) = Planned(epochsA: 30);
         using var _ = dir;
         using (var pool = new CliProcess("grid", "local", plan, "-j", "2"))
         {
