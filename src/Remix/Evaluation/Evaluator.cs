@@ -72,7 +72,7 @@ public sealed class Evaluator(LlamaForCausalLM model, HfTokenizer tokenizer, IRe
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
         var encoded = examples.Select(_encoder.Encode).ToList();
-        ITokenBatch batch = model.PacksSequences ? PackedBatch.From(encoded) : PaddedBatch.From(encoded, tokenizer.PadTokenId ?? tokenizer.EosTokenId ?? 0);
+        var batch = ITokenBatch.For(model, encoded, tokenizer.PadTokenId ?? tokenizer.EosTokenId ?? 0);
         var (ids, labels) = batch.ToTensors(model.Device);
         var (logits, positions, gold) = CausalLmLoss.AtLabels(model, ids, labels, batch.PackedLengths);
         var flat = positions.cpu().data<long>().ToArray();

@@ -45,6 +45,10 @@ internal static class AttentionMask
         return mask.MoveToOuterDisposeScope();
     }
 
+    /// <summary>Whether packed sequences of <paramref name="lengths"/> (none empty) fill exactly one row of <paramref name="width"/> tokens.</summary>
+    public static bool FillOneRow(IReadOnlyList<int> lengths, long rows, long width) =>
+        rows == 1 && lengths.All(n => n > 0) && lengths.Sum(n => (long)n) == width;
+
     /// <summary>Positions 0, 1, ... within each packed sequence, one after another: [total].</summary>
     public static Tensor PackedPositions(IReadOnlyList<int> lengths, Device device) =>
         tensor(lengths.SelectMany(n => Enumerable.Range(0, n).Select(i => (long)i)).ToArray(), ScalarType.Int64, device);

@@ -43,7 +43,7 @@ public sealed class LlamaModel : nn.Module
     {
         using var scope = NewDisposeScope();
         long seq = inputIds.shape[1], past = cache?.Length ?? 0;
-        if (packed is not null && (cache is not null || attentionMask is not null || inputIds.shape[0] != 1 || packed.Any(n => n <= 0) || packed.Sum(n => (long)n) != seq))
+        if (packed is not null && (cache is not null || attentionMask is not null || !AttentionMask.FillOneRow(packed, inputIds.shape[0], seq)))
             throw new ArgumentException($"packed sequences of lengths {string.Join(", ", packed)} need a single row of that many ids, no attention mask and no cache; got [{string.Join(", ", inputIds.shape)}]");
         var h = _embedTokens.Forward(inputIds);
         var (cos, signedSin) = _rotary.Compute(positionIds, h.dtype);

@@ -111,7 +111,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
                 var group = plan.GetRange(state.BatchInEpoch, groupSize);
                 double lr = schedule.At(state.Step);
                 var stepClock = Stopwatch.StartNew();
-                var (loss, penalty, gradNorm, tokens) = Step(state.Step + 1, optimizer, trainable, [.. group.Select(b => Batch([.. b.Select(i => examples[i])], padId))], lr);
+                var (loss, penalty, gradNorm, tokens) = Step(state.Step + 1, optimizer, trainable, [.. group.Select(b => ITokenBatch.For(model, [.. b.Select(i => examples[i])], padId))], lr);
                 lastLoss = loss;
                 int lossCount = loss < (o.Stop as StopRule.LossBelow)?.Threshold ? state.LossStopCount + 1
                     : o.Stop is StopRule.LossBelow { Cumulative: true } ? state.LossStopCount : 0;
@@ -184,14 +184,6 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         provenance.Complete();
         return new TrainingResult(state.Step, state.Epoch, stopReason, false, lastLoss, state.TokensSeen, encoding.DroppedTooLong.Count, evaluations, memorizedFinal, finalDir);
     }
-
-    /// <summary>
-    /// The examples as the model takes them best: packed into one row where its attention runs on the CPU kernel
-    /// (<see cref="LlamaForCausalLM.PacksSequences"/>: the same loss and gradients within rounding, without the padding's
-    /// work), padded rows elsewhere.
-    /// </summary>
-    ITokenBatch Batch(IReadOnlyList<EncodedExample> examples, int padId) =>
-        model.PacksSequences ? PackedBatch.From(examples) : PaddedBatch.From(examples, padId);
 
     /// <summary>
     /// Optimizer update number <paramref name="step"/> (named if it diverges) over an accumulation group; the

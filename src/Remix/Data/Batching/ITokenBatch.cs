@@ -1,3 +1,4 @@
+using Remix.Models;
 using static TorchSharp.torch;
 
 namespace Remix.Data.Batching;
@@ -28,4 +29,12 @@ public interface ITokenBatch
     /// row * (width - 1) + t, token t + 1 predicted at t).
     /// </summary>
     int ExampleAt(long labelledPosition);
+
+    /// <summary>
+    /// The examples as <paramref name="model"/> takes them best: packed into one row where its attention runs on the CPU
+    /// kernel (<see cref="LlamaForCausalLM.PacksSequences"/>: the same loss and gradients within rounding, without the
+    /// padding's work), right-padded rows with <paramref name="padId"/> elsewhere.
+    /// </summary>
+    static ITokenBatch For(LlamaForCausalLM model, IReadOnlyList<EncodedExample> examples, int padId) =>
+        model.PacksSequences ? PackedBatch.From(examples) : PaddedBatch.From(examples, padId);
 }

@@ -34,9 +34,7 @@ public sealed record PackedBatch(IReadOnlyList<string> Ids, long[] InputIds, lon
 
     public long TokenCount => InputIds.Length;
 
-    public IReadOnlyList<int> PackedLengths => Lengths;
-
-    IReadOnlyList<int>? ITokenBatch.PackedLengths => Lengths;
+    public IReadOnlyList<int>? PackedLengths => Lengths;
 
     public (Tensor InputIds, Tensor Labels) ToTensors(Device device) =>
         (tensor(InputIds, [1, InputIds.Length], ScalarType.Int64, device),

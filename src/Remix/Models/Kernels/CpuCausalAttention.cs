@@ -38,7 +38,7 @@ internal static unsafe class CpuCausalAttention
     /// [batch, seq, head_dim]; with <paramref name="sequences"/>, a batch of one row whose length they add up to.
     /// </summary>
     public static bool Supports(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin, IReadOnlyList<int>? sequences = null) =>
-        (sequences is null || q.dim() == 4 && q.shape[0] == 1 && sequences.All(n => n > 0) && sequences.Sum(n => (long)n) == q.shape[1])
+        (sequences is null || q.dim() == 4 && AttentionMask.FillOneRow(sequences, q.shape[0], q.shape[1]))
         && Accelerated && IsPlainCpuFloat32(q) && IsPlainCpuFloat32(k) && IsPlainCpuFloat32(v)
         && IsPlainCpuFloat32(cos) && IsPlainCpuFloat32(signedSin)
         && q.dim() == 4 && k.dim() == 4 && v.dim() == 4
@@ -68,7 +68,7 @@ internal static unsafe class CpuCausalAttention
     /// <summary><see cref="Apply"/> at the width of <typeparamref name="V"/>, which need not be this process's (tests run each).</summary>
     public static Tensor Apply<V>(Tensor q, Tensor k, Tensor v, Tensor cos, Tensor signedSin, IReadOnlyList<int>? sequences = null) where V : unmanaged, IFloatVector<V>
     {
-        if (sequences is not null && !(q.dim() == 4 && q.shape[0] == 1 && sequences.All(n => n > 0) && sequences.Sum(n => (long)n) == q.shape[1]))
+        if (sequences is not null && !(q.dim() == 4 && AttentionMask.FillOneRow(sequences, q.shape[0], q.shape[1])))
             throw new ArgumentException($"packed sequences of lengths {string.Join(", ", sequences)} do not fill a single row of [{string.Join(", ", q.shape)}]");
         var s = new Dims(q, k, sequences);
         if (is_grad_enabled() && (q.requires_grad || k.requires_grad || v.requires_grad)) return Function<V>.apply(q, k, v, cos, signedSin, s);
