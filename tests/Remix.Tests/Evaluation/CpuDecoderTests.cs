@@ -152,14 +152,43 @@ public class CpuDecoderTests
             }
     }
 
-    [Fact]
-    public void OneAndTwoThreads_GiveBitwiseEqualLogitsAndEqualIds()
+    [Theory]
+    [InlineData(128)]
+    [InlineData(256)]
+    [InlineData(512)]
+    public void LargeBatches_ProjectOverTheBatch_AndMatchTheForwardPass(int bits)
+    {
+        // 18 rows: whole vectors of rows and a partial one at every width (5 vectors at 128 bits, 3 at 256, 2 at 512, so the
+        // single-vector tile runs too); output sizes 54 and 302 leave two weight rows after the tiles of four.
+        var config = RandomCheckpoint.TinyConfig(hiddenSize: 36, layers: 2, heads: 3, kvHeads: 1, intermediateSize: 54) with { VocabSize = 302, InitializerRange = 0.25 };
+        using var model = TestModels.Create(config, seed: 12);
+        int[][] prompts = [.. Enumerable.Range(0, 18).Select(r => new[] { 256 }.Concat(Enumerable.Range(0, r % 5).Select(i => (r * 13 + i * 7) % 250 + 1)).ToArray())];
+        int[][] fed = [.. Enumerable.Range(0, 18).Select(r => new[] { 100 + r, 120 + r })];
+        var steps = Decode(model, prompts, fed, bits);
+        for (int b = 0; b < prompts.Length; b++)
+            for (int s = 0; s < fed[b].Length; s++)
+            {
+                var all = TestModels.Logits(model, [.. prompts[b].Concat(fed[b].Take(s + 1)).Select(i => (long)i)]);
+                var expected = all.AsSpan(all.Length - config.VocabSize);
+                var actual = steps[s].AsSpan(b * config.VocabSize, config.VocabSize);
+                for (int v = 0; v < config.VocabSize; v++)
+                {
+                    float tolerance = 2e-4f + 1e-4f * Math.Abs(expected[v]);
+                    Assert.InRange(actual[v], expected[v] - tolerance, expected[v] + tolerance);
+                }
+            }
+    }
+
+    [Theory]
+    [InlineData(3)] // fewer rows than a vector's lanes at 256 and 512 bits: dot products over the input
+    [InlineData(20)] // a vector of rows or more at every width, and a partial one: projections over the batch
+    public void OneAndTwoThreads_GiveBitwiseEqualLogitsAndEqualIds(int rows)
     {
         // Wide enough that every projection and the attention are split over the threads.
         var config = RandomCheckpoint.TinyConfig(hiddenSize: 128, layers: 2, heads: 4, kvHeads: 2, intermediateSize: 344) with { VocabSize = 512, InitializerRange = 0.1 };
         using var model = TestModels.Create(config, seed: 3);
         // Every position goes through the decoder (an empty cache, no libtorch prefill, whose sums may depend on the thread count).
-        int[][] tokens = [.. Enumerable.Range(0, 6).Select(r => Enumerable.Range(0, 24).Select(i => (i * 7 + r * 31) % 500 + 1).ToArray())];
+        int[][] tokens = [.. Enumerable.Range(0, rows).Select(r => Enumerable.Range(0, 24).Select(i => (i * 7 + r * 31) % 500 + 1).ToArray())];
         int[][] prompts = [.. tokens.Select(t => t[..20])];
         int threads = get_num_threads();
         var runs = new List<float[][]>();
@@ -251,10 +280,11 @@ public class CpuDecoderTests
     {
         var c = Stories260K();
         Assert.True(CpuDecoder.Fits(c, 256, 512));
-        // 2^29 floats a layer: batch 64 x 8 KV heads x 8192 positions x head size 128.
+        // 2^29 floats a layer would be batch 64 x 8 KV heads x 8192 positions x head size 128; the transposed keys round
+        // the positions up to an odd number of 16-float vectors: 8176 stays 8176 (511 vectors), 8177 becomes 8208.
         var large = c with { NumAttentionHeads = 8, NumKeyValueHeads = 8, HiddenSize = 1024, HeadDim = 128 };
-        Assert.True(CpuDecoder.Fits(large, 64, 8191));
-        Assert.False(CpuDecoder.Fits(large, 64, 8192));
+        Assert.True(CpuDecoder.Fits(large, 64, 8176));
+        Assert.False(CpuDecoder.Fits(large, 64, 8177));
         Assert.False(CpuDecoder.Fits(c with { VocabSize = 1 << 24 }, 32, 16)); // the logits of 32 rows
     }
 }

@@ -25,7 +25,7 @@ internal sealed unsafe class CpuDecoder
     /// <summary>Multiply-adds below which a loop runs on the calling thread: a parallel dispatch costs about this much.</summary>
     const long ParallelWork = 1 << 15;
 
-    readonly int _batch, _hidden, _heads, _kvHeads, _headDim, _intermediate, _vocab, _capacity, _layers;
+    readonly int _batch, _hidden, _heads, _kvHeads, _headDim, _intermediate, _vocab, _capacity, _columns, _layers;
     readonly int? _window;
     readonly float _eps;
     readonly int[] _padCount;
@@ -34,6 +34,11 @@ internal sealed unsafe class CpuDecoder
     readonly float* _embedding, _finalNorm, _lmHead;
 
     // Work buffers, pinned: [batch, ...] rows.
+    readonly float[][] _keysT;
+    int _transposed; // positions of the cache copied into the transposed keys
+    readonly float[] _xT; // a projection's input transposed, [in, batch rounded up to whole 512-bit vectors], for ProjectByColumns
+    readonly int _batchColumns;
+    readonly bool _byColumns;
     readonly float[] _x, _normed, _q, _k, _v, _attended, _gate, _up, _product, _logits, _scores, _cos, _signedSin;
     readonly int[] _next;
     readonly Plan[] _qkv, _output, _gateUp, _down;
@@ -45,6 +50,7 @@ internal sealed unsafe class CpuDecoder
     {
         public float* InputNorm, PostNorm, Q, K, V, O, Gate, Up, Down, QBias, KBias, VBias, OBias, GateBias, UpBias, DownBias;
         public float* Keys, Values; // the cache's [batch, kv_heads, capacity, head_dim]
+        public float* KeysT; // the same keys transposed: [batch, kv_heads, head_dim, key columns]
     }
 
     /// <summary>y[b, o] (+)= bias[o] + Σᵢ x[b, i]·w[o, i] for the rows of one weight; with <see cref="Up"/> also the SwiGLU product.</summary>
@@ -91,8 +97,16 @@ internal sealed unsafe class CpuDecoder
     {
         const long limit = int.MaxValue / sizeof(float);
         long widest = Math.Max(Math.Max(c.HiddenSize, (long)c.NumAttentionHeads * c.HeadDim), Math.Max(c.IntermediateSize, c.VocabSize));
-        return batch * c.NumKeyValueHeads * capacity * c.HeadDim < limit && batch * c.NumAttentionHeads * capacity < limit && batch * widest < limit;
+        long columns = KeyColumns(capacity);
+        return batch * c.NumKeyValueHeads * columns * c.HeadDim < limit && batch * c.NumAttentionHeads * columns < limit && batch * widest < limit;
     }
+
+    /// <summary>
+    /// Positions a row of the transposed keys holds: <paramref name="capacity"/> rounded up to whole 512-bit vectors, then to an
+    /// odd number of them, so that the head_dim rows a score block reads are not a power of two apart (which would map them
+    /// to the same cache sets).
+    /// </summary>
+    static long KeyColumns(long capacity) => (capacity + 15) / 16 * 16 | 16;
 
     /// <summary>
     /// A decoder for one row per entry of <paramref name="padCount"/> that continues after the prompts already in <paramref name="cache"/>,
@@ -116,6 +130,7 @@ internal sealed unsafe class CpuDecoder
         _window = c.SlidingWindow;
         _eps = (float)c.RmsNormEps;
         _capacity = checked((int)cache.Capacity);
+        _columns = checked((int)KeyColumns(_capacity));
         _padCount = [.. padCount];
         _cache = cache;
         _threads = Math.Max(1, get_num_threads());
@@ -127,6 +142,7 @@ internal sealed unsafe class CpuDecoder
         _finalNorm = Get("model.norm.weight");
         _lmHead = c.TieWordEmbeddings ? _embedding : Get("lm_head.weight");
         _layerWeights = new Layer[_layers];
+        _keysT = new float[_layers][];
         for (int l = 0; l < _layers; l++)
         {
             string a = $"model.layers.{l}.self_attn.", m = $"model.layers.{l}.mlp.";
@@ -143,6 +159,8 @@ internal sealed unsafe class CpuDecoder
                 GateBias = Optional(m + "gate_proj.bias"), UpBias = Optional(m + "up_proj.bias"), DownBias = Optional(m + "down_proj.bias"),
                 Keys = Pointer(keys), Values = Pointer(values),
             };
+            _keysT[l] = Buffer(checked(_batch * _kvHeads * _headDim * _columns));
+            _layerWeights[l].KeysT = Address(_keysT[l]);
         }
 
         int qWidth = _heads * _headDim, kvWidth = _kvHeads * _headDim;
@@ -156,8 +174,11 @@ internal sealed unsafe class CpuDecoder
         _up = Buffer(checked(_batch * _intermediate));
         _product = Buffer(checked(_batch * _intermediate));
         _logits = Buffer(checked(_batch * _vocab));
-        _scores = Buffer(checked(_batch * _heads * _capacity));
+        _scores = Buffer(checked(_batch * _heads * _columns));
         _next = new int[_batch];
+        _byColumns = _batch * 32 >= _vectorBits;
+        _batchColumns = (_batch + 15) / 16 * 16;
+        _xT = Buffer(_byColumns ? checked(Math.Max(Math.Max(_hidden, qWidth), _intermediate) * _batchColumns) : 1);
         (_cos, _signedSin) = RopeTables(c, _capacity);
 
         _qkv = new Plan[_layers];
@@ -196,6 +217,12 @@ internal sealed unsafe class CpuDecoder
         if (tokens.Count != _batch) throw new ArgumentException($"expected {_batch} tokens, found {tokens.Count}");
         int index = checked((int)_cache.Length);
         if (index >= _capacity) throw new InvalidOperationException($"KV cache holds {_capacity} positions; {index + 1} were needed.");
+        if (index < _transposed) throw new InvalidOperationException($"the KV cache went back from {_transposed} positions to {index}; a decoder continues one generation");
+        if (index > _transposed) // what the prefill (or any forward pass since) cached
+        {
+            foreach (var layer in _layerWeights) TransposeCachedKeys(layer, _transposed, index);
+            _transposed = index;
+        }
         for (int b = 0; b < _batch; b++)
         {
             int token = tokens[b];
@@ -209,12 +236,14 @@ internal sealed unsafe class CpuDecoder
             default: Step<FloatVector128>(index); break;
         }
         _cache.Advance(1);
+        _transposed = index + 1;
         float* logits = Address(_logits);
         For(_batch, (long)_batch * _vocab, b => _next[b] = ArgMax(logits + b * _vocab, _vocab));
         return [.. _next];
     }
 
     /// <summary>The layers, the final norm and the LM head at the width of <typeparamref name="V"/>, for the embedded tokens in the residual buffer.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Step<V>(int index) where V : unmanaged, IFloatVector<V>
     {
         for (int l = 0; l < _layers; l++)
@@ -232,6 +261,18 @@ internal sealed unsafe class CpuDecoder
         Run<V>(_head);
     }
 
+    /// <summary>Cached keys at positions <paramref name="from"/> .. <paramref name="to"/> − 1 into the transposed copy.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void TransposeCachedKeys(Layer w, int from, int to)
+    {
+        for (long item = 0; item < (long)_batch * _kvHeads; item++)
+        {
+            float* keys = w.Keys + item * _capacity * _headDim, columns = w.KeysT + item * _headDim * _columns;
+            for (int j = from; j < to; j++)
+                for (int x = 0; x < _headDim; x++) columns[(long)x * _columns + j] = keys[(long)j * _headDim + x];
+        }
+    }
+
     static float[] Buffer(int length) => GC.AllocateArray<float>(Math.Max(1, length), pinned: true);
 
     static float* Address(float[] pinned) => (float*)Unsafe.AsPointer(ref pinned[0]);
@@ -247,6 +288,7 @@ internal sealed unsafe class CpuDecoder
 
     Plan MakePlan(params Segment[] segments)
     {
+        if (segments.Any(s => s.X != segments[0].X || s.In != segments[0].In)) throw new ArgumentException("the projections of a plan share one input");
         long work = (long)_batch * segments.Sum(s => (long)s.In * s.Out * (s.Up is null ? 1 : 2));
         bool parallel = _threads > 1 && work >= ParallelWork;
         long rows = segments.Sum(s => (long)s.Out);
@@ -261,6 +303,7 @@ internal sealed unsafe class CpuDecoder
 
     void Run<V>(Plan plan) where V : unmanaged, IFloatVector<V>
     {
+        if (_byColumns) TransposeInput(plan.Segments[0].X, plan.Segments[0].In);
         if (!plan.Parallel)
         {
             foreach (var block in plan.Blocks) RunBlock<V>(plan.Segments[block.Segment], block.Start, block.End);
@@ -273,11 +316,20 @@ internal sealed unsafe class CpuDecoder
         });
     }
 
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void RunBlock<V>(Segment s, int start, int end) where V : unmanaged, IFloatVector<V>
     {
-        Project<V>(s.X, _batch, s.In, s.W, s.Bias, s.Y, s.Out, start, end, s.Accumulate);
+        if (_byColumns)
+        {
+            ProjectByColumns<V>(Address(_xT), _batch, _batchColumns, s.In, s.W, s.Bias, s.Y, s.Out, start, end, s.Accumulate);
+            if (s.Up is not null) ProjectByColumns<V>(Address(_xT), _batch, _batchColumns, s.In, s.Up, s.UpBias, s.UpY, s.Out, start, end, false);
+        }
+        else
+        {
+            Project<V>(s.X, _batch, s.In, s.W, s.Bias, s.Y, s.Out, start, end, s.Accumulate);
+            if (s.Up is not null) Project<V>(s.X, _batch, s.In, s.Up, s.UpBias, s.UpY, s.Out, start, end, false);
+        }
         if (s.Up is null) return;
-        Project<V>(s.X, _batch, s.In, s.Up, s.UpBias, s.UpY, s.Out, start, end, false);
         float* g2 = stackalloc float[V.Lanes], u2 = stackalloc float[V.Lanes];
         for (int b = 0; b < _batch; b++)
         {
@@ -307,16 +359,16 @@ internal sealed unsafe class CpuDecoder
     }
 
     /// <summary>y = weight ⊙ (x · (mean(x²) + eps)^-½) per row of [batch, hidden].</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     void Normalize<V>(float[] x, float[] y, float* weight) where V : unmanaged, IFloatVector<V>
     {
         for (int b = 0; b < _batch; b++)
         {
-            var row = x.AsSpan(b * _hidden, _hidden);
-            var output = y.AsSpan(b * _hidden, _hidden);
-            float sum = 0;
-            fixed (float* r = row) sum = Dot<V>(r, r, _hidden);
-            float reciprocal = 1f / MathF.Sqrt(sum / _hidden + _eps);
-            for (int i = 0; i < _hidden; i++) output[i] = weight[i] * (row[i] * reciprocal);
+            float* row = Address(x) + (long)b * _hidden, output = Address(y) + (long)b * _hidden;
+            float reciprocal = 1f / MathF.Sqrt(Dot<V>(row, row, _hidden) / _hidden + _eps);
+            int i = 0;
+            for (var r = V.Create(reciprocal); i + V.Lanes <= _hidden; i += V.Lanes) (V.Load(weight + i) * (V.Load(row + i) * r)).Store(output + i);
+            for (; i < _hidden; i++) output[i] = weight[i] * (row[i] * reciprocal);
         }
     }
 
@@ -326,34 +378,37 @@ internal sealed unsafe class CpuDecoder
     /// </summary>
     void Attend<V>(Layer w, int index) where V : unmanaged, IFloatVector<V>
     {
-        int groups = _heads / _kvHeads;
-        int lowestVisible = _window is { } window ? Math.Max(0, index - window + 1) : 0;
         long work = (long)_batch * _heads * (index + 1) * _headDim * 2;
-        fixed (float* q = _q, k = _k, v = _v, attended = _attended, scores = _scores, cos = _cos, signedSin = _signedSin)
+        For(_batch * _kvHeads, work, item => AttendItem<V>(w, index, (int)item));
+    }
+
+    /// <summary>One (row, kv head) of <see cref="Attend"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void AttendItem<V>(Layer w, int index, int item) where V : unmanaged, IFloatVector<V>
+    {
+        int groups = _heads / _kvHeads, d = _headDim;
+        int b = item / _kvHeads, g = item % _kvHeads;
+        int position = index - _padCount[b];
+        float* c = Address(_cos) + (long)position * d, s = Address(_signedSin) + (long)position * d;
+        long slot = (long)item * _capacity * d;
+        float* keys = w.Keys + slot, values = w.Values + slot, keysT = w.KeysT + (long)item * d * _columns;
+        float* key = keys + (long)index * d;
+        Rotate(Address(_k) + (long)item * d, key, c, s, d);
+        for (int x = 0; x < d; x++) keysT[(long)x * _columns + index] = key[x];
+        new ReadOnlySpan<float>(Address(_v) + (long)item * d, d).CopyTo(new Span<float>(values + (long)index * d, d));
+        int lowestVisible = _window is { } window ? Math.Max(0, index - window + 1) : 0;
+        int first = Math.Max(lowestVisible, _padCount[b]);
+        for (int member = 0; member < groups; member++)
         {
-            float* qp = q, kp = k, vp = v, ap = attended, sp = scores, cosTable = cos, sinTable = signedSin;
-            For(_batch * _kvHeads, work, item =>
-            {
-                int b = (int)(item / _kvHeads), g = (int)(item % _kvHeads);
-                int position = index - _padCount[b];
-                float* c = cosTable + (long)position * _headDim, s = sinTable + (long)position * _headDim;
-                long slot = ((long)(b * _kvHeads + g) * _capacity) * _headDim;
-                float* keys = w.Keys + slot, values = w.Values + slot;
-                Rotate(kp + ((long)b * _kvHeads + g) * _headDim, keys + (long)index * _headDim, c, s, _headDim);
-                new ReadOnlySpan<float>(vp + ((long)b * _kvHeads + g) * _headDim, _headDim).CopyTo(new Span<float>(values + (long)index * _headDim, _headDim));
-                int first = Math.Max(lowestVisible, _padCount[b]);
-                for (int member = 0; member < groups; member++)
-                {
-                    int h = g * groups + member;
-                    float* query = qp + ((long)b * _heads + h) * _headDim;
-                    Rotate(query, query, c, s, _headDim);
-                    AttendOne<V>(query, keys, values, first, index, sp + ((long)b * _heads + h) * _capacity, ap + ((long)b * _heads + h) * _headDim);
-                }
-            });
+            long h = (long)b * _heads + g * groups + member;
+            float* query = Address(_q) + h * d;
+            Rotate(query, query, c, s, d);
+            AttendOne<V>(query, keysT, values, first, index, Address(_scores) + h * _columns, Address(_attended) + h * d);
         }
     }
 
     /// <summary>x·cos + roll(x, half)·(−sin₁, sin₂), as <see cref="RotaryEmbedding.Apply"/> computes it; <paramref name="to"/> may be <paramref name="from"/>.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void Rotate(float* from, float* to, float* cos, float* signedSin, int d)
     {
         int half = d / 2;
@@ -365,37 +420,78 @@ internal sealed unsafe class CpuDecoder
         }
     }
 
-    /// <summary>softmax(q·kⱼ / √d) over keys first .. last, then Σ pⱼ vⱼ into <paramref name="output"/>.</summary>
-    void AttendOne<V>(float* query, float* keys, float* values, int first, int last, float* scores, float* output) where V : unmanaged, IFloatVector<V>
+    /// <summary>
+    /// softmax(q·kⱼ / √d) over keys first .. last, then Σ pⱼ vⱼ into <paramref name="output"/>. The scores run over
+    /// <paramref name="keysT"/>, [head_dim, key columns], a vector of keys at a time (no horizontal sums); lanes outside
+    /// first .. last are masked to −∞, whatever the transposed copy holds there.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void AttendOne<V>(float* query, float* keysT, float* values, int first, int last, float* scores, float* output) where V : unmanaged, IFloatVector<V>
     {
-        int d = _headDim;
-        float scale = 1f / MathF.Sqrt(d), max = float.NegativeInfinity;
-        for (int j = first; j <= last; j++)
+        int d = _headDim, lanes = V.Lanes, start = first / lanes * lanes;
+        var scale = V.Create(1f / MathF.Sqrt(d));
+        var negativeInfinity = V.Create(float.NegativeInfinity);
+        var max = negativeInfinity;
+        for (int j = start; j <= last; j += lanes)
         {
-            float score = Dot<V>(query, keys + (long)j * d, d) * scale;
-            scores[j] = score;
-            if (score > max) max = score;
+            var score = V.Zero;
+            float* column = keysT + j;
+            for (int x = 0; x < d; x++) score = V.FusedMultiplyAdd(V.Create(query[x]), V.Load(column + (long)x * _columns), score);
+            score *= scale;
+            if (j < first) score = V.ConditionalSelect(V.FirstLanes(first - j), negativeInfinity, score);
+            if (j + lanes > last + 1) score = V.ConditionalSelect(V.FirstLanes(last + 1 - j), score, negativeInfinity);
+            score.Store(scores + j);
+            max = V.Max(max, score);
         }
-        float sum = 0;
-        for (int j = first; j <= last; j++)
+        var largest = V.Create(V.MaxAcross(max));
+        var sum = V.Zero;
+        for (int j = start; j <= last; j += lanes)
         {
-            float e = MathF.Exp(scores[j] - max);
-            scores[j] = e;
+            var e = Exp(V.Load(scores + j) - largest);
+            e.Store(scores + j);
             sum += e;
         }
-        new Span<float>(output, d).Clear();
-        for (int j = first; j <= last; j++)
+        float reciprocal = 1f / V.Sum(sum);
+        if (d >= lanes) WeightedValues<V>(scores, values, first, last, d, reciprocal, output);
+        else if (d >= FloatVector256.Lanes && V.Bits > 256) WeightedValues<FloatVector256>(scores, values, first, last, d, reciprocal, output);
+        else if (d >= FloatVector128.Lanes && V.Bits > 128) WeightedValues<FloatVector128>(scores, values, first, last, d, reciprocal, output);
+        else WeightedValues<V>(scores, values, first, last, d, reciprocal, output);
+    }
+
+    /// <summary>
+    /// output = reciprocal · Σⱼ weights[j]·values[j, :] over j in first .. last, at the width of <typeparamref name="W"/> (at
+    /// most d lanes where one fits): per vector of the output, four accumulators over j modulo 4, added pairwise at the end.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void WeightedValues<W>(float* weights, float* values, int first, int last, int d, float reciprocal, float* output) where W : unmanaged, IFloatVector<W>
+    {
+        var r = W.Create(reciprocal);
+        int i = 0;
+        for (; i + W.Lanes <= d; i += W.Lanes)
         {
-            float pj = scores[j] / sum;
-            float* value = values + (long)j * d;
-            int i = 0;
-            for (var weight = V.Create(pj); i + V.Lanes <= d; i += V.Lanes)
-                    V.FusedMultiplyAdd(weight, V.Load(value + i), V.Load(output + i)).Store(output + i);
-            for (; i < d; i++) output[i] += pj * value[i];
+            W a0 = W.Zero, a1 = W.Zero, a2 = W.Zero, a3 = W.Zero;
+            float* value = values + i;
+            int j = first;
+            for (; j + 4 <= last + 1; j += 4)
+            {
+                a0 = W.FusedMultiplyAdd(W.Create(weights[j]), W.Load(value + (long)j * d), a0);
+                a1 = W.FusedMultiplyAdd(W.Create(weights[j + 1]), W.Load(value + (long)(j + 1) * d), a1);
+                a2 = W.FusedMultiplyAdd(W.Create(weights[j + 2]), W.Load(value + (long)(j + 2) * d), a2);
+                a3 = W.FusedMultiplyAdd(W.Create(weights[j + 3]), W.Load(value + (long)(j + 3) * d), a3);
+            }
+            for (; j <= last; j++) a0 = W.FusedMultiplyAdd(W.Create(weights[j]), W.Load(value + (long)j * d), a0);
+            ((a0 + a1 + (a2 + a3)) * r).Store(output + i);
+        }
+        for (; i < d; i++)
+        {
+            float sum = 0;
+            for (int j = first; j <= last; j++) sum = MathF.FusedMultiplyAdd(weights[j], values[(long)j * d + i], sum);
+            output[i] = sum * reciprocal;
         }
     }
 
     /// <summary>The first index of the largest value (a NaN, the first NaN), as torch.argmax.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static int ArgMax(float* values, int count)
     {
         int best = 0;
@@ -487,6 +583,105 @@ internal sealed unsafe class CpuDecoder
         for (; o < end; o++)
             for (int b = 0; b < batch; b++)
                 Store(y, outDim, b, o, Dot<V>(x + (long)b * n, w + (long)o * n, n), bias, accumulate);
+    }
+
+    /// <summary>x [batch, n] into <see cref="_xT"/> [n, batch columns]; the columns past the batch stay zero.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    void TransposeInput(float* x, int n)
+    {
+        float* xT = Address(_xT);
+        for (int b = 0; b < _batch; b++)
+        {
+            float* row = x + (long)b * n;
+            for (int i = 0; i < n; i++) xT[(long)i * _batchColumns + b] = row[i];
+        }
+    }
+
+    /// <summary>
+    /// <see cref="Project"/> for batches of at least a vector of rows: vectors run over the batch, reading the input transposed
+    /// (<paramref name="xT"/>, [n, <paramref name="columns"/>]) with each weight broadcast, in tiles of four weight rows by two
+    /// vectors of batch rows. Every y[b, o] is then one fused multiply-add chain over i in order, whatever the tile, the
+    /// block or the thread; no horizontal sums.
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void ProjectByColumns<V>(float* xT, int batch, int columns, int n, float* w, float* bias, float* y, int outDim, int start, int end, bool accumulate) where V : unmanaged, IFloatVector<V>
+    {
+        int lanes = V.Lanes, vectors = (batch + lanes - 1) / lanes;
+        float* lane = stackalloc float[lanes];
+        int o = start;
+        for (; o + 4 <= end; o += 4)
+        {
+            float* w0 = w + (long)o * n, w1 = w0 + n, w2 = w1 + n, w3 = w2 + n;
+            int v = 0;
+            for (; v + 2 <= vectors; v += 2)
+            {
+                float* x = xT + v * lanes;
+                V a00 = V.Zero, a01 = V.Zero, a10 = V.Zero, a11 = V.Zero, a20 = V.Zero, a21 = V.Zero, a30 = V.Zero, a31 = V.Zero;
+                for (int i = 0; i < n; i++, x += columns)
+                {
+                    V x0 = V.Load(x), x1 = V.Load(x + lanes);
+                    var r = V.Create(w0[i]);
+                    a00 = V.FusedMultiplyAdd(r, x0, a00);
+                    a01 = V.FusedMultiplyAdd(r, x1, a01);
+                    r = V.Create(w1[i]);
+                    a10 = V.FusedMultiplyAdd(r, x0, a10);
+                    a11 = V.FusedMultiplyAdd(r, x1, a11);
+                    r = V.Create(w2[i]);
+                    a20 = V.FusedMultiplyAdd(r, x0, a20);
+                    a21 = V.FusedMultiplyAdd(r, x1, a21);
+                    r = V.Create(w3[i]);
+                    a30 = V.FusedMultiplyAdd(r, x0, a30);
+                    a31 = V.FusedMultiplyAdd(r, x1, a31);
+                }
+                int b = v * lanes;
+                Scatter(a00, lane, y, outDim, b, batch, o, bias, accumulate);
+                Scatter(a01, lane, y, outDim, b + lanes, batch, o, bias, accumulate);
+                Scatter(a10, lane, y, outDim, b, batch, o + 1, bias, accumulate);
+                Scatter(a11, lane, y, outDim, b + lanes, batch, o + 1, bias, accumulate);
+                Scatter(a20, lane, y, outDim, b, batch, o + 2, bias, accumulate);
+                Scatter(a21, lane, y, outDim, b + lanes, batch, o + 2, bias, accumulate);
+                Scatter(a30, lane, y, outDim, b, batch, o + 3, bias, accumulate);
+                Scatter(a31, lane, y, outDim, b + lanes, batch, o + 3, bias, accumulate);
+            }
+            for (; v < vectors; v++)
+            {
+                float* x = xT + v * lanes;
+                V a0 = V.Zero, a1 = V.Zero, a2 = V.Zero, a3 = V.Zero;
+                for (int i = 0; i < n; i++, x += columns)
+                {
+                    var x0 = V.Load(x);
+                    a0 = V.FusedMultiplyAdd(V.Create(w0[i]), x0, a0);
+                    a1 = V.FusedMultiplyAdd(V.Create(w1[i]), x0, a1);
+                    a2 = V.FusedMultiplyAdd(V.Create(w2[i]), x0, a2);
+                    a3 = V.FusedMultiplyAdd(V.Create(w3[i]), x0, a3);
+                }
+                int b = v * lanes;
+                Scatter(a0, lane, y, outDim, b, batch, o, bias, accumulate);
+                Scatter(a1, lane, y, outDim, b, batch, o + 1, bias, accumulate);
+                Scatter(a2, lane, y, outDim, b, batch, o + 2, bias, accumulate);
+                Scatter(a3, lane, y, outDim, b, batch, o + 3, bias, accumulate);
+            }
+        }
+        for (; o < end; o++)
+        {
+            float* wo = w + (long)o * n;
+            for (int v = 0; v < vectors; v++)
+            {
+                float* x = xT + v * lanes;
+                var a = V.Zero;
+                for (int i = 0; i < n; i++, x += columns) a = V.FusedMultiplyAdd(V.Create(wo[i]), V.Load(x), a);
+                Scatter(a, lane, y, outDim, v * lanes, batch, o, bias, accumulate);
+            }
+        }
+    }
+
+    /// <summary>Lane l of <paramref name="acc"/> as y[b + l, o] (see <see cref="Store"/>), for the lanes that are batch rows.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static void Scatter<V>(V acc, float* lane, float* y, int outDim, int b, int batch, int o, float* bias, bool accumulate) where V : unmanaged, IFloatVector<V>
+    {
+        acc.Store(lane);
+        int count = Math.Min(V.Lanes, batch - b);
+        for (int l = 0; l < count; l++) Store(y, outDim, b + l, o, lane[l], bias, accumulate);
     }
 
     /// <summary>The horizontal sum of a dot product's accumulator and its scalar tail from <paramref name="i"/>, as in <see cref="Dot"/>.</summary>
