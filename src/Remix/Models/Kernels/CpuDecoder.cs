@@ -398,13 +398,11 @@ internal sealed unsafe class CpuDecoder
         new ReadOnlySpan<float>(Address(_v) + (long)item * d, d).CopyTo(new Span<float>(values + (long)index * d, d));
         int lowestVisible = _window is { } window ? Math.Max(0, index - window + 1) : 0;
         int first = Math.Max(lowestVisible, _padCount[b]);
-        for (int member = 0; member < groups; member++)
-        {
-            long h = (long)b * _heads + g * groups + member;
-            float* query = Address(_q) + h * d;
-            Rotate(query, query, c, s, d);
-            AttendOne<V>(query, keysT, values, first, index, Address(_scores) + h * _columns, Address(_attended) + h * d);
-        }
+        long head = (long)b * _heads + g * groups;
+        for (int member = 0; member < groups; member++) Rotate(Address(_q) + (head + member) * d, Address(_q) + (head + member) * d, c, s, d);
+        int m = 0;
+        for (; m + 2 <= groups; m += 2) AttendGroup<V, Two>(head + m, keysT, values, first, index);
+        if (m < groups) AttendGroup<V, One>(head + m, keysT, values, first, index);
     }
 
     /// <summary>x·cos + roll(x, half)·(−sin₁, sin₂), as <see cref="RotaryEmbedding.Apply"/> computes it; <paramref name="to"/> may be <paramref name="from"/>.</summary>
@@ -420,73 +418,132 @@ internal sealed unsafe class CpuDecoder
         }
     }
 
+    /// <summary>How many query heads of a group one pass over the keys and values attends for (1 or 2): a constant to the JIT.</summary>
+    interface IMembers { static abstract int Count { get; } }
+
+    struct One : IMembers { public static int Count => 1; }
+
+    struct Two : IMembers { public static int Count => 2; }
+
     /// <summary>
-    /// softmax(q·kⱼ / √d) over keys first .. last, then Σ pⱼ vⱼ into <paramref name="output"/>. The scores run over
-    /// <paramref name="keysT"/>, [head_dim, key columns], a vector of keys at a time (no horizontal sums); lanes outside
+    /// softmax(q·kⱼ / √d) over keys first .. last, then Σ pⱼ vⱼ, for <typeparamref name="M"/> query heads from
+    /// <paramref name="head"/> (row-major [batch · heads]) of one kv head, which share each key and value loaded. The scores
+    /// run over <paramref name="keysT"/>, [head_dim, key columns], a vector of keys at a time (no horizontal sums); lanes outside
     /// first .. last are masked to −∞, whatever the transposed copy holds there.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    void AttendOne<V>(float* query, float* keysT, float* values, int first, int last, float* scores, float* output) where V : unmanaged, IFloatVector<V>
+    void AttendGroup<V, M>(long head, float* keysT, float* values, int first, int last) where V : unmanaged, IFloatVector<V> where M : IMembers
     {
         int d = _headDim, lanes = V.Lanes, start = first / lanes * lanes;
+        long columns = _columns;
+        float* q0 = Address(_q) + head * d, q1 = q0 + d;
+        float* s0 = Address(_scores) + head * columns, s1 = s0 + columns;
         var scale = V.Create(1f / MathF.Sqrt(d));
-        var negativeInfinity = V.Create(float.NegativeInfinity);
-        var max = negativeInfinity;
+        V max0 = V.Create(float.NegativeInfinity), max1 = max0;
         for (int j = start; j <= last; j += lanes)
         {
-            var score = V.Zero;
+            V score0 = V.Zero, score1 = V.Zero;
             float* column = keysT + j;
-            for (int x = 0; x < d; x++) score = V.FusedMultiplyAdd(V.Create(query[x]), V.Load(column + (long)x * _columns), score);
-            score *= scale;
-            if (j < first) score = V.ConditionalSelect(V.FirstLanes(first - j), negativeInfinity, score);
-            if (j + lanes > last + 1) score = V.ConditionalSelect(V.FirstLanes(last + 1 - j), score, negativeInfinity);
-            score.Store(scores + j);
-            max = V.Max(max, score);
+            for (int x = 0; x < d; x++, column += columns)
+            {
+                var key = V.Load(column);
+                score0 = V.FusedMultiplyAdd(V.Create(q0[x]), key, score0);
+                if (M.Count == 2) score1 = V.FusedMultiplyAdd(V.Create(q1[x]), key, score1);
+            }
+            score0 = Visible(score0 * scale, j, first, last);
+            score0.Store(s0 + j);
+            max0 = V.Max(max0, score0);
+            if (M.Count == 2)
+            {
+                score1 = Visible(score1 * scale, j, first, last);
+                score1.Store(s1 + j);
+                max1 = V.Max(max1, score1);
+            }
         }
-        var largest = V.Create(V.MaxAcross(max));
-        var sum = V.Zero;
+        V largest0 = V.Create(V.MaxAcross(max0)), largest1 = M.Count == 2 ? V.Create(V.MaxAcross(max1)) : V.Zero;
+        V sum0 = V.Zero, sum1 = V.Zero;
         for (int j = start; j <= last; j += lanes)
         {
-            var e = Exp(V.Load(scores + j) - largest);
-            e.Store(scores + j);
-            sum += e;
+            var e = Exp(V.Load(s0 + j) - largest0);
+            e.Store(s0 + j);
+            sum0 += e;
+            if (M.Count == 2)
+            {
+                e = Exp(V.Load(s1 + j) - largest1);
+                e.Store(s1 + j);
+                sum1 += e;
+            }
         }
-        float reciprocal = 1f / V.Sum(sum);
-        if (d >= lanes) WeightedValues<V>(scores, values, first, last, d, reciprocal, output);
-        else if (d >= FloatVector256.Lanes && V.Bits > 256) WeightedValues<FloatVector256>(scores, values, first, last, d, reciprocal, output);
-        else if (d >= FloatVector128.Lanes && V.Bits > 128) WeightedValues<FloatVector128>(scores, values, first, last, d, reciprocal, output);
-        else WeightedValues<V>(scores, values, first, last, d, reciprocal, output);
+        var weights = new Weights(s0, s1, 1f / V.Sum(sum0), M.Count == 2 ? 1f / V.Sum(sum1) : 0, Address(_attended) + head * d);
+        if (d >= lanes) WeightedValues<V, M>(weights, values, first, last, d);
+        else if (d >= FloatVector256.Lanes && V.Bits > 256) WeightedValues<FloatVector256, M>(weights, values, first, last, d);
+        else if (d >= FloatVector128.Lanes && V.Bits > 128) WeightedValues<FloatVector128, M>(weights, values, first, last, d);
+        else WeightedValues<V, M>(weights, values, first, last, d);
+    }
+
+    /// <summary>The scores of keys j .. j + lanes − 1, −∞ in the lanes outside first .. last.</summary>
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    static V Visible<V>(V score, int j, int first, int last) where V : unmanaged, IFloatVector<V>
+    {
+        var negativeInfinity = V.Create(float.NegativeInfinity);
+        if (j < first) score = V.ConditionalSelect(V.FirstLanes(first - j), negativeInfinity, score);
+        if (j + V.Lanes > last + 1) score = V.ConditionalSelect(V.FirstLanes(last + 1 - j), score, negativeInfinity);
+        return score;
+    }
+
+    /// <summary>Each member's unnormalised softmax weights, the reciprocal of their sum, and the member's first output (the next at + head_dim).</summary>
+    readonly struct Weights(float* first, float* second, float firstReciprocal, float secondReciprocal, float* output)
+    {
+        public readonly float* First = first, Second = second, Output = output;
+        public readonly float FirstReciprocal = firstReciprocal, SecondReciprocal = secondReciprocal;
     }
 
     /// <summary>
-    /// output = reciprocal · Σⱼ weights[j]·values[j, :] over j in first .. last, at the width of <typeparamref name="W"/> (at
-    /// most d lanes where one fits): per vector of the output, four accumulators over j modulo 4, added pairwise at the end.
+    /// output = reciprocal · Σⱼ weights[j]·values[j, :] over j in first .. last for each member, at the width of
+    /// <typeparamref name="W"/> (at most d lanes where one fits): per vector of the output, two accumulators a member over j
+    /// even and odd, added at the end.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void WeightedValues<W>(float* weights, float* values, int first, int last, int d, float reciprocal, float* output) where W : unmanaged, IFloatVector<W>
+    static void WeightedValues<W, M>(Weights p, float* values, int first, int last, int d) where W : unmanaged, IFloatVector<W> where M : IMembers
     {
-        var r = W.Create(reciprocal);
+        float* p0 = p.First, p1 = p.Second, out0 = p.Output, out1 = out0 + d;
         int i = 0;
         for (; i + W.Lanes <= d; i += W.Lanes)
         {
-            W a0 = W.Zero, a1 = W.Zero, a2 = W.Zero, a3 = W.Zero;
+            W a0 = W.Zero, b0 = W.Zero, a1 = W.Zero, b1 = W.Zero;
             float* value = values + i;
             int j = first;
-            for (; j + 4 <= last + 1; j += 4)
+            for (; j + 2 <= last + 1; j += 2)
             {
-                a0 = W.FusedMultiplyAdd(W.Create(weights[j]), W.Load(value + (long)j * d), a0);
-                a1 = W.FusedMultiplyAdd(W.Create(weights[j + 1]), W.Load(value + (long)(j + 1) * d), a1);
-                a2 = W.FusedMultiplyAdd(W.Create(weights[j + 2]), W.Load(value + (long)(j + 2) * d), a2);
-                a3 = W.FusedMultiplyAdd(W.Create(weights[j + 3]), W.Load(value + (long)(j + 3) * d), a3);
+                W even = W.Load(value + (long)j * d), odd = W.Load(value + (long)(j + 1) * d);
+                a0 = W.FusedMultiplyAdd(W.Create(p0[j]), even, a0);
+                b0 = W.FusedMultiplyAdd(W.Create(p0[j + 1]), odd, b0);
+                if (M.Count == 2)
+                {
+                    a1 = W.FusedMultiplyAdd(W.Create(p1[j]), even, a1);
+                    b1 = W.FusedMultiplyAdd(W.Create(p1[j + 1]), odd, b1);
+                }
             }
-            for (; j <= last; j++) a0 = W.FusedMultiplyAdd(W.Create(weights[j]), W.Load(value + (long)j * d), a0);
-            ((a0 + a1 + (a2 + a3)) * r).Store(output + i);
+            if (j <= last)
+            {
+                var v = W.Load(value + (long)j * d);
+                a0 = W.FusedMultiplyAdd(W.Create(p0[j]), v, a0);
+                if (M.Count == 2) a1 = W.FusedMultiplyAdd(W.Create(p1[j]), v, a1);
+            }
+            ((a0 + b0) * W.Create(p.FirstReciprocal)).Store(out0 + i);
+            if (M.Count == 2) ((a1 + b1) * W.Create(p.SecondReciprocal)).Store(out1 + i);
         }
         for (; i < d; i++)
         {
-            float sum = 0;
-            for (int j = first; j <= last; j++) sum = MathF.FusedMultiplyAdd(weights[j], values[(long)j * d + i], sum);
-            output[i] = sum * reciprocal;
+            float sum0 = 0, sum1 = 0;
+            for (int j = first; j <= last; j++)
+            {
+                float v = values[(long)j * d + i];
+                sum0 = MathF.FusedMultiplyAdd(p0[j], v, sum0);
+                if (M.Count == 2) sum1 = MathF.FusedMultiplyAdd(p1[j], v, sum1);
+            }
+            out0[i] = sum0 * p.FirstReciprocal;
+            if (M.Count == 2) out1[i] = sum1 * p.SecondReciprocal;
         }
     }
 
