@@ -1,4 +1,6 @@
 using Remix.Checkpoints.SafeTensors;
+using Remix.Models.Kernels;
+using Remix.Runtime;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
 
@@ -15,6 +17,9 @@ namespace Remix.Training;
 /// <see cref="Precision.Bf16Pure"/>) the moments are kept in the parameter's dtype too and each slice of the update is
 /// computed in float32 and rounded (to nearest) back into weights and moments, as fused AdamW does for bfloat16
 /// parameters: 8 bytes per parameter with the gradient instead of 16, at the cost of those small updates.
+/// Float32 updates on the CPU run in one pass over memory in Remix's kernel (<see cref="AdamWKernel"/>) under
+/// <see cref="KernelChoice.Auto"/>, equal to libtorch's operations within float32 rounding; <see cref="KernelChoice.Reference"/>
+/// keeps those operations.
 /// </summary>
 public sealed class AdamW : IDisposable
 {
@@ -25,8 +30,9 @@ public sealed class AdamW : IDisposable
     /// parameters without a float32 master copy and with moments in their own dtype (pure 16-bit).
     /// </summary>
     public AdamW(IEnumerable<(string Name, Parameter Parameter)> parameters, double beta1 = 0.9, double beta2 = 0.95, double eps = 1e-8, double weightDecay = 0,
-        bool masterWeights = true)
+        bool masterWeights = true, KernelChoice kernels = KernelChoice.Auto)
     {
+        Kernels = kernels;
         Beta1 = beta1;
         Beta2 = beta2;
         Eps = eps;
@@ -57,13 +63,16 @@ public sealed class AdamW : IDisposable
     public double Eps { get; }
     public double WeightDecay { get; }
 
+    /// <summary>Whether float32 updates on the CPU run in <see cref="AdamWKernel"/> (auto) or as libtorch's operations (reference).</summary>
+    public KernelChoice Kernels { get; }
+
     /// <summary>Updates taken so far.</summary>
     public long Step { get; private set; }
 
     /// <summary>
     /// One update with learning rate <paramref name="lr"/> from the parameters' current gradients, first scaled
-    /// in place by <paramref name="gradientScale"/> (a clipping coefficient: scaled here, slice by slice, the
-    /// gradients are read from memory once instead of twice).
+    /// by <paramref name="gradientScale"/> (a clipping coefficient: scaled here, slice by slice, the
+    /// gradients are read from memory once instead of twice; in place on libtorch's path, as they are read in the kernel's).
     /// </summary>
     public void Update(double lr, double gradientScale = 1)
     {
@@ -84,6 +93,12 @@ public sealed class AdamW : IDisposable
             var grad = g.to(ScalarType.Float32);
             var value = master ?? p.to(ScalarType.Float32);
             bool copyBack = !ReferenceEquals(value, p) && value.Handle != p.Handle;
+            if (Kernels == KernelChoice.Auto && AdamWKernel.Supports(value, grad, m, v))
+            {
+                AdamWKernel.Update(value, grad, m, v, KernelConstants(decay, lr, gradientScale, stepSize, biasCorrection2Sqrt));
+                if (copyBack) p.copy_(value);
+                continue;
+            }
             // Element by element, so it is computed in slices small enough to stay in the cores' caches
             // between its seven passes; the values are the same as over the whole tensor at once.
             var (flatValue, flatGrad, flatM, flatV) = (value.view(-1), grad.reshape(-1), m.view(-1), v.view(-1));
@@ -97,6 +112,11 @@ public sealed class AdamW : IDisposable
             if (copyBack) p.copy_(value);
         }
     }
+
+    /// <summary>The step's scalars as the kernel takes them: in float32, as libtorch's float operations take theirs.</summary>
+    AdamWKernel.Constants KernelConstants(bool decay, double lr, double gradientScale, double stepSize, double biasCorrection2Sqrt) =>
+        new((float)gradientScale, decay && WeightDecay > 0 ? (float)(1 - lr * WeightDecay) : 1f, (float)(1 - Beta1), (float)Beta2, (float)(1 - Beta2),
+            (float)biasCorrection2Sqrt, (float)Eps, (float)stepSize);
 
     /// <summary>The update of one float32 slice, in place on the weights and moments.</summary>
     void UpdateSlice(Tensor pv, Tensor gv, Tensor mv, Tensor vv, bool decay, double lr, double gradientScale, double stepSize, double biasCorrection2Sqrt)

@@ -54,7 +54,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         if (o.Precision is { } precision && Precisions.WeightDType(precision) != model.DType)
             throw new InvalidInputException("--precision", $"{Precisions.Name(precision)} trains {DTypes.HfName(Precisions.WeightDType(precision))} weights, but the model is loaded in {DTypes.HfName(model.DType)}");
         var trainable = Lora.TrainableParameters(model);
-        using var optimizer = new AdamW(trainable, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay, masterWeights: Precisions.KeepsMaster(o.Precision));
+        using var optimizer = new AdamW(trainable, o.Beta1, o.Beta2, o.Epsilon, o.WeightDecay, masterWeights: Precisions.KeepsMaster(o.Precision), kernels: model.Kernels);
         var state = new TrainerState { Fingerprint = fingerprint };
         var finalDir = Path.Combine(run.OutDir, "final");
         if (TrainingCheckpoint.Finished(run.OutDir) is { } done)

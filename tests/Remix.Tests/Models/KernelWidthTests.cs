@@ -186,4 +186,48 @@ public class KernelWidthTests
             Assert.True(MaxDifference(norms[w].WeightGrad, norms[2].WeightGrad) < 1e-4);
         }
     }
+
+    static void AdamWUpdate(int bits, Tensor value, Tensor grad, Tensor m, Tensor v, AdamWKernel.Constants c)
+    {
+        switch (bits)
+        {
+            case 128: AdamWKernel.Update<FloatVector128>(value, grad, m, v, c); break;
+            case 256: AdamWKernel.Update<FloatVector256>(value, grad, m, v, c); break;
+            default: AdamWKernel.Update<FloatVector512>(value, grad, m, v, c); break;
+        }
+    }
+
+    [Fact]
+    public void AdamW_TheThreeWidthsAndThreadCounts_GiveTheSameBits_AndFloat64sRule()
+    {
+        // 40,003 elements: several work items and a scalar tail at every width; every operation is per element and IEEE.
+        using var scope = NewDisposeScope();
+        var generator = new Generator(5);
+        var (value0, m0, v0) = (randn([40_003], generator: generator), randn([40_003], generator: generator) * 0.1, rand([40_003], generator: generator) * 0.01);
+        var grad = randn([40_003], generator: generator);
+        var c = new AdamWKernel.Constants(GradientScale: 0.5f, Decay: 0.999f, OneMinusBeta1: 0.1f, Beta2: 0.95f, OneMinusBeta2: 0.05f, BiasCorrection2Sqrt: 0.3f, Eps: 1e-8f, StepSize: 0.02f);
+        var results = new List<Tensor[]>();
+        foreach (int bits in Bits)
+        {
+            var (one, three) = AtOneAndThreeThreads(() =>
+            {
+                var (value, m, v) = (value0.clone(), m0.clone(), v0.clone());
+                AdamWUpdate(bits, value, grad, m, v, c);
+                return [value, m, v];
+            });
+            for (int i = 0; i < 3; i++) Assert.True(one[i].eq(three[i]).all().item<bool>(), $"{bits} bits: 1 and 3 threads differ");
+            results.Add(one);
+        }
+        for (int w = 1; w < results.Count; w++)
+            for (int i = 0; i < 3; i++) Assert.True(results[w][i].eq(results[0][i]).all().item<bool>(), $"{Bits[w]} bits differ from 128");
+
+        // The rule in float64, from the same float32 inputs.
+        var (g, p, mm, vv) = (grad.to(ScalarType.Float64) * 0.5, value0.to(ScalarType.Float64), m0.to(ScalarType.Float64), v0.to(ScalarType.Float64));
+        var mean = mm + 0.1 * (g - mm);
+        var square = vv * 0.95 + 0.05 * g * g;
+        var expected = p * 0.999 - 0.02 * mean / (square.sqrt() / 0.3 + 1e-8);
+        Assert.True(MaxDifference(results[0][1], mean) < 1e-6);
+        Assert.True(MaxDifference(results[0][2], square) < 1e-6);
+        Assert.True(MaxDifference(results[0][0], expected) < 2e-6);
+    }
 }

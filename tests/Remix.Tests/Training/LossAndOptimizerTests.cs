@@ -1,6 +1,7 @@
 using Remix.Data.Batching;
 using Remix.Models;
 using Remix.Tests.Support;
+using Remix.Runtime;
 using Remix.Training;
 using static TorchSharp.torch;
 using AdamW = Remix.Training.AdamW;
@@ -128,7 +129,7 @@ public class LossAndOptimizerTests
         var generator = new Generator(11);
         var initial = randn([300_001], generator: generator);
         var w = new Parameter(initial.clone());
-        using var adam = new AdamW([("w", w)], beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1);
+        using var adam = new AdamW([("w", w)], beta1: 0.9, beta2: 0.95, eps: 1e-8, weightDecay: 0.1, kernels: KernelChoice.Reference);
         Tensor value = initial.clone(), m = zeros_like(initial), v = zeros_like(initial);
         for (int step = 1; step <= 3; step++)
         {
@@ -143,6 +144,28 @@ public class LossAndOptimizerTests
             value.addcdiv_(m, denom, -0.01 / (1 - Math.Pow(0.9, step)));
             Assert.True(w.detach().eq(value).all().item<bool>(), $"step {step}: the sliced update differs");
         }
+    }
+
+    [Fact]
+    public void AdamW_ItsKernel_AgreesWithLibtorchsOperations_WithinFloat32Rounding()
+    {
+        using var scope = NewDisposeScope();
+        var generator = new Generator(13);
+        var initial = randn([300_001], generator: generator);
+        var (fused, reference) = (new Parameter(initial.clone()), new Parameter(initial.clone()));
+        using var kernel = new AdamW([("w", fused)], weightDecay: 0.1);
+        using var operations = new AdamW([("w", reference)], weightDecay: 0.1, kernels: KernelChoice.Reference);
+        for (int step = 1; step <= 5; step++)
+        {
+            var grad = randn([300_001], generator: generator);
+            fused.grad = grad.clone();
+            reference.grad = grad.clone();
+            kernel.Update(0.01, 0.7);
+            operations.Update(0.01, 0.7);
+            float difference = (fused.detach() - reference.detach()).abs().max().item<float>();
+            Assert.True(difference < 1e-6, $"step {step}: the kernel's weights differ from libtorch's by {difference}");
+        }
+        Assert.False(fused.detach().eq(initial).all().item<bool>(), "the update moved nothing");
     }
 
     [Fact]

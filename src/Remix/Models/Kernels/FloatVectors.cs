@@ -60,6 +60,9 @@ internal readonly unsafe struct FloatVector128(Vector128<float> value) : IFloatV
     public static FloatVector128 Round(FloatVector128 x) => new(Vector128.Round(x.Value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector128 Sqrt(FloatVector128 x) => new(Vector128.Sqrt(x.Value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector128 LessThan(FloatVector128 a, FloatVector128 b) => new(Vector128.LessThan(a.Value, b.Value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -130,6 +133,9 @@ internal readonly unsafe struct FloatVector256(Vector256<float> value) : IFloatV
     public static FloatVector256 Round(FloatVector256 x) => new(Vector256.Round(x.Value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector256 Sqrt(FloatVector256 x) => new(Vector256.Sqrt(x.Value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector256 LessThan(FloatVector256 a, FloatVector256 b) => new(Vector256.LessThan(a.Value, b.Value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
@@ -198,6 +204,9 @@ internal readonly unsafe struct FloatVector512(Vector512<float> value) : IFloatV
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector512 Round(FloatVector512 x) => new(Vector512.Round(x.Value));
+
+    [MethodImpl(MethodImplOptions.AggressiveInlining)]
+    public static FloatVector512 Sqrt(FloatVector512 x) => new(Vector512.Sqrt(x.Value));
 
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
     public static FloatVector512 LessThan(FloatVector512 a, FloatVector512 b) => new(Vector512.LessThan(a.Value, b.Value));

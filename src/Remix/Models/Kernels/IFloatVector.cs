@@ -44,6 +44,9 @@ internal unsafe interface IFloatVector<TSelf> where TSelf : unmanaged, IFloatVec
     /// <summary>Each lane rounded to the nearest integer, ties to even.</summary>
     static abstract TSelf Round(TSelf x);
 
+    /// <summary>The square root of each lane, correctly rounded (IEEE), as <see cref="MathF.Sqrt"/>.</summary>
+    static abstract TSelf Sqrt(TSelf x);
+
     /// <summary>All bits set in the lanes where a &lt; b, zero elsewhere: a mask for <see cref="ConditionalSelect"/>.</summary>
     static abstract TSelf LessThan(TSelf a, TSelf b);
 
