@@ -110,20 +110,7 @@ public class CpuDecoderTests
         using var model = TestModels.Create(config, seed: 5);
         int[][] prompts = [[256, 3, 9, 27, 81, 243, 7], [256, 1, 2]];
         int[][] fed = [[11, 12], [13, 14]]; // two steps per row
-        var steps = Decode(model, prompts, fed);
-        for (int b = 0; b < prompts.Length; b++)
-            for (int s = 0; s < fed[b].Length; s++)
-            {
-                long[] ids = [.. prompts[b].Concat(fed[b].Take(s + 1)).Select(i => (long)i)];
-                var all = TestModels.Logits(model, ids);
-                var expected = all.AsSpan(all.Length - config.VocabSize);
-                var actual = steps[s].AsSpan(b * config.VocabSize, config.VocabSize);
-                for (int v = 0; v < config.VocabSize; v++)
-                {
-                    float tolerance = 2e-4f + 1e-4f * Math.Abs(expected[v]);
-                    Assert.InRange(actual[v], expected[v] - tolerance, expected[v] + tolerance);
-                }
-            }
+        AssertStepsMatchTheForwardPass(model, prompts, fed, Decode(model, prompts, fed));
     }
 
     [Theory]
@@ -137,19 +124,7 @@ public class CpuDecoderTests
         using var model = TestModels.Create(config, seed: 9);
         int[][] prompts = [[256, 4, 8, 15, 16, 23], [256, 42]];
         int[][] fed = [[100, 101, 102], [103, 104, 105]];
-        var steps = Decode(model, prompts, fed, bits);
-        for (int b = 0; b < prompts.Length; b++)
-            for (int s = 0; s < fed[b].Length; s++)
-            {
-                var all = TestModels.Logits(model, [.. prompts[b].Concat(fed[b].Take(s + 1)).Select(i => (long)i)]);
-                var expected = all.AsSpan(all.Length - config.VocabSize);
-                var actual = steps[s].AsSpan(b * config.VocabSize, config.VocabSize);
-                for (int v = 0; v < config.VocabSize; v++)
-                {
-                    float tolerance = 2e-4f + 1e-4f * Math.Abs(expected[v]);
-                    Assert.InRange(actual[v], expected[v] - tolerance, expected[v] + tolerance);
-                }
-            }
+        AssertStepsMatchTheForwardPass(model, prompts, fed, Decode(model, prompts, fed, bits));
     }
 
     [Theory]
@@ -164,19 +139,7 @@ public class CpuDecoderTests
         using var model = TestModels.Create(config, seed: 12);
         int[][] prompts = [.. Enumerable.Range(0, 18).Select(r => new[] { 256 }.Concat(Enumerable.Range(0, r % 5).Select(i => (r * 13 + i * 7) % 250 + 1)).ToArray())];
         int[][] fed = [.. Enumerable.Range(0, 18).Select(r => new[] { 100 + r, 120 + r })];
-        var steps = Decode(model, prompts, fed, bits);
-        for (int b = 0; b < prompts.Length; b++)
-            for (int s = 0; s < fed[b].Length; s++)
-            {
-                var all = TestModels.Logits(model, [.. prompts[b].Concat(fed[b].Take(s + 1)).Select(i => (long)i)]);
-                var expected = all.AsSpan(all.Length - config.VocabSize);
-                var actual = steps[s].AsSpan(b * config.VocabSize, config.VocabSize);
-                for (int v = 0; v < config.VocabSize; v++)
-                {
-                    float tolerance = 2e-4f + 1e-4f * Math.Abs(expected[v]);
-                    Assert.InRange(actual[v], expected[v] - tolerance, expected[v] + tolerance);
-                }
-            }
+        AssertStepsMatchTheForwardPass(model, prompts, fed, Decode(model, prompts, fed, bits));
     }
 
     [Theory]
@@ -221,6 +184,24 @@ public class CpuDecoderTests
         long after = HeapAfterCollection();
         // Each call allocates about 200 KB of buffers; 40 calls kept would be 8 MB.
         Assert.True(after - before < 1_000_000, $"managed heap grew from {before:N0} to {after:N0} bytes");
+    }
+
+    /// <summary>Each decoder step's logits (<see cref="Decode"/>) against a full forward pass over its row alone, within float32 rounding.</summary>
+    static void AssertStepsMatchTheForwardPass(LlamaForCausalLM model, int[][] prompts, int[][] fed, float[][] steps)
+    {
+        int vocab = model.Config.VocabSize;
+        for (int b = 0; b < prompts.Length; b++)
+            for (int s = 0; s < fed[b].Length; s++)
+            {
+                var all = TestModels.Logits(model, [.. prompts[b].Concat(fed[b].Take(s + 1)).Select(i => (long)i)]);
+                var expected = all.AsSpan(all.Length - vocab);
+                var actual = steps[s].AsSpan(b * vocab, vocab);
+                for (int v = 0; v < vocab; v++)
+                {
+                    float tolerance = 2e-4f + 1e-4f * Math.Abs(expected[v]);
+                    Assert.InRange(actual[v], expected[v] - tolerance, expected[v] + tolerance);
+                }
+            }
     }
 
     /// <summary>Feeds every column of equal-length rows through the decoder from an empty cache; each step's logits.</summary>
