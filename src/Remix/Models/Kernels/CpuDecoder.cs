@@ -292,8 +292,10 @@ internal sealed unsafe class CpuDecoder
         long work = (long)_batch * segments.Sum(s => (long)s.In * s.Out * (s.Up is null ? 1 : 2));
         bool parallel = _threads > 1 && work >= ParallelWork;
         long rows = segments.Sum(s => (long)s.Out);
-        // About four blocks per thread, whole tiles of four rows.
-        int blockRows = parallel ? (int)Math.Max(4, (rows + 4L * _threads - 1) / (4L * _threads) + 3 & ~3L) : int.MaxValue;
+        // About four blocks per thread, of whole 64-byte lines of each output row (16 floats, so whole tiles of four rows
+        // too): two threads writing one line of a [batch, out] output in turn would pass it back and forth between their
+        // cores on every store (with 8-float blocks, o_proj ran slower on two threads than on one).
+        int blockRows = parallel ? (int)Math.Max(16, (rows + 4L * _threads - 1) / (4L * _threads) + 15 & ~15L) : int.MaxValue;
         var blocks = new List<(int, int, int)>();
         for (int s = 0; s < segments.Length; s++)
             for (int start = 0; start < segments[s].Out; start += blockRows)
