@@ -14,11 +14,14 @@ namespace Remix.Models.Kernels;
 /// <see cref="IntraOpParallel"/> threads.
 /// </summary>
 /// <remarks>
-/// Weights are read in place from the model's float32 parameters; the work buffers are allocated once per decoder
-/// (one generation call). A projection reads each weight row once per step for the whole batch (tiles of 4 rows by 2
-/// batch rows), and splits its output rows over the threads; every dot product is one vector accumulator over the
-/// input in order, then a horizontal sum and a scalar tail, whatever the tile or the thread, so the results do not
-/// depend on the thread count. Logits agree with libtorch's within float32 rounding, not bit for bit.
+/// Weights are read in place from the model's float32 parameters; the work buffers, and a transposed copy of the cached
+/// keys for attention's scores, are allocated once per decoder (one generation call). A projection reads each weight row
+/// once per step for the whole batch and splits its output rows over the threads in blocks of whole cache lines. Below a
+/// vector of batch rows each output is a dot product (one vector accumulator over the input in order, a horizontal sum,
+/// a scalar tail: tiles of 4 weight rows by 2 batch rows); from a vector of rows on, vectors run over the batch and each
+/// output is one fused multiply-add chain over the input (<see cref="ProjectByColumns"/>). Either way an output's
+/// arithmetic is fixed, whatever the tile or the thread, so the results do not depend on the thread count. Logits agree
+/// with libtorch's within float32 rounding, not bit for bit.
 /// </remarks>
 internal sealed unsafe class CpuDecoder
 {
@@ -33,9 +36,10 @@ internal sealed unsafe class CpuDecoder
     readonly Layer[] _layerWeights;
     readonly float* _embedding, _finalNorm, _lmHead;
 
-    // Work buffers, pinned: [batch, ...] rows.
-    readonly float[][] _keysT;
     int _transposed; // positions of the cache copied into the transposed keys
+
+    // Work buffers, pinned: [batch, ...] rows.
+    readonly float[][] _keysT; // per layer, what Layer.KeysT points into
     readonly float[] _xT; // a projection's input transposed, [in, batch rounded up to whole 512-bit vectors], for ProjectByColumns
     readonly int _batchColumns;
     readonly bool _byColumns;
@@ -97,8 +101,8 @@ internal sealed unsafe class CpuDecoder
     {
         const long limit = int.MaxValue / sizeof(float);
         long widest = Math.Max(Math.Max(c.HiddenSize, (long)c.NumAttentionHeads * c.HeadDim), Math.Max(c.IntermediateSize, c.VocabSize));
-        long columns = KeyColumns(capacity);
-        return batch * c.NumKeyValueHeads * columns * c.HeadDim < limit && batch * c.NumAttentionHeads * columns < limit && batch * widest < limit;
+        long columns = KeyColumns(capacity), batchColumns = (batch + 15) / 16 * 16; // the transposed keys and inputs, rounded up
+        return batch * c.NumKeyValueHeads * columns * c.HeadDim < limit && batch * c.NumAttentionHeads * columns < limit && batchColumns * widest < limit;
     }
 
     /// <summary>
@@ -177,7 +181,7 @@ internal sealed unsafe class CpuDecoder
         _scores = Buffer(checked(_batch * _heads * _columns));
         _next = new int[_batch];
         _byColumns = _batch * 32 >= _vectorBits;
-        _batchColumns = (_batch + 15) / 16 * 16;
+        _batchColumns = (_batch + 15) / 16 * 16; // as Fits counts it
         _xT = Buffer(_byColumns ? checked(Math.Max(Math.Max(_hidden, qWidth), _intermediate) * _batchColumns) : 1);
         (_cos, _signedSin) = RopeTables(c, _capacity);
 
