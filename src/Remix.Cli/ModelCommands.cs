@@ -4,11 +4,12 @@ using Remix.Checkpoints;
 using Remix.Data.Bundled;
 using Remix.IO;
 using Remix.Models;
+using Remix.Runtime;
 using Remix.Training;
 
 namespace Remix.Cli;
 
-/// <summary><c>remix model info</c> and <c>remix model init</c>.</summary>
+/// <summary><c>remix model info</c>, <c>init</c>, <c>convert</c> and <c>card</c>.</summary>
 public static class ModelCommands
 {
     public static Command Build()
@@ -16,6 +17,8 @@ public static class ModelCommands
         var command = new Command("model", "Inspect or create checkpoints");
         command.Subcommands.Add(Info());
         command.Subcommands.Add(Init());
+        command.Subcommands.Add(Convert());
+        command.Subcommands.Add(Card());
         return command;
     }
 
@@ -69,6 +72,52 @@ public static class ModelCommands
             var config = RandomCheckpoint.TinyConfig(h, l, nh, kv);
             AtomicDirectory.Write(dir, tmp => RandomCheckpoint.Write(tmp, config, parse.GetValue(seed)));
             parse.InvocationConfiguration.Output.WriteLine($"wrote {dir} ({config.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters)");
+            return 0;
+        });
+        return command;
+    }
+
+    static Command Convert()
+    {
+        var dir = new Argument<string>("DIR") { Description = "Checkpoint directory" };
+        var dtype = new Option<string>("--dtype") { Description = "float32, bfloat16 or float16: the dtype the weights are stored in", Required = true };
+        var output = new Option<string>("--out") { Description = "Directory to write the converted checkpoint to (config, weights, tokenizer files)", Required = true };
+        var force = new ForceOption("--out folder");
+        var command = new Command("convert", "Write a checkpoint's weights in another dtype (bfloat16 halves a float32 checkpoint; Remix loads it as float32 on CPU)") { dir, dtype, output };
+        force.AddTo(command);
+        command.SetAction(parse =>
+        {
+            var source = BundledPaths.Resolve(parse.GetValue(dir)!);
+            var target = DTypes.Parse(parse.GetValue(dtype)!, "--dtype");
+            var outDir = parse.GetValue(output)!;
+            force.Check(parse, outDir, source);
+            // Loaded as float32: every stored dtype widens to it exactly, so the only rounding is the one asked for.
+            using var model = HfCheckpoint.Load(source, kernels: KernelChoice.Reference);
+            AtomicDirectory.Write(outDir, tmp => HfCheckpoint.Save(model, tmp, source, target));
+            var summary = ModelSummary.Read(outDir);
+            parse.InvocationConfiguration.Output.WriteLine(
+                $"wrote {outDir} ({summary.ParameterCount.ToString("N0", CultureInfo.InvariantCulture)} parameters as {string.Join(", ", summary.StoredDTypes.Keys)})");
+            return 0;
+        });
+        return command;
+    }
+
+    static Command Card()
+    {
+        var run = new Argument<string>("RUN") { Description = "The run folder of a finished remix pretrain (its --out)" };
+        var model = new Option<string>("--model") { Description = "The model the card describes (default: RUN/final), e.g. a converted copy of it" };
+        var output = new Option<string>("--out") { Description = $"Where the card goes (default: the model's {ModelCard.FileName})" };
+        var force = new ForceOption("--out file");
+        var command = new Command("card", "Write the model card of a pretrained model from its run folder: architecture, parameters, corpus and tokenizer hashes, tokens seen, losses, time, command") { run, model, output };
+        force.AddTo(command);
+        command.SetAction(parse =>
+        {
+            var runDir = parse.GetValue(run)!;
+            var modelDir = parse.GetValue(model) ?? Path.Combine(runDir, "final");
+            var outFile = parse.GetValue(output) ?? Path.Combine(modelDir, ModelCard.FileName);
+            force.Check(parse, outFile);
+            ModelCard.Write(runDir, modelDir, outFile);
+            parse.InvocationConfiguration.Output.WriteLine($"wrote {outFile}");
             return 0;
         });
         return command;

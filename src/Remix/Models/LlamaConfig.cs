@@ -232,8 +232,16 @@ public sealed record LlamaConfig
             long attention = h * q + 2 * h * kv + q * h + (QkvBias ? q + 2 * kv : 0) + (OutputBias ? h : 0);
             long mlp = 3 * h * i + (MlpBias ? 2 * i + h : 0);
             long layer = attention + mlp + 2 * h;
-            long embeddings = (long)VocabSize * h * (TieWordEmbeddings ? 1 : 2);
-            return NumHiddenLayers * layer + embeddings + h;
+            return NumHiddenLayers * layer + EmbeddingParameterCount + h;
         }
     }
+
+    /// <summary>The token embeddings' parameters and the LM head's when it is not tied to them.</summary>
+    public long EmbeddingParameterCount => (long)VocabSize * HiddenSize * (TieWordEmbeddings ? 1 : 2);
+
+    /// <summary>
+    /// The parameters outside the embeddings and the LM head (the layers and the final norm): the size scaling studies
+    /// compare, since a small model's vocabulary would otherwise dominate it.
+    /// </summary>
+    public long NonEmbeddingParameterCount => ParameterCount - EmbeddingParameterCount;
 }
