@@ -41,16 +41,16 @@ build() {
     --threads "$threads" "${resume[@]}" >>"$work/$name.log" 2>&1
   local new="models/ladder/$name.new"
   rm -rf "$new"
-  mkdir -p "$new"
   # Above 20 MB of float32 the weights are kept in bfloat16 (Remix loads them as float32 on CPU).
   if [ "$(stat -c %s "$run/final/model.safetensors")" -gt 20000000 ]; then
-    ./remix model convert "$run/final" --dtype bfloat16 --out "$new/"
+    ./remix model convert "$run/final" --dtype bfloat16 --out "$new"
   else
+    mkdir -p "$new"
     cp "$run/final/"{config.json,model.safetensors,tokenizer.json,tokenizer_config.json} "$new/"
   fi
-  ./remix model card "$run" --model "$new" --out "$new/MODEL_CARD.md"
   rm -rf "models/ladder/$name"
   mv "$new" "models/ladder/$name"
+  ./remix model card "$run" --model "models/ladder/$name" --force
   echo "$name: models/ladder/$name"
 }
 

@@ -80,7 +80,8 @@ public static class PretrainCommand
             var o = parse.InvocationConfiguration.Output;
             o.WriteLine($"parameters: {model.ParameterCount().ToString("N0", CultureInfo.InvariantCulture)}");
             o.WriteLine($"steps: {result.Steps}, tokens seen: {result.TokensSeen.ToString("N0", CultureInfo.InvariantCulture)}");
-            o.WriteLine($"final loss: {result.LastLoss.ToString("F4", CultureInfo.InvariantCulture)}");
+            // A run found already finished trains no step here: its losses are in its metrics.jsonl.
+            if (!double.IsNaN(result.LastLoss)) o.WriteLine($"final loss: {result.LastLoss.ToString("F4", CultureInfo.InvariantCulture)}");
             if (result.FinalModelDirectory is not null) o.WriteLine($"final model: {result.FinalModelDirectory}");
             return 0;
         });

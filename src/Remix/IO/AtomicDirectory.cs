@@ -6,7 +6,8 @@ public static class AtomicDirectory
     /// <summary>Calls <paramref name="fill"/> with an empty temporary directory, then replaces <paramref name="path"/> with it.</summary>
     public static void Write(string path, Action<string> fill)
     {
-        var full = Path.GetFullPath(path);
+        // Without the trailing separator of "out/", whose "sibling" would otherwise be made inside it.
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
         var tmp = AtomicFile.TemporarySibling(full);
         Directory.CreateDirectory(tmp);
         try
@@ -38,7 +39,7 @@ public static class AtomicDirectory
     /// </summary>
     public static bool WriteOnce(string path, Action<string> fill)
     {
-        var full = Path.GetFullPath(path);
+        var full = Path.TrimEndingDirectorySeparator(Path.GetFullPath(path));
         if (Directory.Exists(full)) return false;
         var tmp = AtomicFile.TemporarySibling(full);
         Directory.CreateDirectory(tmp);

@@ -26,6 +26,16 @@ public class AtomicWriteTests
     }
 
     [Fact]
+    public void Write_ToAPathEndingInASeparator_ReplacesThatFolder_NotAFolderInsideIt()
+    {
+        using var dir = new TempDir();
+        Directory.CreateDirectory(dir.File("out"));
+        AtomicDirectory.Write(dir.File("out") + Path.DirectorySeparatorChar, tmp => File.WriteAllText(Path.Combine(tmp, "model"), "new"));
+        Assert.Equal(["model"], Directory.EnumerateFileSystemEntries(dir.File("out")).Select(Path.GetFileName));
+        Assert.Equal(["out"], Directory.EnumerateFileSystemEntries(dir.Path).Select(Path.GetFileName));
+    }
+
+    [Fact]
     public void WriteOnce_WhenTheTargetAppearsWhileFilling_KeepsThatOne()
     {
         using var dir = new TempDir();
