@@ -4,6 +4,7 @@ using Remix.Data;
 using Remix.Models;
 using Remix.Tests.Support;
 using Remix.Tokenization;
+using Remix.Training;
 
 namespace Remix.Tests.Cli;
 

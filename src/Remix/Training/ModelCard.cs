@@ -2,12 +2,12 @@ using System.Globalization;
 using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json.Nodes;
+using Remix.Checkpoints;
 using Remix.Data.Bundled;
 using Remix.IO;
 using Remix.Runtime;
-using Remix.Training;
 
-namespace Remix.Checkpoints;
+namespace Remix.Training;
 
 /// <summary>
 /// The model card of a model made by <c>remix pretrain</c>, written from its run folder: the architecture and
