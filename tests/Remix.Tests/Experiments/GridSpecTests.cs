@@ -239,6 +239,37 @@ public class GridSpecTests
         Assert.All(methods["naive"], s => Assert.True(s.Mix.Count == 0 && s.Replay is null && s.Regularizer is null));
     }
     [Fact]
+    public void TheScaleStudy_Plans_EveryBaseOfTheLadder_WithTheDemosMethods()
+    {
+        using var dir = new TempDir();
+        var example = Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-grid.yaml");
+        var (code, stdout, stderr) = Support.Cli.Run("grid", "plan", example, "--out", dir.File("plan"));
+
+        Assert.True(code == 0, stderr); // every base is on this machine: models/ladder and remix-tiny are in the checkout
+        Assert.Contains("144 entries (48 configurations, each seed an entry)", stdout);
+        var grid = GridSpec.Load(example);
+        var bases = grid.Entries.Select(e => e.Experiment.BaseModel).Distinct().ToList();
+        Assert.Equal(8, bases.Count);
+        var sizes = bases.Select(b => Remix.Checkpoints.HfCheckpoint.LoadConfig(b).NonEmbeddingParameterCount).ToList();
+        Assert.True(sizes.Max() >= 16 * sizes.Min(), string.Join(", ", sizes));
+        // Each method is the demo's condition of that name, stage by stage.
+        var demo = DemoExperiment.Conditions(quick: false).ToDictionary(c => c.Name == "replay-10%" ? "replay" : c.Name);
+        foreach (var method in grid.Entries.GroupBy(e => e.Values.First(v => v.Path == "stages[0].mix").Value.Name))
+        {
+            var stages = method.First().Experiment.Stages;
+            var reference = demo[method.Key].Stages;
+            for (int i = 0; i < 2; i++)
+            {
+                Assert.Equal(reference[i].Mix.Select(m => (m.Source, m.Ratio, m.PromptWords, m.TargetWords)), stages[i].Mix.Select(m => (m.Source, m.Ratio, m.PromptWords, m.TargetWords)));
+                Assert.Equal(reference[i].Replay, stages[i].Replay);
+                Assert.Equal(reference[i].Regularizer, stages[i].Regularizer);
+                Assert.Equal(reference[i].Recipe, stages[i].Recipe);
+                Assert.Equal(reference[i].Limit, stages[i].Limit);
+            }
+        }
+    }
+
+    [Fact]
     public void AnErrorInTheBaseSpec_IsRefusedAtItsKeyInTheGridFile()
     {
         using var dir = Folder();
