@@ -4,6 +4,7 @@ namespace Remix.Training;
 
 /// <summary>
 /// When a training run ends besides the epoch cap: <c>epochs</c> (only the cap),
+/// <c>steps:N</c> (after N optimizer steps, over which the learning-rate schedule then runs, as a fixed compute budget),
 /// <c>loss:THRESHOLD:K[:cumulative]</c> (the training loss below THRESHOLD on K optimizer steps,
 /// consecutive unless <c>cumulative</c>), or <c>accuracy:TARGET[:EVERY]</c> (accuracy on the memorized
 /// set reaching TARGET, checked every EVERY steps, default once per epoch).
@@ -14,6 +15,15 @@ public abstract record StopRule
     public sealed record Epochs : StopRule
     {
         public override string ToString() => "epochs";
+    }
+
+    /// <summary>
+    /// After <paramref name="Count"/> optimizer steps (or the epoch cap, if that comes first); the learning-rate schedule
+    /// runs over these steps, so that methods given one budget are trained alike (the equal-compute control).
+    /// </summary>
+    public sealed record StepsReached(int Count) : StopRule
+    {
+        public override string ToString() => $"steps:{Count}";
     }
 
     /// <summary>Loss below <paramref name="Threshold"/> on <paramref name="Steps"/> steps.</summary>
@@ -29,7 +39,7 @@ public abstract record StopRule
     }
 
     /// <summary>The accepted forms, as error messages name them.</summary>
-    public const string Syntax = "epochs, loss:THRESHOLD:K[:cumulative] or accuracy:TARGET[:EVERY]";
+    public const string Syntax = "epochs, steps:N, loss:THRESHOLD:K[:cumulative] or accuracy:TARGET[:EVERY]";
 
     /// <summary>Parses the <c>--stop</c> syntax.</summary>
     public static StopRule Parse(string text) =>
@@ -44,6 +54,7 @@ public abstract record StopRule
         return parts switch
         {
             ["epochs"] => new Epochs(),
+            ["steps", var n] when Count(n) is { } count => new StepsReached(count),
             ["loss", var t, var k] when Number(t) is { } threshold && Count(k) is { } steps => new LossBelow(threshold, steps),
             ["loss", var t, var k, "cumulative"] when Number(t) is { } threshold && Count(k) is { } steps => new LossBelow(threshold, steps, true),
             ["loss", var t, var k, "consecutive"] when Number(t) is { } threshold && Count(k) is { } steps => new LossBelow(threshold, steps),

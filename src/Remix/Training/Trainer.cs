@@ -42,7 +42,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
         int padId = tokenizer.PadTokenId ?? tokenizer.EosTokenId ?? 0;
         int batchesPerEpoch = (examples.Count + o.BatchSize - 1) / o.BatchSize;
         int stepsPerEpoch = (batchesPerEpoch + o.GradientAccumulation - 1) / o.GradientAccumulation;
-        int totalSteps = stepsPerEpoch * o.Epochs;
+        int totalSteps = o.Stop is StopRule.StepsReached budget ? Math.Min(budget.Count, stepsPerEpoch * o.Epochs) : stepsPerEpoch * o.Epochs;
         var schedule = new LearningRateSchedule(o.LearningRate, totalSteps, o.WarmupRatio, o.Schedule);
         var memorized = run.MemorizedSet ?? [.. run.Examples.Where(e => e.Kind == ExampleKind.Factoid)];
         if (o.Stop is StopRule.AccuracyReached && memorized.Count == 0)
@@ -129,6 +129,7 @@ public sealed class Trainer(LlamaForCausalLM model, HfTokenizer tokenizer, IRead
                 Progress?.Step(state.Step, totalSteps, state.Epoch, loss, lr, tokensPerSecond);
                 if (state.Step % o.CollectEvery == 0) GC.Collect();
 
+                if (o.Stop is StopRule.StepsReached steps && state.Step >= steps.Count) stopReason = $"{steps.Count} steps";
                 if (o.Stop is StopRule.LossBelow rule && state.LossStopCount >= rule.Steps)
                     stopReason = $"loss below {rule.Threshold} on {rule.Steps} {(rule.Cumulative ? "" : "consecutive ")}steps";
                 if (o.EvalEvery > 0 && state.Step % o.EvalEvery == 0) lastEvaluation = (state.Step, EvaluateSets(run.EvalSets, evaluator, metrics, state.Step));

@@ -270,6 +270,40 @@ public class GridSpecTests
     }
 
     [Fact]
+    public void TheEqualComputeControl_GivesEveryMethodsStageOne_TheMostStepsAREMIXStageOneCanTake()
+    {
+        using var dir = new TempDir();
+        var example = Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-equal-steps-grid.yaml");
+        var (code, stdout, stderr) = Support.Cli.Run("grid", "plan", example, "--out", dir.File("plan"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("72 entries (24 configurations, each seed an entry)", stdout);
+
+        var grid = GridSpec.Load(example);
+        var main = GridSpec.Load(Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-grid.yaml"));
+        var demoA = main.Entries.First().Experiment.Stages[0];
+        // The budget is the main grid's cap on a REMIX stage 1: its epochs x the steps of an epoch of 40 facts + 40 sequences.
+        int remixSteps = demoA.Recipe.Epochs * (int)Math.Ceiling(2.0 * demoA.Limit!.Value / demoA.Recipe.BatchSize);
+        Assert.Equal(200, remixSteps);
+        foreach (var entry in grid.Entries)
+        {
+            var (a, b) = (entry.Experiment.Stages[0], entry.Experiment.Stages[1]);
+            Assert.Equal(new Remix.Training.StopRule.StepsReached(remixSteps), a.Recipe.Stop);
+            Assert.True(a.Recipe.Epochs * (int)Math.Ceiling((double)a.Limit!.Value / a.Recipe.BatchSize) >= remixSteps); // the cap never binds first for naive
+            Assert.Equal(demoA.Recipe with { Stop = a.Recipe.Stop, Epochs = a.Recipe.Epochs }, a.Recipe); // otherwise the main grid's stage 1
+            Assert.Equal(main.Entries.First().Experiment.Stages[1].Recipe, b.Recipe);
+        }
+        // The methods are the main grid's of the same name, stage by stage.
+        var methods = main.Entries.GroupBy(e => e.Values.First(v => v.Path == "stages[0].mix").Value.Name).ToDictionary(g => g.Key, g => g.First().Experiment.Stages);
+        foreach (var method in grid.Entries.GroupBy(e => e.Values.First(v => v.Path == "stages[0].mix").Value.Name))
+        {
+            var reference = methods[method.Key.Replace("-200-steps", "")];
+            var stages = method.First().Experiment.Stages;
+            for (int i = 0; i < 2; i++)
+                Assert.Equal(reference[i].Mix.Select(m => (m.Source, m.Ratio, m.PromptWords, m.TargetWords)), stages[i].Mix.Select(m => (m.Source, m.Ratio, m.PromptWords, m.TargetWords)));
+        }
+    }
+
+    [Fact]
     public void AnErrorInTheBaseSpec_IsRefusedAtItsKeyInTheGridFile()
     {
         using var dir = Folder();

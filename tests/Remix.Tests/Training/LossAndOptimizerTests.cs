@@ -275,6 +275,7 @@ public class LossAndOptimizerTests
 
     [Theory]
     [InlineData("epochs", "epochs")]
+    [InlineData("steps:120", "steps:120")]
     [InlineData("loss:1e-4:10", "loss:0.0001:10")]
     [InlineData("loss:0.5:3:cumulative", "loss:0.5:3:cumulative")]
     [InlineData("accuracy:1.0", "accuracy:1")]
@@ -286,6 +287,9 @@ public class LossAndOptimizerTests
     [InlineData("loss:0.1")]
     [InlineData("accuracy:2")]
     [InlineData("sometimes")]
+    [InlineData("steps:0")]
+    [InlineData("steps:-3")]
+    [InlineData("steps:1.5")]
     public void StopRule_RefusesBadSyntax(string text) => Assert.Throws<InvalidInputException>(() => StopRule.Parse(text));
 
     [Fact]

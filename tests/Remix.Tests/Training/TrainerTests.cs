@@ -201,6 +201,23 @@ public class TrainerTests : IDisposable
     }
 
     [Fact]
+    public void StepsBudget_StopsThere_WithTheScheduleRunOverIt_UnlessTheEpochCapComesFirst()
+    {
+        // 12 examples in batches of 4: 3 steps an epoch, 9 in 3 epochs; a budget of 5 stops mid-epoch.
+        var result = Run(Quick with { Stop = new StopRule.StepsReached(5) }, _dir.File("budget"));
+        Assert.Equal(5, result.Steps);
+        Assert.Equal("5 steps", result.StopReason);
+        var lrs = MetricsLog.Read(Path.Combine(_dir.File("budget"), "metrics.jsonl")).Where(m => (string?)m["kind"] == "train").Select(m => (double)m["lr"]!).ToList();
+        var schedule = new LearningRateSchedule(Quick.LearningRate, 5, Quick.WarmupRatio);
+        Assert.Equal(5, lrs.Count);
+        for (int s = 0; s < 5; s++) Assert.Equal(schedule.At(s), lrs[s], tolerance: 1e-12);
+
+        var capped = Run(Quick with { Stop = new StopRule.StepsReached(50) }, _dir.File("capped"));
+        Assert.Equal(9, capped.Steps);
+        Assert.Equal("epoch cap (3)", capped.StopReason);
+    }
+
+    [Fact]
     public void AccuracyChecksBeforeTheLastStep_AreNotReportedAsTheFinalEvaluation()
     {
         var result = Run(Quick with { Stop = new StopRule.AccuracyReached(1.0, 2) }, _dir.File("checks"));
