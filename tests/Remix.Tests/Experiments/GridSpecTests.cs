@@ -304,6 +304,60 @@ public class GridSpecTests
     }
 
     [Fact]
+    public void TheKvrStudy_IsTheCapitalsStudy_WithTheCommittedKvrSetAsDA()
+    {
+        using var dir = new TempDir();
+        // The committed set is what remix data kvr writes for its seed, byte for byte.
+        var committed = Remix.Data.Bundled.BundledPaths.Find("examples/studies/data/kvr-40.jsonl");
+        Assert.Equal(0, Support.Cli.Run("data", "kvr", "--n", "40", "--seed", "0", "--out", dir.File("kvr.jsonl")).Code);
+        Assert.Equal(File.ReadAllBytes(dir.File("kvr.jsonl")), File.ReadAllBytes(committed));
+
+        var example = Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-kvr-grid.yaml");
+        var (code, stdout, stderr) = Support.Cli.Run("grid", "plan", example, "--out", dir.File("plan"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("144 entries (48 configurations, each seed an entry)", stdout);
+        var kvr = GridSpec.Load(example).Entries;
+        var capitals = GridSpec.Load(Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-grid.yaml")).Entries;
+        Assert.Equal(capitals.Count, kvr.Count);
+        foreach (var (k, c) in kvr.Zip(capitals))
+        {
+            Assert.Equal(Path.GetFullPath(committed), Path.GetFullPath(Assert.Single(k.Experiment.Stages[0].Data).File));
+            Assert.Equal(40, k.Experiment.Stages[0].ReadSet().Count);
+            Assert.Equal(c.Experiment.Stages[0].Recipe with { Epochs = 100 }, k.Experiment.Stages[0].Recipe);
+            Assert.Equal(c.Experiment.BaseModel, k.Experiment.BaseModel);
+            Assert.Equal(c.Seed, k.Seed);
+            Assert.Equal(c.Experiment.Stages[1].Data, k.Experiment.Stages[1].Data);
+            Assert.Equal(c.Experiment.Stages[1].Recipe, k.Experiment.Stages[1].Recipe);
+            for (int i = 0; i < 2; i++)
+            {
+                Assert.Equal(c.Experiment.Stages[i].Mix, k.Experiment.Stages[i].Mix);
+                Assert.Equal(c.Experiment.Stages[i].Replay, k.Experiment.Stages[i].Replay);
+                Assert.Equal(c.Experiment.Stages[i].Regularizer, k.Experiment.Stages[i].Regularizer);
+            }
+        }
+    }
+
+    [Fact]
+    public void TheAblations_RunEveryRatioAndLength_AtTheSmallestAndLargestBaseOfTheLadder()
+    {
+        using var dir = new TempDir();
+        var example = Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-ablations-grid.yaml");
+        var (code, stdout, stderr) = Support.Cli.Run("grid", "plan", example, "--out", dir.File("plan"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("54 entries (18 configurations, each seed an entry)", stdout);
+
+        var entries = GridSpec.Load(example).Entries;
+        var ladder = GridSpec.Load(Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-grid.yaml")).Entries
+            .Select(e => e.Experiment.BaseModel).Distinct().Select(b => (Base: b, Size: Remix.Checkpoints.HfCheckpoint.LoadConfig(b).NonEmbeddingParameterCount)).ToList();
+        Assert.Equal(new[] { ladder.MinBy(b => b.Size).Base, ladder.MaxBy(b => b.Size).Base }.Order(), entries.Select(e => e.Experiment.BaseModel).Distinct().Order());
+        var settings = entries.Select(e => Assert.Single(e.Experiment.Stages[0].Mix)).Select(m => (m.Source, m.Ratio, m.PromptWords, m.TargetWords)).Distinct().ToList();
+        var expected = from r in new[] { 1.0, 2.0, 4.0 } from w in new[] { 5, 10, 25 } select ("random", r, w, w);
+        Assert.Equal(expected.Order(), settings.Order());
+        Assert.All(entries, e => Assert.Empty(e.Experiment.Stages[1].Mix));
+        Assert.Equal([0, 1, 2], entries.Select(e => e.Seed).Distinct().Order());
+    }
+
+    [Fact]
     public void AnErrorInTheBaseSpec_IsRefusedAtItsKeyInTheGridFile()
     {
         using var dir = Folder();
