@@ -35,7 +35,7 @@ public static class TrainCommands
         var clip = new Option<double>("--clip") { DefaultValueFactory = _ => 1.0, Description = "Gradient norm clip (0: off)" };
         var schedule = new Option<string>("--schedule") { DefaultValueFactory = _ => "cosine", Description = "cosine, linear or constant (after warmup)" };
         var seed = new Option<int>("--seed") { DefaultValueFactory = _ => 0, Description = "Seed for the data order, the mixed-in draws and LoRA's initial weights (a spec's seed: for this one stage)" };
-        var stop = new Option<string>("--stop") { DefaultValueFactory = _ => "epochs", Description = "epochs | loss:THRESHOLD:K[:cumulative] | accuracy:TARGET[:EVERY]" };
+        var stop = new Option<string>("--stop") { DefaultValueFactory = _ => "epochs", Description = "epochs | steps:N (a budget of optimizer steps; the schedule runs over it) | loss:THRESHOLD:K[:cumulative] | accuracy:TARGET[:EVERY]" };
         var maxLength = new Option<int>("--max-length") { DefaultValueFactory = _ => 2048, Description = "Longer examples are dropped, not truncated" };
         var fixedOrder = new Option<bool>("--fixed-order") { Description = "Same data order every epoch (the reference code's behaviour)" };
         var groupByLength = new Option<bool>("--group-by-length") { Description = "Batch examples of similar length together" };

@@ -166,7 +166,7 @@ public class TrainCliTests
     [Theory]
     [InlineData("--lora", "0", "remix: --lora: expected RANK[:ALPHA] such as 8:16, found \"0\"")]
     [InlineData("--ewc", "lots", "remix: --ewc: expected STRENGTH:FILE such as 100:d_a.jsonl, found \"lots\"")]
-    [InlineData("--stop", "sometimes", "remix: --stop: expected epochs, loss:THRESHOLD:K[:cumulative] or accuracy:TARGET[:EVERY], found \"sometimes\"")]
+    [InlineData("--stop", "sometimes", "remix: --stop: expected epochs, steps:N, loss:THRESHOLD:K[:cumulative] or accuracy:TARGET[:EVERY], found \"sometimes\"")]
     [InlineData("--mix", "noise:2", "remix: --mix: expected random:RATIO, generic:RATIO or generic:FILE:RATIO, found \"noise:2\"")]
     [InlineData("--lr", "-1", "remix: --lr: expected a positive number, found -1")]
     public void BadTrainOptions_AreRefusedInOneLine(string option, string value, string message)
