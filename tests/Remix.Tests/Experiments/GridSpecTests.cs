@@ -358,6 +358,41 @@ public class GridSpecTests
     }
 
     [Fact]
+    public void TheNonFactoidStudy_IsTheCapitalsStudy_WithTheDemosNonFactoidStageTwoAtTwoSizes()
+    {
+        using var dir = new TempDir();
+        var example = Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-nonfactoid-grid.yaml");
+        var (code, stdout, stderr) = Support.Cli.Run("grid", "plan", example, "--out", dir.File("plan"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains("288 entries (96 configurations, each seed an entry)", stdout);
+
+        var demoB = DemoExperiment.Conditions(quick: false).Single(c => c.Name == "naive-nonfactoid-B").Stages[1];
+        var capitals = GridSpec.Load(Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-grid.yaml")).Entries;
+        var entries = GridSpec.Load(example).Entries;
+        foreach (var size in entries.GroupBy(e => e.Experiment.Stages[1].Limit))
+        {
+            Assert.Equal(capitals.Count, size.Count());
+            foreach (var (n, c) in size.Zip(capitals))
+            {
+                var b = n.Experiment.Stages[1];
+                Assert.Equal(demoB.Data, b.Data);
+                Assert.Equal(demoB.Recipe, b.Recipe);
+                Assert.Equal(c.Experiment.BaseModel, n.Experiment.BaseModel);
+                Assert.Equal(c.Experiment.Stages[0].Recipe, n.Experiment.Stages[0].Recipe);
+                Assert.Equal(c.Experiment.Stages[0].Data, n.Experiment.Stages[0].Data);
+                for (int i = 0; i < 2; i++)
+                {
+                    Assert.Equal(c.Experiment.Stages[i].Mix, n.Experiment.Stages[i].Mix);
+                    Assert.Equal(c.Experiment.Stages[i].Replay, n.Experiment.Stages[i].Replay);
+                    Assert.Equal(c.Experiment.Stages[i].Regularizer, n.Experiment.Stages[i].Regularizer);
+                }
+            }
+        }
+        Assert.Equal([40, 160], entries.Select(e => e.Experiment.Stages[1].Limit!.Value).Distinct().Order());
+        Assert.Equal(160, entries.First(e => e.Experiment.Stages[1].Limit == 160).Experiment.Stages[1].ReadSet().Count);
+    }
+
+    [Fact]
     public void AnErrorInTheBaseSpec_IsRefusedAtItsKeyInTheGridFile()
     {
         using var dir = Folder();
