@@ -76,7 +76,11 @@ public sealed record GridPlan(int Entries, int Added, int AlreadyPlanned, string
     public static PlannedEntry ReadEntry(string directory, int index)
     {
         var line = Line(directory, index);
-        var experiment = ExperimentSpec.Parse(line.Spec, BaseDirectory(directory));
+        // Its Json is the run folder's config snapshot: the entry's own spec, as runs.jsonl plans it.
+        var experiment = ExperimentSpec.Parse(line.Spec, BaseDirectory(directory)) with
+        {
+            Json = line.Spec.ToJson().ToJsonString(new System.Text.Json.JsonSerializerOptions { WriteIndented = true }),
+        };
         if (experiment.Seeds is not [var seed] || seed != line.Seed)
             throw line.Spec.Error("seeds", $"expected [{line.Seed}], the entry's seed");
         return new PlannedEntry(line.Id, line.Seed, experiment);

@@ -49,6 +49,9 @@ public class GridRunTests
         Assert.Contains($"entry 0 ({ids[0]}): results: {results}", first.Out);
         Assert.False(File.Exists(RunDir(plan, ids[0]) + ".lock"));
         Assert.False(Directory.Exists(RunDir(plan, ids[1])));
+        // The run folder records what produced it: its config snapshot is the entry's spec as runs.jsonl plans it.
+        var planned = JsonNode.Parse(File.ReadLines(Path.Combine(plan, "runs.jsonl")).First())!["spec"];
+        Assert.True(JsonNode.DeepEquals(planned, JsonNode.Parse(File.ReadAllText(Path.Combine(RunDir(plan, ids[0]), "config.json")))));
         var written = File.GetLastWriteTimeUtc(results);
 
         var again = Support.Cli.Run("grid", "run", plan, "--index", "0");
