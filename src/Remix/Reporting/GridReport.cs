@@ -2,6 +2,7 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using System.Text.Json.Nodes;
+using Remix.Checkpoints;
 using Remix.Experiments;
 using Remix.IO;
 using Remix.Plotting;
@@ -27,7 +28,19 @@ public static class GridReport
     /// </summary>
     public sealed record Output(IReadOnlyList<string> AxisColumns, IReadOnlyList<ConfigurationRow> Rows, IReadOnlyList<EntryStatus> LeftOut, string? LeftOutLine,
         string Markdown, string Table, string TablePath, ResultsTable Results, string CsvPath, string ParquetPath, string CurvesPlot, string TokenCurvesPlot, string RetentionPlot,
-        string? HtmlPath = null);
+        string? HtmlPath = null, IReadOnlyList<SizeSeries>? BySize = null, string? BySizePlot = null);
+
+    /// <summary>
+    /// One line of the plot against model size: the configurations that differ only in their base model (and those bases in
+    /// depth), each point a base with D_A's accuracy at the end over the seeds.
+    /// </summary>
+    public sealed record SizeSeries(string Label, IReadOnlyList<SizePoint> Points);
+
+    /// <summary>A base model of a <see cref="SizeSeries"/>: its value name, parameters outside the embeddings, layers, and D_A at the end.</summary>
+    public sealed record SizePoint(string Base, long NonEmbeddingParameters, int Layers, SeedSpread FirstFinal);
+
+    /// <summary>The axis whose values are base models, which <see cref="SizeSeries"/> draws along.</summary>
+    public const string BaseModelAxis = "base_model";
 
     /// <summary>Whether <paramref name="directory"/> is a grid's plan folder (it holds runs.jsonl).</summary>
     public static bool IsPlanFolder(string directory) => File.Exists(Path.Combine(directory, GridPlan.RunsFileName));
@@ -90,7 +103,8 @@ public static class GridReport
         }
         var summaryTable = Summary(columns, rows);
         var markdownTable = summaryTable.Markdown();
-        var md = summary + markdownTable;
+        var bySize = BySize(directory, paths, columns, configurations.Select(g => g.First().Entry.Index).ToList(), rows);
+        var md = summary + markdownTable + (bySize is null ? "" : BySizeMarkdown(bySize));
         Directory.CreateDirectory(outDir);
         var tablePath = Path.Combine(outDir, "report.md");
         AtomicFile.WriteAllText(tablePath, md);
@@ -107,6 +121,15 @@ public static class GridReport
         Plots.Bars(retentionPlot, "D_A accuracy after the last stage (mean, min–max over seeds)", "accuracy on D_A",
             [.. rows.Where(r => r.FirstFinal is not null).Select(r => (r.Label, r.FirstFinal!.Mean, r.FirstFinal.Min, r.FirstFinal.Max))]);
 
+        string? bySizePlot = null;
+        if (bySize is not null)
+        {
+            bySizePlot = Path.Combine(outDir, "retention-by-size.png");
+            Plots.Bands(bySizePlot, "D_A accuracy after the last stage against the base's size (mean, min–max over seeds)",
+                [.. bySize.Select(l => (l.Label, (IReadOnlyList<(double, double, double, double)>)[.. l.Points.Select(p => (Math.Log10(p.NonEmbeddingParameters), p.FirstFinal.Mean, p.FirstFinal.Min, p.FirstFinal.Max))]))],
+                xLabel: "parameters outside the embeddings (log10)", yLabel: "accuracy on D_A at the end");
+        }
+
         var numeric = paths.Select((_, a) => numbers.Any(n => n[a] is not null)).ToList();
         var table = new ResultsTable(columns, [.. done.SelectMany(d => ResultsTable.RowsOf(d.Run.Results, d.Run.Path, d.Entry.Id, d.Axes, d.Values))], numeric);
         var (csv, parquet) = ExperimentReport.WriteTable(table, outDir);
@@ -116,7 +139,44 @@ public static class GridReport
             HtmlReport.Write(html, $"Grid {directory}: {entries.Count - leftOut.Count} of {entries.Count} entries finished", notes, summaryTable,
                 [.. configurations.Zip(rows).Select(p => new HtmlReport.Condition(p.Second.Label, [.. p.First.OrderBy(d => d.Run.Seed).Select(d => (d.Entry.Id, d.Run))]))]);
         }
-        return new Output(columns, rows, leftOut, leftOutLine, md, markdownTable, tablePath, table, csv, parquet, curvesPlot, tokenCurvesPlot, retentionPlot, html);
+        return new Output(columns, rows, leftOut, leftOutLine, md, markdownTable, tablePath, table, csv, parquet, curvesPlot, tokenCurvesPlot, retentionPlot, html, bySize, bySizePlot);
+    }
+
+    /// <summary>
+    /// The rows along the base-model axis, when the grid has one with two or more bases: one line per setting of the other
+    /// axes and depth of base (bases of one width but another depth are other lines, not other points), its points ordered
+    /// by parameters outside the embeddings, read from each base's config.json as the entry's spec resolves it. Null when
+    /// the grid has no such axis; a base that cannot be read is refused naming it, as the plot would be of other models.
+    /// </summary>
+    static List<SizeSeries>? BySize(string directory, IReadOnlyList<string> paths, IReadOnlyList<string> columns, IReadOnlyList<int> firstEntry, IReadOnlyList<ConfigurationRow> rows)
+    {
+        int axis = paths.ToList().IndexOf(BaseModelAxis);
+        if (axis < 0) return null;
+        var points = rows.Select((r, i) => (Row: r, Entry: firstEntry[i])).Where(p => p.Row.Axes[axis] is not null && p.Row.FirstFinal is not null).Select(p =>
+        {
+            var model = GridPlan.ReadEntry(directory, p.Entry).Experiment.BaseModel;
+            var config = HfCheckpoint.LoadConfig(model);
+            var others = string.Join(", ", columns.Zip(p.Row.Axes).Where((c, a) => a != axis && c.Second is not null).Select(c => $"{c.First}={c.Second}"));
+            return (Others: others, Point: new SizePoint(p.Row.Axes[axis]!, config.NonEmbeddingParameterCount, config.NumHiddenLayers, p.Row.FirstFinal!));
+        }).ToList();
+        if (points.Select(p => p.Point.Base).Distinct().Count() < 2) return null;
+        bool depths = points.Select(p => p.Point.Layers).Distinct().Count() > 1;
+        return [.. points.GroupBy(p => (p.Others, Layers: depths ? p.Point.Layers : 0)).OrderBy(g => g.Key.Layers).Select(g =>
+        {
+            var label = string.Join(", ", new[] { g.Key.Others, depths ? $"{g.Key.Layers} layers" : "" }.Where(t => t != ""));
+            return new SizeSeries(label == "" ? "all" : label, [.. g.Select(p => p.Point).OrderBy(p => p.NonEmbeddingParameters)]);
+        })];
+    }
+
+    /// <summary>report.md's table of <see cref="BySize"/>: each line's bases by size, D_A at the end with its spread.</summary>
+    static string BySizeMarkdown(IReadOnlyList<SizeSeries> series)
+    {
+        var t = new StringBuilder("\n\n## D_A at the end against the base's size\n\n(retention-by-size.png; parameters outside the embeddings, from each base's config.json)\n\n");
+        t.Append("| line | base | non-embedding parameters | layers | seeds | D_A at the end | sd | min–max |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
+        foreach (var line in series)
+            foreach (var p in line.Points)
+                t.Append(CultureInfo.InvariantCulture, $"| {line.Label} | {p.Base} | {p.NonEmbeddingParameters:N0} | {p.Layers} | {p.FirstFinal.Count} | {ExperimentReport.P(p.FirstFinal.Mean)} | {(p.FirstFinal.Count > 1 ? ExperimentReport.P(p.FirstFinal.Sd) : "–")} | {ExperimentReport.P(p.FirstFinal.Min)}–{ExperimentReport.P(p.FirstFinal.Max)} |\n");
+        return t.ToString();
     }
 
     /// <summary>A finished entry's run, whose results must be of the seed runs.jsonl planned for it.</summary>

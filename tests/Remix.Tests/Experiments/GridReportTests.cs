@@ -135,6 +135,62 @@ public class GridReportTests
     }
 
     [Fact]
+    public void GridReport_AlongABaseModelAxis_DrawsDAAgainstParametersOutsideTheEmbeddings_OneLinePerSettingAndDepth()
+    {
+        using var dir = new TempDir();
+        BaseModelAndTwoSets(dir); // base: width 32, 2 layers
+        Assert.Equal(0, Support.Cli.Run("model", "init", "--out", dir.File("wide"), "--hidden-size", "64").Code);
+        Assert.Equal(0, Support.Cli.Run("model", "init", "--out", dir.File("deep"), "--hidden-size", "32", "--layers", "4").Code);
+        var plan = dir.File("plan");
+        var entries = Plan(dir, plan, "base_model:\n  - {name: wide, value: wide}\n  - {name: small, value: base}\n  - {name: deep, value: deep}\nstages[1].recipe.epochs: [1, 2]");
+        Assert.Equal(18, entries.Count);
+        var bases = File.ReadAllLines(Path.Combine(plan, "runs.jsonl")).Select(l => JsonNode.Parse(l)!["axes"]!["base_model"]!["name"]!.GetValue<string>()).ToList();
+        string[] order = ["small", "wide", "deep"];
+        double Final(string b, string epochs, int seed) => 0.1 * Array.IndexOf(order, b) + 0.05 * int.Parse(epochs) + 0.02 * seed;
+        foreach (var ((id, epochs, seed), b) in entries.Zip(bases))
+            Finish(plan, id, seed, 1.0, Final(b, epochs, seed), 1.0);
+
+        var report = GridReport.Build(plan, dir.File("out"));
+
+        long Size(string folder) => Remix.Checkpoints.HfCheckpoint.LoadConfig(dir.File(folder)).NonEmbeddingParameterCount;
+        Assert.True(Size("wide") > Size("base"));
+        Assert.True(File.Exists(report.BySizePlot));
+        Assert.Equal(Path.Combine(dir.File("out"), "retention-by-size.png"), report.BySizePlot);
+        var lines = report.BySize!;
+        Assert.Equal(["epochs=1, 2 layers", "epochs=2, 2 layers", "epochs=1, 4 layers", "epochs=2, 4 layers"], lines.Select(l => l.Label));
+        foreach (var line in lines)
+        {
+            var epochs = line.Label[7..8];
+            var expected = line.Label.EndsWith("2 layers") ? new[] { ("small", "base"), ("wide", "wide") } : [("deep", "deep")];
+            Assert.Equal(expected.Select(e => (e.Item1, Size(e.Item2))), line.Points.Select(p => (p.Base, p.NonEmbeddingParameters)));
+            foreach (var point in line.Points)
+            {
+                double[] seeds = [.. Enumerable.Range(0, 3).Select(seed => Final(point.Base, epochs, seed))];
+                Assert.Equal(3, point.FirstFinal.Count);
+                Assert.Equal(seeds.Average(), point.FirstFinal.Mean, 1e-12);
+                Assert.Equal(seeds.Min(), point.FirstFinal.Min, 1e-12);
+                Assert.Equal(seeds.Max(), point.FirstFinal.Max, 1e-12);
+            }
+        }
+        Assert.Contains("## D_A at the end against the base's size", report.Markdown);
+        // wide at 2 epochs: 0.1 + 0.1 + 0.02 x seed, 22% on average, 20%-24%.
+        Assert.Contains($"| epochs=2, 2 layers | wide | {Size("wide").ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} | 2 | 3 | 22 % | 2 % | 20 %–24 % |", report.Markdown);
+    }
+
+    [Fact]
+    public void GridReport_WithoutABaseModelAxis_DrawsNoSizePlot()
+    {
+        var (dir, plan, entries) = Planned();
+        using var _ = dir;
+        foreach (var (id, epochs, seed) in entries) Finish(plan, id, seed, 1.0, 0.5, 1.0);
+        var report = GridReport.Build(plan, dir.File("out"));
+        Assert.Null(report.BySize);
+        Assert.Null(report.BySizePlot);
+        Assert.False(File.Exists(Path.Combine(dir.File("out"), "retention-by-size.png")));
+        Assert.DoesNotContain("against the base's size", report.Markdown);
+    }
+
+    [Fact]
     public void GridReport_WithNoEntryFinished_IsRefusedInOneLine()
     {
         var (dir, plan, _) = Planned();
