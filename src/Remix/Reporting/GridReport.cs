@@ -144,7 +144,8 @@ public static class GridReport
 
     /// <summary>
     /// The rows along the base-model axis, when the grid has one with two or more bases: one line per setting of the other
-    /// axes and depth of base (bases of one width but another depth are other lines, not other points), its points ordered
+    /// axes and depth of base (bases of one width but another depth are other lines, not other points; axes zipped under one
+    /// value name are labelled by that name alone), its points ordered
     /// by parameters outside the embeddings, read from each base's config.json as the entry's spec resolves it. Null when
     /// the grid has no such axis; a base that cannot be read is refused naming it, as the plot would be of other models.
     /// </summary>
@@ -156,7 +157,10 @@ public static class GridReport
         {
             var model = GridPlan.ReadEntry(directory, p.Entry).Experiment.BaseModel;
             var config = HfCheckpoint.LoadConfig(model);
-            var others = string.Join(", ", columns.Zip(p.Row.Axes).Where((c, a) => a != axis && c.Second is not null).Select(c => $"{c.First}={c.Second}"));
+            var named = columns.Zip(p.Row.Axes).Where((c, a) => a != axis && c.Second is not null).ToList();
+            // Axes zipped together under one value name (a method set stage by stage) are that name.
+            var others = named.Count > 1 && named.Select(c => c.Second).Distinct().Count() == 1 ? named[0].Second!
+                : string.Join(", ", named.Select(c => $"{c.First}={c.Second}"));
             return (Others: others, Point: new SizePoint(p.Row.Axes[axis]!, config.NonEmbeddingParameterCount, config.NumHiddenLayers, p.Row.FirstFinal!));
         }).ToList();
         if (points.Select(p => p.Point.Base).Distinct().Count() < 2) return null;
