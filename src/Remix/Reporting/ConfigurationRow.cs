@@ -14,9 +14,10 @@ namespace Remix.Reporting;
 /// <param name="LastIsRouge">Whether the last set is scored by ROUGE-L (it has no gold answers).</param>
 /// <param name="FirstFinalTokens">Answer-token accuracy on the first set at the end; null when a seed was recorded without it.</param>
 /// <param name="FirstFinalLogProb">Gold log-probability of the first set at the end; null when a seed was recorded without it.</param>
+/// <param name="FirstSteps">The first stage's optimizer steps; null when a seed's run folder has not its log.</param>
 public sealed record ConfigurationRow(IReadOnlyList<string?> Axes, string Label, IReadOnlyList<string> Entries,
     SeedSpread? FirstAfterFirst, SeedSpread? FirstFinal, SeedSpread? Forgetting, SeedSpread? LastFinal, bool LastIsRouge,
-    SeedSpread? FirstFinalTokens, SeedSpread? FirstFinalLogProb)
+    SeedSpread? FirstFinalTokens, SeedSpread? FirstFinalLogProb, SeedSpread? FirstSteps = null)
 {
     /// <summary>How many seeds finished.</summary>
     public int Seeds => Entries.Count;

@@ -90,7 +90,8 @@ public static class GridReport
                 SeedSpread.Of([.. runs.Select(r => r.LastFinal)]),
                 runs[0].LastScoredByRouge,
                 SeedSpread.Of([.. runs.Select(r => r.FirstFinalTokens)]),
-                SeedSpread.Of([.. runs.Select(r => r.FirstFinalLogProb)]));
+                SeedSpread.Of([.. runs.Select(r => r.FirstFinalLogProb)]),
+                SeedSpread.Of([.. runs.Select(r => r.FirstSteps)]));
         }).ToList();
 
         var summary = new StringBuilder($"Grid {directory}: {entries.Count - leftOut.Count} of {entries.Count} entries finished, {rows.Count} configuration{(rows.Count == 1 ? "" : "s")}.\n\n");
@@ -252,8 +253,10 @@ public static class GridReport
         var groups = new List<(string Title, Func<ConfigurationRow, IEnumerable<SummaryCell>> Cells)>
         {
             ("first set after its stage", r => Cells(r.FirstAfterFirst, ExperimentReport.P)),
-            ("first set at the end", r => Cells(r.FirstFinal, ExperimentReport.P)),
         };
+        // Where the run folders hold stage 1's log: how many steps its set (with its mixing) took.
+        if (rows.Any(r => r.FirstSteps is not null)) groups.Add(("its stage's steps", r => Cells(r.FirstSteps, v => v.ToString("F0", CultureInfo.InvariantCulture))));
+        groups.Add(("first set at the end", r => Cells(r.FirstFinal, ExperimentReport.P)));
         if (tokens) groups.Add(("its answer tokens at the end", r => Cells(r.FirstFinalTokens, ExperimentReport.P)));
         if (logProbs) groups.Add(("its gold log-prob at the end", r => Cells(r.FirstFinalLogProb, ExperimentReport.F)));
         groups.Add(("forgetting", r => Cells(r.Forgetting, ExperimentReport.F)));

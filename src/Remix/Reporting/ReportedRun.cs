@@ -7,7 +7,8 @@ namespace Remix.Reporting;
 /// curve during the second stage (from that stage's metrics log).
 /// </summary>
 internal sealed record ReportedRun(string Path, ExperimentResults Results, double[][] Matrix, double[][]? Rouge, bool LastScoredByRouge, double Forgetting,
-    double FirstFinalTokens, double FirstFinalLogProb, List<(double Step, double Accuracy)> Curve, List<(double Step, double Accuracy)> TokenCurve)
+    double FirstFinalTokens, double FirstFinalLogProb, List<(double Step, double Accuracy)> Curve, List<(double Step, double Accuracy)> TokenCurve,
+    double FirstSteps = double.NaN)
 {
     public string Name => Results.Name;
 
@@ -42,7 +43,9 @@ internal sealed record ReportedRun(string Path, ExperimentResults Results, doubl
         }
         var rouge = Scores(results.RougeLMatrix);
         bool lastByRouge = rouge is not null && results.ScoredBy is { Count: > 0 } scoredBy && scoredBy[^1] == "rouge_l";
+        // The first stage's optimizer steps (how long its set took to learn, with its mixing), when its log is in the run folder.
+        var stage1 = results.Joint ? null : StageLog.Read(RunLayout.StageDirectory(runDir, 1, stages[0]));
         return new ReportedRun(path, results, matrix, rouge, lastByRouge, forgetting,
-            tokens?[^1][0] ?? double.NaN, logProbs?[^1][0] ?? double.NaN, curve, tokenCurve);
+            tokens?[^1][0] ?? double.NaN, logProbs?[^1][0] ?? double.NaN, curve, tokenCurve, stage1?.Steps ?? double.NaN);
     }
 }

@@ -43,10 +43,16 @@ public class GridReportTests
     }
 
     /// <summary>What a finished entry leaves: results.json (D_A after A, D_A at the end, D_B at the end) and the DONE marker.</summary>
-    static void Finish(string plan, string id, int seed, double aAfterA, double aFinal, double bFinal)
+    static void Finish(string plan, string id, int seed, double aAfterA, double aFinal, double bFinal, int? stageOneSteps = null)
     {
         var runDir = GridStatus.RunDirectory(plan, id);
         Directory.CreateDirectory(runDir);
+        if (stageOneSteps is { } steps)
+        {
+            var stageA = RunLayout.StageDirectory(runDir, 1, "A");
+            Directory.CreateDirectory(stageA);
+            File.WriteAllText(Path.Combine(stageA, "metrics.jsonl"), $"{{\"step\":{steps - 1},\"kind\":\"train\",\"loss\":0.5}}\n{{\"step\":{steps},\"kind\":\"end\",\"stop_reason\":\"epoch cap (1)\"}}\n");
+        }
         new ExperimentResults
         {
             Name = "g", Seed = seed, Stages = ["A", "B"], ScoredBy = ["accuracy", "accuracy"],
@@ -148,9 +154,13 @@ public class GridReportTests
         string[] order = ["small", "wide", "deep"];
         double Final(string b, string epochs, int seed) => 0.1 * Array.IndexOf(order, b) + 0.05 * int.Parse(epochs) + 0.02 * seed;
         foreach (var ((id, epochs, seed), b) in entries.Zip(bases))
-            Finish(plan, id, seed, 1.0, Final(b, epochs, seed), 1.0);
+            Finish(plan, id, seed, 1.0, Final(b, epochs, seed), 1.0, stageOneSteps: 10 + 3 * seed);
 
         var report = GridReport.Build(plan, dir.File("out"));
+        // Stage 1's steps, from its log in each run folder: 10, 13 and 16 over the seeds.
+        Assert.All(report.Rows, r => Assert.Equal((13.0, 10.0, 16.0), (r.FirstSteps!.Mean, r.FirstSteps.Min, r.FirstSteps.Max)));
+        Assert.Contains("| its stage's steps | sd | min–max |", report.Table);
+        Assert.Contains("| 13 | 3 | 10–16 |", report.Table);
 
         long Size(string folder) => Remix.Checkpoints.HfCheckpoint.LoadConfig(dir.File(folder)).NonEmbeddingParameterCount;
         Assert.True(Size("wide") > Size("base"));
