@@ -238,15 +238,24 @@ public class GridSpecTests
         Assert.Equal([4.0, 4.0], methods["remix-x4"].Select(s => s.Mix.Single().Ratio));
         Assert.All(methods["naive"], s => Assert.True(s.Mix.Count == 0 && s.Replay is null && s.Regularizer is null));
     }
+    /// <summary>
+    /// The study grid examples/studies/<paramref name="name"/>.yaml, planned by <c>remix grid plan</c> (every base it names is in
+    /// the checkout) into <paramref name="entries"/> entries of <paramref name="configurations"/> configurations; returns its path.
+    /// </summary>
+    static string PlannedStudy(string name, int entries, int configurations)
+    {
+        using var dir = new TempDir();
+        var example = Remix.Data.Bundled.BundledPaths.Find($"examples/studies/{name}.yaml");
+        var (code, stdout, stderr) = Support.Cli.Run("grid", "plan", example, "--out", dir.File("plan"));
+        Assert.True(code == 0, stderr);
+        Assert.Contains($"{entries} entries ({configurations} configurations, each seed an entry)", stdout);
+        return example;
+    }
+
     [Fact]
     public void TheScaleStudy_Plans_EveryBaseOfTheLadder_WithTheDemosMethods()
     {
-        using var dir = new TempDir();
-        var example = Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-grid.yaml");
-        var (code, stdout, stderr) = Support.Cli.Run("grid", "plan", example, "--out", dir.File("plan"));
-
-        Assert.True(code == 0, stderr); // every base is on this machine: models/ladder and remix-tiny are in the checkout
-        Assert.Contains("144 entries (48 configurations, each seed an entry)", stdout);
+        var example = PlannedStudy("scale-capitals-grid", entries: 144, configurations: 48);
         var grid = GridSpec.Load(example);
         var bases = grid.Entries.Select(e => e.Experiment.BaseModel).Distinct().ToList();
         Assert.Equal(8, bases.Count);
@@ -272,11 +281,7 @@ public class GridSpecTests
     [Fact]
     public void TheEqualComputeControl_GivesEveryMethodsStageOne_TheMostStepsAREMIXStageOneCanTake()
     {
-        using var dir = new TempDir();
-        var example = Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-equal-steps-grid.yaml");
-        var (code, stdout, stderr) = Support.Cli.Run("grid", "plan", example, "--out", dir.File("plan"));
-        Assert.True(code == 0, stderr);
-        Assert.Contains("72 entries (24 configurations, each seed an entry)", stdout);
+        var example = PlannedStudy("scale-capitals-equal-steps-grid", entries: 72, configurations: 24);
 
         var grid = GridSpec.Load(example);
         var main = GridSpec.Load(Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-grid.yaml"));
@@ -303,6 +308,17 @@ public class GridSpecTests
         }
     }
 
+    /// <summary>Whether two study entries train by one method: the same mixing, replay and regularizer in both stages.</summary>
+    static void SameMethod(GridEntry expected, GridEntry actual)
+    {
+        for (int i = 0; i < 2; i++)
+        {
+            Assert.Equal(expected.Experiment.Stages[i].Mix, actual.Experiment.Stages[i].Mix);
+            Assert.Equal(expected.Experiment.Stages[i].Replay, actual.Experiment.Stages[i].Replay);
+            Assert.Equal(expected.Experiment.Stages[i].Regularizer, actual.Experiment.Stages[i].Regularizer);
+        }
+    }
+
     [Fact]
     public void TheKvrStudy_IsTheCapitalsStudy_WithTheCommittedKvrSetAsDA()
     {
@@ -312,10 +328,7 @@ public class GridSpecTests
         Assert.Equal(0, Support.Cli.Run("data", "kvr", "--n", "40", "--seed", "0", "--out", dir.File("kvr.jsonl")).Code);
         Assert.Equal(File.ReadAllBytes(dir.File("kvr.jsonl")), File.ReadAllBytes(committed));
 
-        var example = Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-kvr-grid.yaml");
-        var (code, stdout, stderr) = Support.Cli.Run("grid", "plan", example, "--out", dir.File("plan"));
-        Assert.True(code == 0, stderr);
-        Assert.Contains("144 entries (48 configurations, each seed an entry)", stdout);
+        var example = PlannedStudy("scale-kvr-grid", entries: 144, configurations: 48);
         var kvr = GridSpec.Load(example).Entries;
         var capitals = GridSpec.Load(Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-grid.yaml")).Entries;
         Assert.Equal(capitals.Count, kvr.Count);
@@ -328,23 +341,14 @@ public class GridSpecTests
             Assert.Equal(c.Seed, k.Seed);
             Assert.Equal(c.Experiment.Stages[1].Data, k.Experiment.Stages[1].Data);
             Assert.Equal(c.Experiment.Stages[1].Recipe, k.Experiment.Stages[1].Recipe);
-            for (int i = 0; i < 2; i++)
-            {
-                Assert.Equal(c.Experiment.Stages[i].Mix, k.Experiment.Stages[i].Mix);
-                Assert.Equal(c.Experiment.Stages[i].Replay, k.Experiment.Stages[i].Replay);
-                Assert.Equal(c.Experiment.Stages[i].Regularizer, k.Experiment.Stages[i].Regularizer);
-            }
+            SameMethod(c, k);
         }
     }
 
     [Fact]
     public void TheAblations_RunEveryRatioAndLength_AtTheSmallestAndLargestBaseOfTheLadder()
     {
-        using var dir = new TempDir();
-        var example = Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-ablations-grid.yaml");
-        var (code, stdout, stderr) = Support.Cli.Run("grid", "plan", example, "--out", dir.File("plan"));
-        Assert.True(code == 0, stderr);
-        Assert.Contains("54 entries (18 configurations, each seed an entry)", stdout);
+        var example = PlannedStudy("scale-ablations-grid", entries: 54, configurations: 18);
 
         var entries = GridSpec.Load(example).Entries;
         var ladder = GridSpec.Load(Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-grid.yaml")).Entries
@@ -360,11 +364,7 @@ public class GridSpecTests
     [Fact]
     public void TheNonFactoidStudy_IsTheCapitalsStudy_WithTheDemosNonFactoidStageTwoAtTwoSizes()
     {
-        using var dir = new TempDir();
-        var example = Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-nonfactoid-grid.yaml");
-        var (code, stdout, stderr) = Support.Cli.Run("grid", "plan", example, "--out", dir.File("plan"));
-        Assert.True(code == 0, stderr);
-        Assert.Contains("288 entries (96 configurations, each seed an entry)", stdout);
+        var example = PlannedStudy("scale-nonfactoid-grid", entries: 288, configurations: 96);
 
         var demoB = DemoExperiment.Conditions(quick: false).Single(c => c.Name == "naive-nonfactoid-B").Stages[1];
         var capitals = GridSpec.Load(Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-grid.yaml")).Entries;
@@ -380,12 +380,7 @@ public class GridSpecTests
                 Assert.Equal(c.Experiment.BaseModel, n.Experiment.BaseModel);
                 Assert.Equal(c.Experiment.Stages[0].Recipe, n.Experiment.Stages[0].Recipe);
                 Assert.Equal(c.Experiment.Stages[0].Data, n.Experiment.Stages[0].Data);
-                for (int i = 0; i < 2; i++)
-                {
-                    Assert.Equal(c.Experiment.Stages[i].Mix, n.Experiment.Stages[i].Mix);
-                    Assert.Equal(c.Experiment.Stages[i].Replay, n.Experiment.Stages[i].Replay);
-                    Assert.Equal(c.Experiment.Stages[i].Regularizer, n.Experiment.Stages[i].Regularizer);
-                }
+                SameMethod(c, n);
             }
         }
         Assert.Equal([40, 160], entries.Select(e => e.Experiment.Stages[1].Limit!.Value).Distinct().Order());
