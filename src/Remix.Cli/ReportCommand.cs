@@ -26,7 +26,7 @@ public static class ReportCommand
                 var grid = GridReport.Build(plan, outDir, parse.GetValue(html));
                 if (grid.LeftOutLine is not null) o.WriteLine(grid.LeftOutLine + $" (listed in {grid.TablePath})");
                 o.Write(grid.Table);
-                Paths(o, grid.TablePath, grid.CsvPath, grid.ParquetPath, [grid.CurvesPlot, grid.TokenCurvesPlot, grid.RetentionPlot, .. grid.BySizePlot is { } bySize ? new[] { bySize } : []], grid.HtmlPath);
+                Paths(o, grid.TablePath, grid.CsvPath, grid.ParquetPath, [grid.CurvesPlot, grid.TokenCurvesPlot, grid.RetentionPlot, .. grid.BySizePlot is { } bySize ? new[] { bySize } : [], .. grid.LensBySizePlot is { } lens ? new[] { lens } : []], grid.HtmlPath);
                 return 0;
             }
             var report = ExperimentReport.Build(list, outDir, html: parse.GetValue(html));

@@ -28,7 +28,8 @@ public static class GridReport
     /// </summary>
     public sealed record Output(IReadOnlyList<string> AxisColumns, IReadOnlyList<ConfigurationRow> Rows, IReadOnlyList<EntryStatus> LeftOut, string? LeftOutLine,
         string Markdown, string Table, string TablePath, ResultsTable Results, string CsvPath, string ParquetPath, string CurvesPlot, string TokenCurvesPlot, string RetentionPlot,
-        string? HtmlPath = null, IReadOnlyList<SizeSeries>? BySize = null, string? BySizePlot = null);
+        string? HtmlPath = null, IReadOnlyList<SizeSeries>? BySize = null, string? BySizePlot = null,
+        IReadOnlyList<SizeSeries>? LensBySize = null, string? LensBySizePlot = null);
 
     /// <summary>
     /// One line of the plot against model size: the configurations that differ only in their base model (and those bases in
@@ -36,8 +37,8 @@ public static class GridReport
     /// </summary>
     public sealed record SizeSeries(string Label, IReadOnlyList<SizePoint> Points);
 
-    /// <summary>A base model of a <see cref="SizeSeries"/>: its value name, parameters outside the embeddings, layers, and D_A at the end.</summary>
-    public sealed record SizePoint(string Base, long NonEmbeddingParameters, int Layers, SeedSpread FirstFinal);
+    /// <summary>A base model of a <see cref="SizeSeries"/>: its value name, parameters outside the embeddings, layers, and the number drawn (D_A at the end; or the lens's depth).</summary>
+    public sealed record SizePoint(string Base, long NonEmbeddingParameters, int Layers, SeedSpread Value);
 
     /// <summary>The axis whose values are base models, which <see cref="SizeSeries"/> draws along.</summary>
     public const string BaseModelAxis = "base_model";
@@ -91,7 +92,8 @@ public static class GridReport
                 runs[0].LastScoredByRouge,
                 SeedSpread.Of([.. runs.Select(r => r.FirstFinalTokens)]),
                 SeedSpread.Of([.. runs.Select(r => r.FirstFinalLogProb)]),
-                SeedSpread.Of([.. runs.Select(r => r.FirstSteps)]));
+                SeedSpread.Of([.. runs.Select(r => r.FirstSteps)]),
+                LensDepths.Of([.. runs.Select(r => r.FirstLensAfterFirst)], [.. runs.Select(r => r.FirstLensAtEnd)]));
         }).ToList();
 
         var summary = new StringBuilder($"Grid {directory}: {entries.Count - leftOut.Count} of {entries.Count} entries finished, {rows.Count} configuration{(rows.Count == 1 ? "" : "s")}.\n\n");
@@ -104,8 +106,10 @@ public static class GridReport
         }
         var summaryTable = Summary(columns, rows);
         var markdownTable = summaryTable.Markdown();
-        var bySize = BySize(directory, paths, columns, configurations.Select(g => g.First().Entry.Index).ToList(), rows);
-        var md = summary + markdownTable + (bySize is null ? "" : BySizeMarkdown(bySize));
+        var firstEntries = configurations.Select(g => g.First().Entry.Index).ToList();
+        var bySize = BySize(directory, paths, columns, firstEntries, rows, r => r.FirstFinal);
+        var lensBySize = BySize(directory, paths, columns, firstEntries, rows, r => r.Lens?.AfterFirst);
+        var md = summary + markdownTable + (bySize is null ? "" : BySizeMarkdown(bySize)) + LensMarkdown(columns, rows);
         Directory.CreateDirectory(outDir);
         var tablePath = Path.Combine(outDir, "report.md");
         AtomicFile.WriteAllText(tablePath, md);
@@ -127,8 +131,16 @@ public static class GridReport
         {
             bySizePlot = Path.Combine(outDir, "retention-by-size.png");
             Plots.Bands(bySizePlot, "D_A accuracy after the last stage against the base's size (mean, min–max over seeds)",
-                [.. bySize.Select(l => (l.Label, (IReadOnlyList<(double, double, double, double)>)[.. l.Points.Select(p => (Math.Log10(p.NonEmbeddingParameters), p.FirstFinal.Mean, p.FirstFinal.Min, p.FirstFinal.Max))]))],
+                [.. bySize.Select(l => (l.Label, (IReadOnlyList<(double, double, double, double)>)[.. l.Points.Select(p => (Math.Log10(p.NonEmbeddingParameters), p.Value.Mean, p.Value.Min, p.Value.Max))]))],
                 xLabel: "parameters outside the embeddings (log10)", yLabel: "accuracy on D_A at the end");
+        }
+        string? lensBySizePlot = null;
+        if (lensBySize is not null)
+        {
+            lensBySizePlot = Path.Combine(outDir, "lens-depth-by-size.png");
+            Plots.Bands(lensBySizePlot, "Earliest top-1 layer of D_A's facts after stage 1, as a fraction of depth (mean, min–max over seeds)",
+                [.. lensBySize.Select(l => (l.Label, (IReadOnlyList<(double, double, double, double)>)[.. l.Points.Select(p => (Math.Log10(p.NonEmbeddingParameters), p.Value.Mean, p.Value.Min, p.Value.Max))]))],
+                xLabel: "parameters outside the embeddings (log10)", yLabel: "earliest top-1 layer / layers");
         }
 
         var numeric = paths.Select((_, a) => numbers.Any(n => n[a] is not null)).ToList();
@@ -140,21 +152,22 @@ public static class GridReport
             HtmlReport.Write(html, $"Grid {directory}: {entries.Count - leftOut.Count} of {entries.Count} entries finished", notes, summaryTable,
                 [.. configurations.Zip(rows).Select(p => new HtmlReport.Condition(p.Second.Label, [.. p.First.OrderBy(d => d.Run.Seed).Select(d => (d.Entry.Id, d.Run))]))]);
         }
-        return new Output(columns, rows, leftOut, leftOutLine, md, markdownTable, tablePath, table, csv, parquet, curvesPlot, tokenCurvesPlot, retentionPlot, html, bySize, bySizePlot);
+        return new Output(columns, rows, leftOut, leftOutLine, md, markdownTable, tablePath, table, csv, parquet, curvesPlot, tokenCurvesPlot, retentionPlot, html, bySize, bySizePlot, lensBySize, lensBySizePlot);
     }
 
     /// <summary>
-    /// The rows along the base-model axis, when the grid has one with two or more bases: one line per setting of the other
+    /// The rows' <paramref name="value"/> along the base-model axis, when the grid has one with two or more bases (and rows with that value): one line per setting of the other
     /// axes and depth of base (bases of one width but another depth are other lines, not other points; axes zipped under one
     /// value name are labelled by that name alone), its points ordered
     /// by parameters outside the embeddings, read from each base's config.json as the entry's spec resolves it. Null when
     /// the grid has no such axis; a base that cannot be read is refused naming it, as the plot would be of other models.
     /// </summary>
-    static List<SizeSeries>? BySize(string directory, IReadOnlyList<string> paths, IReadOnlyList<string> columns, IReadOnlyList<int> firstEntry, IReadOnlyList<ConfigurationRow> rows)
+    static List<SizeSeries>? BySize(string directory, IReadOnlyList<string> paths, IReadOnlyList<string> columns, IReadOnlyList<int> firstEntry, IReadOnlyList<ConfigurationRow> rows,
+        Func<ConfigurationRow, SeedSpread?> value)
     {
         int axis = paths.ToList().IndexOf(BaseModelAxis);
         if (axis < 0) return null;
-        var points = rows.Select((r, i) => (Row: r, Entry: firstEntry[i])).Where(p => p.Row.Axes[axis] is not null && p.Row.FirstFinal is not null).Select(p =>
+        var points = rows.Select((r, i) => (Row: r, Entry: firstEntry[i])).Where(p => p.Row.Axes[axis] is not null && value(p.Row) is not null).Select(p =>
         {
             var model = GridPlan.ReadEntry(directory, p.Entry).Experiment.BaseModel;
             var config = HfCheckpoint.LoadConfig(model);
@@ -162,7 +175,7 @@ public static class GridReport
             // Axes zipped together under one value name (a method set stage by stage) are that name.
             var others = named.Count > 1 && named.Select(c => c.Second).Distinct().Count() == 1 ? named[0].Second!
                 : string.Join(", ", named.Select(c => $"{c.First}={c.Second}"));
-            return (Others: others, Point: new SizePoint(p.Row.Axes[axis]!, config.NonEmbeddingParameterCount, config.NumHiddenLayers, p.Row.FirstFinal!));
+            return (Others: others, Point: new SizePoint(p.Row.Axes[axis]!, config.NonEmbeddingParameterCount, config.NumHiddenLayers, value(p.Row)!));
         }).ToList();
         if (points.Select(p => p.Point.Base).Distinct().Count() < 2) return null;
         bool depths = points.Select(p => p.Point.Layers).Distinct().Count() > 1;
@@ -180,7 +193,34 @@ public static class GridReport
         t.Append("| line | base | non-embedding parameters | layers | seeds | D_A at the end | sd | min–max |\n|---|---|---:|---:|---:|---:|---:|---:|\n");
         foreach (var line in series)
             foreach (var p in line.Points)
-                t.Append(CultureInfo.InvariantCulture, $"| {line.Label} | {p.Base} | {p.NonEmbeddingParameters:N0} | {p.Layers} | {p.FirstFinal.Count} | {ExperimentReport.P(p.FirstFinal.Mean)} | {(p.FirstFinal.Count > 1 ? ExperimentReport.P(p.FirstFinal.Sd) : "–")} | {ExperimentReport.P(p.FirstFinal.Min)}–{ExperimentReport.P(p.FirstFinal.Max)} |\n");
+                t.Append(CultureInfo.InvariantCulture, $"| {line.Label} | {p.Base} | {p.NonEmbeddingParameters:N0} | {p.Layers} | {p.Value.Count} | {ExperimentReport.P(p.Value.Mean)} | {(p.Value.Count > 1 ? ExperimentReport.P(p.Value.Sd) : "–")} | {ExperimentReport.P(p.Value.Min)}–{ExperimentReport.P(p.Value.Max)} |\n");
+        return t.ToString();
+    }
+
+    /// <summary>
+    /// report.md's table of where the first set's facts sit under the logit lens (<see cref="LensDepths"/>), one row per
+    /// configuration whose every seed ran it; empty when none did.
+    /// </summary>
+    static string LensMarkdown(IReadOnlyList<string> columns, IReadOnlyList<ConfigurationRow> rows)
+    {
+        var lensRows = rows.Where(r => r.Lens is not null).ToList();
+        if (lensRows.Count == 0) return "";
+        static string Depth(SeedSpread? s) => s is null ? "– | – | –"
+            : string.Create(CultureInfo.InvariantCulture, $"{s.Mean:F2} | {(s.Count > 1 ? s.Sd.ToString("F2", CultureInfo.InvariantCulture) : "–")} | {s.Min:F2}–{s.Max:F2}");
+        var t = new StringBuilder("\n\n## Where the first set's facts sit under the logit lens\n\n")
+            .Append("Each seed's earliest layer at which a fact's gold first answer token is top-1, as a fraction of the model's depth ")
+            .Append("(0: the embedding, 1: the last layer), its mean over the facts that reach top-1 at some layer and its standard deviation ")
+            .Append("over them (how varied the layers are), right after the first stage and after the last; then the mean, sd and min–max of each over seeds.\n\n");
+        t.Append("| ").AppendJoin(" | ", columns).Append(" | layers | seeds | earliest after its stage | sd | min–max | its spread over facts | sd | min–max | earliest at the end | sd | min–max | its spread over facts | sd | min–max | facts top-1 at some layer at the end | sd | min–max |\n")
+            .Append('|').Append(string.Concat(Enumerable.Repeat("---|", columns.Count))).Append(string.Concat(Enumerable.Repeat("---:|", 17))).Append('\n');
+        foreach (var r in lensRows)
+        {
+            var l = r.Lens!;
+            t.Append("| ").AppendJoin(" | ", r.Axes.Select(a => a ?? "–")).Append(CultureInfo.InvariantCulture, $" | {l.Layers} | {r.Seeds} | ")
+                .Append(Depth(l.AfterFirst)).Append(" | ").Append(Depth(l.AfterFirstSpread)).Append(" | ").Append(Depth(l.AtEnd)).Append(" | ").Append(Depth(l.AtEndSpread))
+                .Append(" | ").Append(ExperimentReport.P(l.AtEndReached.Mean)).Append(" | ").Append(l.AtEndReached.Count > 1 ? ExperimentReport.P(l.AtEndReached.Sd) : "–")
+                .Append(" | ").Append(ExperimentReport.P(l.AtEndReached.Min)).Append('–').Append(ExperimentReport.P(l.AtEndReached.Max)).Append(" |\n");
+        }
         return t.ToString();
     }
 

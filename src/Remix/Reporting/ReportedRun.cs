@@ -1,3 +1,4 @@
+using Remix.Analysis;
 using Remix.Experiments;
 
 namespace Remix.Reporting;
@@ -8,7 +9,7 @@ namespace Remix.Reporting;
 /// </summary>
 internal sealed record ReportedRun(string Path, ExperimentResults Results, double[][] Matrix, double[][]? Rouge, bool LastScoredByRouge, double Forgetting,
     double FirstFinalTokens, double FirstFinalLogProb, List<(double Step, double Accuracy)> Curve, List<(double Step, double Accuracy)> TokenCurve,
-    double FirstSteps = double.NaN)
+    double FirstSteps = double.NaN, LensResult? FirstLensAfterFirst = null, LensResult? FirstLensAtEnd = null)
 {
     public string Name => Results.Name;
 
@@ -45,7 +46,10 @@ internal sealed record ReportedRun(string Path, ExperimentResults Results, doubl
         bool lastByRouge = rouge is not null && results.ScoredBy is { Count: > 0 } scoredBy && scoredBy[^1] == "rouge_l";
         // The first stage's optimizer steps (how long its set took to learn, with its mixing), when its log is in the run folder.
         var stage1 = results.Joint ? null : StageLog.Read(RunLayout.StageDirectory(runDir, 1, stages[0]));
+        // The first set under the logit lens right after its stage and after the last, where the spec ran it.
+        var lensAfterFirst = results.Joint ? null : RunFolder.ReadLens(RunLayout.StageDirectory(runDir, 1, stages[0]), stages[0]);
+        var lensAtEnd = results.Joint ? null : RunFolder.ReadLens(RunLayout.StageDirectory(runDir, stages.Count, stages[^1]), stages[0]);
         return new ReportedRun(path, results, matrix, rouge, lastByRouge, forgetting,
-            tokens?[^1][0] ?? double.NaN, logProbs?[^1][0] ?? double.NaN, curve, tokenCurve, stage1?.Steps ?? double.NaN);
+            tokens?[^1][0] ?? double.NaN, logProbs?[^1][0] ?? double.NaN, curve, tokenCurve, stage1?.Steps ?? double.NaN, lensAfterFirst, lensAtEnd);
     }
 }

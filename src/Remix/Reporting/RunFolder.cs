@@ -39,6 +39,13 @@ internal sealed class RunFolder
     /// <summary>Lines saying what this folder lacks that the page would show.</summary>
     public required IReadOnlyList<string> Missing { get; init; }
 
+    /// <summary>The logit lens a stage folder holds on <paramref name="set"/> (the spec's <c>logit_lens: true</c>), or null when it has none.</summary>
+    internal static LensResult? ReadLens(string stageDirectory, string set)
+    {
+        var csv = Path.Combine(stageDirectory, "logit-lens", set, $"{LensReport.FileName(set)}.csv");
+        return File.Exists(csv) ? LensReport.ReadCsv(csv, set) : null;
+    }
+
     public static RunFolder Load(ReportedRun run)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(run.Path))!;
@@ -60,8 +67,7 @@ internal sealed class RunFolder
                 var file = run.Results.PredictionsAfterStage?.GetValueOrDefault(stages[i])?.GetValueOrDefault(set) is { } relative
                     ? Path.Combine(dir, relative) : Path.Combine(Stage(i), $"eval-{set}.predictions.jsonl");
                 if (File.Exists(file)) predictions[(i, set)] = Evaluator.ReadPredictions(file).GroupBy(p => p.Id).ToDictionary(g => g.Key, g => g.First());
-                var csv = Path.Combine(Stage(i), "logit-lens", set, $"{LensReport.FileName(set)}.csv");
-                if (File.Exists(csv)) lens[(i, set)] = LensReport.ReadCsv(csv, set);
+                if (ReadLens(Stage(i), set) is { } result) lens[(i, set)] = result;
             }
         if (predictions.Count == 0) missing.Add("no predictions files: the facts' answers are not shown");
         var hashes = new List<(string, string, string)>();

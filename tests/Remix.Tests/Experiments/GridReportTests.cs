@@ -154,7 +154,13 @@ public class GridReportTests
         string[] order = ["small", "wide", "deep"];
         double Final(string b, string epochs, int seed) => 0.1 * Array.IndexOf(order, b) + 0.05 * int.Parse(epochs) + 0.02 * seed;
         foreach (var ((id, epochs, seed), b) in entries.Zip(bases))
+        {
             Finish(plan, id, seed, 1.0, Final(b, epochs, seed), 1.0, stageOneSteps: 10 + 3 * seed);
+            // Under the lens after stage A, every fact first top-1 at layer 1 of the deep base's 4 (a quarter of its depth), of the others' 2 (half).
+            int layers = b == "deep" ? 4 : 2;
+            WriteLens(plan, id, 1, "A", layers, 1, 1);
+            WriteLens(plan, id, 2, "B", layers, layers);
+        }
 
         var report = GridReport.Build(plan, dir.File("out"));
         // Stage 1's steps, from its log in each run folder: 10, 13 and 16 over the seeds.
@@ -176,13 +182,17 @@ public class GridReportTests
             foreach (var point in line.Points)
             {
                 double[] seeds = [.. Enumerable.Range(0, 3).Select(seed => Final(point.Base, epochs, seed))];
-                Assert.Equal(3, point.FirstFinal.Count);
-                Assert.Equal(seeds.Average(), point.FirstFinal.Mean, 1e-12);
-                Assert.Equal(seeds.Min(), point.FirstFinal.Min, 1e-12);
-                Assert.Equal(seeds.Max(), point.FirstFinal.Max, 1e-12);
+                Assert.Equal(3, point.Value.Count);
+                Assert.Equal(seeds.Average(), point.Value.Mean, 1e-12);
+                Assert.Equal(seeds.Min(), point.Value.Min, 1e-12);
+                Assert.Equal(seeds.Max(), point.Value.Max, 1e-12);
             }
         }
         Assert.Contains("## D_A at the end against the base's size", report.Markdown);
+        // The lens's depth along size: the same lines, each point the earliest layer's fraction of its base's depth.
+        Assert.Equal(lines.Select(l => l.Label), report.LensBySize!.Select(l => l.Label));
+        Assert.All(report.LensBySize!.SelectMany(l => l.Points), p => Assert.Equal(p.Layers == 4 ? 0.25 : 0.5, p.Value.Mean, 1e-12));
+        Assert.True(File.Exists(report.LensBySizePlot));
 
         // Axes zipped under one value name (a method, stage by stage) label their line by that name.
         var zipped = dir.File("zipped");
@@ -192,6 +202,61 @@ public class GridReportTests
         Assert.Equal(["naive", "longer"], GridReport.Build(zipped, dir.File("out-zipped")).BySize!.Select(l => l.Label));
         // wide at 2 epochs: 0.1 + 0.1 + 0.02 x seed, 22% on average, 20%-24%.
         Assert.Contains($"| epochs=2, 2 layers | wide | {Size("wide").ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} | 2 | 3 | 22 % | 2 % | 20 %–24 % |", report.Markdown);
+    }
+
+    /// <summary>
+    /// The logit lens a run's stage folder holds on set A (as <c>logit_lens: true</c> writes it): one fact per earliest top-1
+    /// layer in <paramref name="earliest"/> (null: never top-1), on a model of <paramref name="layers"/> layers.
+    /// </summary>
+    static void WriteLens(string plan, string id, int stage, string stageName, int layers, params int?[] earliest)
+    {
+        var facts = earliest.Select((e, f) => new Remix.Analysis.LensFact($"fact-{f}", "", 7, "x",
+            [.. Enumerable.Range(0, layers + 1).Select(l => e is { } first && l >= first ? 0 : 3)],
+            [.. Enumerable.Range(0, layers + 1).Select(l => e is { } first && l >= first ? 0.9 : 0.05)])).ToList();
+        var stageDir = RunLayout.StageDirectory(GridStatus.RunDirectory(plan, id), stage, stageName);
+        Remix.Analysis.LensReport.Write([new Remix.Analysis.LensResult("A", layers, 0.5, facts)], Path.Combine(stageDir, "logit-lens", "A"));
+    }
+
+    [Fact]
+    public void GridReport_WhereEverySeedRanTheLogitLens_TablesHowDeepAndHowVariedTheFirstSetsEarliestLayersAre()
+    {
+        var (dir, plan, entries) = Planned();
+        using var _ = dir;
+        foreach (var (id, epochs, seed) in entries)
+        {
+            Finish(plan, id, seed, 1.0, 0.5, 1.0);
+            if (epochs == "2" && seed == 2) continue; // one seed without the lens: its configuration has no lens row
+            // Base of 2 layers. After stage A: facts first top-1 at layers 1 and 2 - seed (seed 0: 1.5 of 2 layers, spread 0.5;
+            // seed 1: 1, 0; seed 2: 0.5, 0.5). At the end: at layer 2, and never.
+            WriteLens(plan, id, 1, "A", 2, 1, 2 - seed);
+            WriteLens(plan, id, 2, "B", 2, 2, null);
+        }
+
+        var report = GridReport.Build(plan, dir.File("out"));
+
+        var lens = report.Rows[0].Lens!;
+        Assert.Null(report.Rows[1].Lens);
+        Assert.Equal(2, lens.Layers);
+        Assert.Equal((3, 0.5, 0.25, 0.75), (lens.AfterFirst!.Count, lens.AfterFirst.Mean, lens.AfterFirst.Min, lens.AfterFirst.Max));
+        Assert.Equal(0.25, lens.AfterFirst.Sd, 1e-12); // the sd over seeds of 0.75, 0.5 and 0.25
+        Assert.Equal((1.0 / 6, 0.0, 0.25), (lens.AfterFirstSpread!.Mean, lens.AfterFirstSpread.Min, lens.AfterFirstSpread.Max));
+        Assert.Equal((1.0, 0.0), (lens.AtEnd!.Mean, lens.AtEndSpread!.Mean));
+        Assert.Equal(0.5, lens.AtEndReached.Mean, 1e-12);
+        Assert.Contains("## Where the first set's facts sit under the logit lens", report.Markdown);
+        Assert.Contains("| 1 | 0.01 | 2 | 3 | 0.50 | 0.25 | 0.25–0.75 | 0.17 | 0.14 | 0.00–0.25 | 1.00 | 0.00 | 1.00–1.00 | 0.00 | 0.00 | 0.00–0.00 | 50%", report.Markdown.Replace(" %", "%"));
+        Assert.DoesNotContain("| 2 | 0.01 | 2 | 3 |", report.Markdown);
+        Assert.Null(report.LensBySize); // no base-model axis
+    }
+
+    [Fact]
+    public void GridReport_WithoutTheLogitLens_HasNoLensTable()
+    {
+        var (dir, plan, entries) = Planned();
+        using var _ = dir;
+        foreach (var (id, _, seed) in entries) Finish(plan, id, seed, 1.0, 0.5, 1.0);
+        var report = GridReport.Build(plan, dir.File("out"));
+        Assert.All(report.Rows, r => Assert.Null(r.Lens));
+        Assert.DoesNotContain("logit lens", report.Markdown);
     }
 
     [Fact]
