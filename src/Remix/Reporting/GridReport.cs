@@ -126,22 +126,10 @@ public static class GridReport
         Plots.Bars(retentionPlot, "D_A accuracy after the last stage (mean, min–max over seeds)", "accuracy on D_A",
             [.. rows.Where(r => r.FirstFinal is not null).Select(r => (r.Label, r.FirstFinal!.Mean, r.FirstFinal.Min, r.FirstFinal.Max))]);
 
-        string? bySizePlot = null;
-        if (bySize is not null)
-        {
-            bySizePlot = Path.Combine(outDir, "retention-by-size.png");
-            Plots.Bands(bySizePlot, "D_A accuracy after the last stage against the base's size (mean, min–max over seeds)",
-                [.. bySize.Select(l => (l.Label, (IReadOnlyList<(double, double, double, double)>)[.. l.Points.Select(p => (Math.Log10(p.NonEmbeddingParameters), p.Value.Mean, p.Value.Min, p.Value.Max))]))],
-                xLabel: "parameters outside the embeddings (log10)", yLabel: "accuracy on D_A at the end");
-        }
-        string? lensBySizePlot = null;
-        if (lensBySize is not null)
-        {
-            lensBySizePlot = Path.Combine(outDir, "lens-depth-by-size.png");
-            Plots.Bands(lensBySizePlot, "Earliest top-1 layer of D_A's facts after stage 1, as a fraction of depth (mean, min–max over seeds)",
-                [.. lensBySize.Select(l => (l.Label, (IReadOnlyList<(double, double, double, double)>)[.. l.Points.Select(p => (Math.Log10(p.NonEmbeddingParameters), p.Value.Mean, p.Value.Min, p.Value.Max))]))],
-                xLabel: "parameters outside the embeddings (log10)", yLabel: "earliest top-1 layer / layers");
-        }
+        var bySizePlot = SizePlot(bySize, outDir, "retention-by-size.png", "D_A accuracy after the last stage against the base's size (mean, min–max over seeds)",
+            "accuracy on D_A at the end");
+        var lensBySizePlot = SizePlot(lensBySize, outDir, "lens-depth-by-size.png",
+            "Earliest top-1 layer of D_A's facts after stage 1, as a fraction of depth (mean, min–max over seeds)", "earliest top-1 layer / layers");
 
         var numeric = paths.Select((_, a) => numbers.Any(n => n[a] is not null)).ToList();
         var table = new ResultsTable(columns, [.. done.SelectMany(d => ResultsTable.RowsOf(d.Run.Results, d.Run.Path, d.Entry.Id, d.Axes, d.Values))], numeric);
@@ -184,6 +172,17 @@ public static class GridReport
             var label = string.Join(", ", new[] { g.Key.Others, depths ? $"{g.Key.Layers} layers" : "" }.Where(t => t != ""));
             return new SizeSeries(label == "" ? "all" : label, [.. g.Select(p => p.Point).OrderBy(p => p.NonEmbeddingParameters)]);
         })];
+    }
+
+    /// <summary>Draws <paramref name="series"/> against log10 of the bases' parameters outside the embeddings into <paramref name="file"/>; null (and no file) without series.</summary>
+    static string? SizePlot(IReadOnlyList<SizeSeries>? series, string outDir, string file, string title, string yLabel)
+    {
+        if (series is null) return null;
+        var path = Path.Combine(outDir, file);
+        Plots.Bands(path, title,
+            [.. series.Select(l => (l.Label, (IReadOnlyList<(double, double, double, double)>)[.. l.Points.Select(p => (Math.Log10(p.NonEmbeddingParameters), p.Value.Mean, p.Value.Min, p.Value.Max))]))],
+            xLabel: "parameters outside the embeddings (log10)", yLabel: yLabel);
+        return path;
     }
 
     /// <summary>report.md's table of <see cref="BySize"/>: each line's bases by size, D_A at the end with its spread.</summary>

@@ -249,18 +249,7 @@ public class GridReportTests
     }
 
     [Fact]
-    public void GridReport_WithoutTheLogitLens_HasNoLensTable()
-    {
-        var (dir, plan, entries) = Planned();
-        using var _ = dir;
-        foreach (var (id, _, seed) in entries) Finish(plan, id, seed, 1.0, 0.5, 1.0);
-        var report = GridReport.Build(plan, dir.File("out"));
-        Assert.All(report.Rows, r => Assert.Null(r.Lens));
-        Assert.DoesNotContain("logit lens", report.Markdown);
-    }
-
-    [Fact]
-    public void GridReport_WithoutABaseModelAxis_DrawsNoSizePlot()
+    public void GridReport_WithoutABaseModelAxis_DrawsNoSizePlot_AndWithoutTheLogitLens_HasNoLensTable()
     {
         var (dir, plan, entries) = Planned();
         using var _ = dir;
@@ -270,6 +259,8 @@ public class GridReportTests
         Assert.Null(report.BySizePlot);
         Assert.False(File.Exists(Path.Combine(dir.File("out"), "retention-by-size.png")));
         Assert.DoesNotContain("against the base's size", report.Markdown);
+        Assert.All(report.Rows, r => Assert.Null(r.Lens));
+        Assert.DoesNotContain("logit lens", report.Markdown);
     }
 
     [Fact]
