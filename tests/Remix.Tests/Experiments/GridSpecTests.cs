@@ -281,7 +281,7 @@ public class GridSpecTests
     [Fact]
     public void TheEqualComputeControl_GivesEveryMethodsStageOne_TheMostStepsAREMIXStageOneCanTake()
     {
-        var example = PlannedStudy("scale-capitals-equal-steps-grid", entries: 72, configurations: 24);
+        var example = PlannedStudy("scale-capitals-equal-steps-grid", entries: 96, configurations: 32);
 
         var grid = GridSpec.Load(example);
         var main = GridSpec.Load(Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-grid.yaml"));
