@@ -204,23 +204,23 @@ public static class GridReport
     {
         var lensRows = rows.Where(r => r.Lens is not null).ToList();
         if (lensRows.Count == 0) return "";
-        static string Depth(SeedSpread? s) => s is null ? "– | – | –"
-            : string.Create(CultureInfo.InvariantCulture, $"{s.Mean:F2} | {(s.Count > 1 ? s.Sd.ToString("F2", CultureInfo.InvariantCulture) : "–")} | {s.Min:F2}–{s.Max:F2}");
-        var t = new StringBuilder("\n\n## Where the first set's facts sit under the logit lens\n\n")
-            .Append("Each seed's earliest layer at which a fact's gold first answer token is top-1, as a fraction of the model's depth ")
-            .Append("(0: the embedding, 1: the last layer), its mean over the facts that reach top-1 at some layer and its standard deviation ")
-            .Append("over them (how varied the layers are), right after the first stage and after the last; then the mean, sd and min–max of each over seeds.\n\n");
-        t.Append("| ").AppendJoin(" | ", columns).Append(" | layers | seeds | earliest after its stage | sd | min–max | its spread over facts | sd | min–max | earliest at the end | sd | min–max | its spread over facts | sd | min–max | facts top-1 at some layer at the end | sd | min–max |\n")
-            .Append('|').Append(string.Concat(Enumerable.Repeat("---|", columns.Count))).Append(string.Concat(Enumerable.Repeat("---:|", 17))).Append('\n');
-        foreach (var r in lensRows)
+        static string Depth(double v) => v.ToString("F2", CultureInfo.InvariantCulture);
+        var groups = new List<(string Title, Func<LensDepths, IEnumerable<SummaryCell>> Cells)>
         {
-            var l = r.Lens!;
-            t.Append("| ").AppendJoin(" | ", r.Axes.Select(a => a ?? "–")).Append(CultureInfo.InvariantCulture, $" | {l.Layers} | {r.Seeds} | ")
-                .Append(Depth(l.AfterFirst)).Append(" | ").Append(Depth(l.AfterFirstSpread)).Append(" | ").Append(Depth(l.AtEnd)).Append(" | ").Append(Depth(l.AtEndSpread))
-                .Append(" | ").Append(ExperimentReport.P(l.AtEndReached.Mean)).Append(" | ").Append(l.AtEndReached.Count > 1 ? ExperimentReport.P(l.AtEndReached.Sd) : "–")
-                .Append(" | ").Append(ExperimentReport.P(l.AtEndReached.Min)).Append('–').Append(ExperimentReport.P(l.AtEndReached.Max)).Append(" |\n");
-        }
-        return t.ToString();
+            ("earliest after its stage", l => Cells(l.AfterFirst, Depth)),
+            ("its spread over facts", l => Cells(l.AfterFirstSpread, Depth)),
+            ("earliest at the end", l => Cells(l.AtEnd, Depth)),
+            ("its spread over facts", l => Cells(l.AtEndSpread, Depth)),
+            ("facts top-1 at some layer at the end", l => Cells(l.AtEndReached, ExperimentReport.P)),
+        };
+        var table = new SummaryTable([.. columns, "layers", "seeds", .. groups.SelectMany(g => new[] { g.Title, "sd", "min–max" })], columns.Count,
+            [.. lensRows.Select(r => (IReadOnlyList<SummaryCell>)[.. r.Axes.Select(a => new SummaryCell(a ?? "–")), new($"{r.Lens!.Layers}", r.Lens.Layers),
+                new($"{r.Seeds}", r.Seeds), .. groups.SelectMany(g => g.Cells(r.Lens))])]);
+        return "\n\n## Where the first set's facts sit under the logit lens\n\n"
+            + "Each seed's earliest layer at which a fact's gold first answer token is top-1, as a fraction of the model's depth "
+            + "(0: the embedding, 1: the last layer), its mean over the facts that reach top-1 at some layer and its standard deviation "
+            + "over them (how varied the layers are), right after the first stage and after the last; then the mean, sd and min–max of each over seeds.\n\n"
+            + table.Markdown();
     }
 
     /// <summary>A finished entry's run, whose results must be of the seed runs.jsonl planned for it.</summary>

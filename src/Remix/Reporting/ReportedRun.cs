@@ -45,10 +45,11 @@ internal sealed record ReportedRun(string Path, ExperimentResults Results, doubl
         var rouge = Scores(results.RougeLMatrix);
         bool lastByRouge = rouge is not null && results.ScoredBy is { Count: > 0 } scoredBy && scoredBy[^1] == "rouge_l";
         // The first stage's optimizer steps (how long its set took to learn, with its mixing), when its log is in the run folder.
-        var stage1 = results.Joint ? null : StageLog.Read(RunLayout.StageDirectory(runDir, 1, stages[0]));
+        var stage1Dir = results.Joint ? null : RunLayout.StageDirectory(runDir, 1, stages[0]);
+        var stage1 = stage1Dir is null ? null : StageLog.Read(stage1Dir);
         // The first set under the logit lens right after its stage and after the last, where the spec ran it.
-        var lensAfterFirst = results.Joint ? null : RunFolder.ReadLens(RunLayout.StageDirectory(runDir, 1, stages[0]), stages[0]);
-        var lensAtEnd = results.Joint ? null : RunFolder.ReadLens(RunLayout.StageDirectory(runDir, stages.Count, stages[^1]), stages[0]);
+        var lensAfterFirst = stage1Dir is null ? null : RunFolder.ReadLens(stage1Dir, stages[0]);
+        var lensAtEnd = stage1Dir is null ? null : RunFolder.ReadLens(RunLayout.StageDirectory(runDir, stages.Count, stages[^1]), stages[0]);
         return new ReportedRun(path, results, matrix, rouge, lastByRouge, forgetting,
             tokens?[^1][0] ?? double.NaN, logProbs?[^1][0] ?? double.NaN, curve, tokenCurve, stage1?.Steps ?? double.NaN, lensAfterFirst, lensAtEnd);
     }
