@@ -25,6 +25,7 @@ public static class ReportCommand
                 if (list.Length > 1) throw new InvalidInputException(plan, "is a grid plan folder, reported on its own: remix report " + plan);
                 var grid = GridReport.Build(plan, outDir, parse.GetValue(html));
                 if (grid.LeftOutLine is not null) o.WriteLine(grid.LeftOutLine + $" (listed in {grid.TablePath})");
+                if (grid.MixedComputationLine is not null) o.WriteLine(grid.MixedComputationLine + $" (listed in {grid.TablePath})");
                 o.Write(grid.Table);
                 Paths(o, grid.TablePath, grid.CsvPath, grid.ParquetPath, [grid.CurvesPlot, grid.TokenCurvesPlot, grid.RetentionPlot, .. grid.BySizePlot is { } bySize ? new[] { bySize } : [], .. grid.LensBySizePlot is { } lens ? new[] { lens } : []], grid.HtmlPath);
                 return 0;

@@ -29,7 +29,7 @@ public static class GridReport
     public sealed record Output(IReadOnlyList<string> AxisColumns, IReadOnlyList<ConfigurationRow> Rows, IReadOnlyList<EntryStatus> LeftOut, string? LeftOutLine,
         string Markdown, string Table, string TablePath, ResultsTable Results, string CsvPath, string ParquetPath, string CurvesPlot, string TokenCurvesPlot, string RetentionPlot,
         string? HtmlPath = null, IReadOnlyList<SizeSeries>? BySize = null, string? BySizePlot = null,
-        IReadOnlyList<SizeSeries>? LensBySize = null, string? LensBySizePlot = null);
+        IReadOnlyList<SizeSeries>? LensBySize = null, string? LensBySizePlot = null, string? MixedComputationLine = null);
 
     /// <summary>
     /// One line of the plot against model size: the configurations that differ only in their base model (and those bases in
@@ -104,6 +104,18 @@ public static class GridReport
                 summary.Append($"- {e.Id}: {GridStatus.Describe(e.State)}{(e.Detail is null ? "" : $" ({e.Detail})")}\n");
             summary.Append('\n');
         }
+        // Seeds of one configuration trained or evaluated on other thread counts or kernel paths are not one computation repeated.
+        var mixed = configurations.Zip(rows).Select(p => (p.Second.Label, Seeds: p.First.Select(d => (d.Entry.Id, d.Run.Computation)).ToList()))
+            .Where(c => c.Seeds.Select(s => s.Computation).Distinct().Count() > 1).ToList();
+        string? mixedLine = mixed.Count == 0 ? null
+            : $"{mixed.Count} configuration{(mixed.Count == 1 ? "" : "s")} mix{(mixed.Count == 1 ? "es" : "")} seeds computed on different thread counts or kernel paths (the arithmetic differs in its last bits; rerun them alike to compare like with like)";
+        if (mixedLine is not null)
+        {
+            summary.Append(mixedLine).Append(":\n\n");
+            foreach (var (label, runs) in mixed)
+                summary.Append($"- {label}: {Seeds(runs)}\n");
+            summary.Append('\n');
+        }
         var summaryTable = Summary(columns, rows);
         var markdownTable = summaryTable.Markdown();
         var firstEntries = configurations.Select(g => g.First().Entry.Index).ToList();
@@ -136,11 +148,13 @@ public static class GridReport
         var (csv, parquet) = ExperimentReport.WriteTable(table, outDir);
         if (html is not null)
         {
-            IReadOnlyList<string> notes = leftOutLine is null ? [] : [leftOutLine + ":", .. leftOut.Select(e => $"{e.Id}: {GridStatus.Describe(e.State)}{(e.Detail is null ? "" : $" ({e.Detail})")}")];
+            var notes = new List<string>();
+            if (leftOutLine is not null) notes.AddRange([leftOutLine + ":", .. leftOut.Select(e => $"{e.Id}: {GridStatus.Describe(e.State)}{(e.Detail is null ? "" : $" ({e.Detail})")}")]);
+            if (mixedLine is not null) notes.AddRange([mixedLine + ":", .. mixed.Select(c => $"{c.Label}: {Seeds(c.Seeds)}")]);
             HtmlReport.Write(html, $"Grid {directory}: {entries.Count - leftOut.Count} of {entries.Count} entries finished", notes, summaryTable,
                 [.. configurations.Zip(rows).Select(p => new HtmlReport.Condition(p.Second.Label, [.. p.First.OrderBy(d => d.Run.Seed).Select(d => (d.Entry.Id, d.Run))]))]);
         }
-        return new Output(columns, rows, leftOut, leftOutLine, md, markdownTable, tablePath, table, csv, parquet, curvesPlot, tokenCurvesPlot, retentionPlot, html, bySize, bySizePlot, lensBySize, lensBySizePlot);
+        return new Output(columns, rows, leftOut, leftOutLine, md, markdownTable, tablePath, table, csv, parquet, curvesPlot, tokenCurvesPlot, retentionPlot, html, bySize, bySizePlot, lensBySize, lensBySizePlot, mixedLine);
     }
 
     /// <summary>
@@ -222,6 +236,10 @@ public static class GridReport
             + "over them (how varied the layers are), right after the first stage and after the last; then the mean, sd and min–max of each over seeds.\n\n"
             + table.Markdown();
     }
+
+    /// <summary>A configuration's seeds as the list of differently computed ones reads: each entry with how it was computed.</summary>
+    static string Seeds(IEnumerable<(string Id, string? Computation)> seeds) =>
+        string.Join("; ", seeds.Select(r => $"{r.Id} ({r.Computation ?? "not recorded"})"));
 
     /// <summary>A finished entry's run, whose results must be of the seed runs.jsonl planned for it.</summary>
     static ReportedRun Load(string directory, EntryStatus entry)

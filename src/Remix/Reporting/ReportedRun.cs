@@ -1,5 +1,6 @@
 using Remix.Analysis;
 using Remix.Experiments;
+using Remix.Runtime;
 
 namespace Remix.Reporting;
 
@@ -9,7 +10,7 @@ namespace Remix.Reporting;
 /// </summary>
 internal sealed record ReportedRun(string Path, ExperimentResults Results, double[][] Matrix, double[][]? Rouge, bool LastScoredByRouge, double Forgetting,
     double FirstFinalTokens, double FirstFinalLogProb, List<(double Step, double Accuracy)> Curve, List<(double Step, double Accuracy)> TokenCurve,
-    double FirstSteps = double.NaN, LensResult? FirstLensAfterFirst = null, LensResult? FirstLensAtEnd = null)
+    double FirstSteps = double.NaN, LensResult? FirstLensAfterFirst = null, LensResult? FirstLensAtEnd = null, string? Computation = null)
 {
     public string Name => Results.Name;
 
@@ -50,7 +51,26 @@ internal sealed record ReportedRun(string Path, ExperimentResults Results, doubl
         // The first set under the logit lens right after its stage and after the last, where the spec ran it.
         var lensAfterFirst = stage1Dir is null ? null : RunFolder.ReadLens(stage1Dir, stages[0]);
         var lensAtEnd = stage1Dir is null ? null : RunFolder.ReadLens(RunLayout.StageDirectory(runDir, stages.Count, stages[^1]), stages[0]);
+        var stageDirs = results.Joint ? [RunLayout.StageDirectory(runDir, 1, "joint")] : stages.Select((s, i) => RunLayout.StageDirectory(runDir, i + 1, s));
         return new ReportedRun(path, results, matrix, rouge, lastByRouge, forgetting,
-            tokens?[^1][0] ?? double.NaN, logProbs?[^1][0] ?? double.NaN, curve, tokenCurve, stage1?.Steps ?? double.NaN, lensAfterFirst, lensAtEnd);
+            tokens?[^1][0] ?? double.NaN, logProbs?[^1][0] ?? double.NaN, curve, tokenCurve, stage1?.Steps ?? double.NaN, lensAfterFirst, lensAtEnd,
+            ComputationOf(stageDirs));
+    }
+
+    /// <summary>
+    /// How the stages in <paramref name="stageDirs"/> were computed, as their provenance records it: each distinct thread count
+    /// and kernel path of their sessions ("1 thread, auto (CPU kernels, 512-bit vectors)"), joined by "; "; null when none is recorded.
+    /// On the CPU these change the arithmetic in its last bits (the reductions split by thread, the vector width), so seeds
+    /// computed differently are not the same computation repeated.
+    /// </summary>
+    static string? ComputationOf(IEnumerable<string> stageDirs)
+    {
+        var ways = stageDirs.Where(Directory.Exists).SelectMany(RunProvenance.ReadSessions).Select(s =>
+        {
+            var threads = s["threads"]?.ToString();
+            var kernels = s["kernels"]?.ToString();
+            return string.Join(", ", new[] { threads is null ? null : $"{threads} thread{(threads == "1" ? "" : "s")}", kernels }.Where(p => p is not null));
+        }).Where(w => w != "").Distinct().ToList();
+        return ways.Count == 0 ? null : string.Join("; ", ways);
     }
 }

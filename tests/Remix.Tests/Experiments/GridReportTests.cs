@@ -248,6 +248,48 @@ public class GridReportTests
         Assert.Null(report.LensBySize); // no base-model axis
     }
 
+    /// <summary>A stage folder's provenance.json with one session per thread count in <paramref name="threads"/>, on <paramref name="kernels"/>.</summary>
+    static void WriteProvenance(string plan, string id, int stage, string stageName, string kernels, params int[] threads)
+    {
+        var stageDir = RunLayout.StageDirectory(GridStatus.RunDirectory(plan, id), stage, stageName);
+        Directory.CreateDirectory(stageDir);
+        var sessions = new JsonArray([.. threads.Select(t => (JsonNode)new JsonObject { ["outcome"] = "finished", ["kernels"] = kernels, ["threads"] = t })]);
+        File.WriteAllText(Path.Combine(stageDir, "provenance.json"), new JsonObject { ["sessions"] = sessions }.ToJsonString());
+    }
+
+    [Fact]
+    public void GridReport_SeedsOfOneConfigurationComputedOnOtherThreadCountsOrKernels_AreListed_NotSilentlyAveraged()
+    {
+        var (dir, plan, entries) = Planned();
+        using var _ = dir;
+        const string wide = "auto (CPU kernels, 512-bit vectors)", narrow = "auto (CPU kernels, 256-bit vectors)";
+        foreach (var (id, epochs, seed) in entries)
+        {
+            Finish(plan, id, seed, 1.0, 0.5, 1.0);
+            WriteProvenance(plan, id, 1, "A", wide, 1);
+            // epochs=1: seed 2's stage B resumed on 2 threads; epochs=2: seed 1's stage B on 256-bit vectors; the rest alike.
+            WriteProvenance(plan, id, 2, "B", epochs == "2" && seed == 1 ? narrow : wide, epochs == "1" && seed == 2 ? [1, 2] : [1]);
+        }
+        var one = entries.Where(e => e.Epochs == "1").Select(e => e.Id).ToList();
+        var two = entries.Where(e => e.Epochs == "2").Select(e => e.Id).ToList();
+
+        var r = Support.Cli.Run("report", plan);
+
+        Assert.True(r.Code == 0, r.Err);
+        var line = "2 configurations mix seeds computed on different thread counts or kernel paths (the arithmetic differs in its last bits; rerun them alike to compare like with like)";
+        Assert.StartsWith(line + $" (listed in {Path.Combine(plan, "report.md")})", r.Out);
+        var md = File.ReadAllText(Path.Combine(plan, "report.md"));
+        Assert.Contains(line + ":", md);
+        Assert.Contains($"- epochs=1, lr=0.01: {one[0]} (1 thread, {wide}); {one[1]} (1 thread, {wide}); {one[2]} (1 thread, {wide}; 2 threads, {wide})\n", md);
+        Assert.Contains($"- epochs=2, lr=0.01: {two[0]} (1 thread, {wide}); {two[1]} (1 thread, {wide}; 1 thread, {narrow}); {two[2]} (1 thread, {wide})\n", md);
+
+        // Computed alike (every stage on one thread, the same kernels): no such line.
+        foreach (var (id, epochs, seed) in entries) WriteProvenance(plan, id, 2, "B", wide, 1);
+        var alike = GridReport.Build(plan, dir.File("out"));
+        Assert.Null(alike.MixedComputationLine);
+        Assert.DoesNotContain("thread counts", alike.Markdown);
+    }
+
     [Fact]
     public void GridReport_WithoutABaseModelAxis_DrawsNoSizePlot_AndWithoutTheLogitLens_HasNoLensTable()
     {
