@@ -116,12 +116,13 @@ public static class GridReport
                 summary.Append($"- {label}: {Seeds(runs)}\n");
             summary.Append('\n');
         }
-        var summaryTable = Summary(columns, rows);
+        var shown = ShownColumns(columns, paths, entries);
+        var summaryTable = Summary(shown, rows);
         var markdownTable = summaryTable.Markdown();
         var firstEntries = configurations.Select(g => g.First().Entry.Index).ToList();
         var bySize = BySize(directory, paths, columns, firstEntries, rows, r => r.FirstFinal);
         var lensBySize = BySize(directory, paths, columns, firstEntries, rows, r => r.Lens?.AfterFirst);
-        var md = summary + markdownTable + (bySize is null ? "" : BySizeMarkdown(bySize)) + LensMarkdown(columns, rows);
+        var md = summary + markdownTable + (bySize is null ? "" : BySizeMarkdown(bySize)) + LensMarkdown(shown, rows);
         Directory.CreateDirectory(outDir);
         var tablePath = Path.Combine(outDir, "report.md");
         AtomicFile.WriteAllText(tablePath, md);
@@ -214,7 +215,7 @@ public static class GridReport
     /// report.md's table of where the first set's facts sit under the logit lens (<see cref="LensDepths"/>), one row per
     /// configuration whose every seed ran it; empty when none did.
     /// </summary>
-    static string LensMarkdown(IReadOnlyList<string> columns, IReadOnlyList<ConfigurationRow> rows)
+    static string LensMarkdown(IReadOnlyList<(string Title, int Axis)> shown, IReadOnlyList<ConfigurationRow> rows)
     {
         var lensRows = rows.Where(r => r.Lens is not null).ToList();
         if (lensRows.Count == 0) return "";
@@ -227,8 +228,8 @@ public static class GridReport
             ("its spread over facts", l => Cells(l.AtEndSpread, Depth)),
             ("facts top-1 at some layer at the end", l => Cells(l.AtEndReached, ExperimentReport.P)),
         };
-        var table = new SummaryTable([.. columns, "layers", "seeds", .. groups.SelectMany(g => new[] { g.Title, "sd", "min–max" })], columns.Count,
-            [.. lensRows.Select(r => (IReadOnlyList<SummaryCell>)[.. r.Axes.Select(a => new SummaryCell(a ?? "–")), new($"{r.Lens!.Layers}", r.Lens.Layers),
+        var table = new SummaryTable([.. shown.Select(c => c.Title), "layers", "seeds", .. groups.SelectMany(g => new[] { g.Title, "sd", "min–max" })], shown.Count,
+            [.. lensRows.Select(r => (IReadOnlyList<SummaryCell>)[.. AxisCells(shown, r), new($"{r.Lens!.Layers}", r.Lens.Layers),
                 new($"{r.Seeds}", r.Seeds), .. groups.SelectMany(g => g.Cells(r.Lens))])]);
         return "\n\n## Where the first set's facts sit under the logit lens\n\n"
             + "Each seed's earliest layer at which a fact's gold first answer token is top-1, as a fraction of the model's depth "
@@ -304,7 +305,7 @@ public static class GridReport
         string.Join(", ", entries.GroupBy(e => e.State).OrderBy(g => g.Key).Select(g => $"{g.Count()} {GridStatus.Describe(g.Key)}"));
 
     /// <summary>The rows as the CLI prints them: per number its mean, sd and min–max; "–" for what one seed has not (an sd) or some seed lacks.</summary>
-    static SummaryTable Summary(IReadOnlyList<string> columns, IReadOnlyList<ConfigurationRow> rows)
+    static SummaryTable Summary(IReadOnlyList<(string Title, int Axis)> shown, IReadOnlyList<ConfigurationRow> rows)
     {
         bool tokens = rows.Any(r => r.FirstFinalTokens is not null), logProbs = rows.Any(r => r.FirstFinalLogProb is not null);
         var groups = new List<(string Title, Func<ConfigurationRow, IEnumerable<SummaryCell>> Cells)>
@@ -318,8 +319,33 @@ public static class GridReport
         if (logProbs) groups.Add(("its gold log-prob at the end", r => Cells(r.FirstFinalLogProb, ExperimentReport.F)));
         groups.Add(("forgetting", r => Cells(r.Forgetting, ExperimentReport.F)));
         groups.Add(("last set at the end", r => r.LastIsRouge ? Cells(r.LastFinal, ExperimentReport.F, "ROUGE-L ") : Cells(r.LastFinal, ExperimentReport.P)));
-        return new SummaryTable([.. columns, "seeds", .. groups.SelectMany(g => new[] { g.Title, "sd", "min–max" })], columns.Count,
-            [.. rows.Select(r => (IReadOnlyList<SummaryCell>)[.. r.Axes.Select(a => new SummaryCell(a ?? "–")), new($"{r.Seeds}", r.Seeds), .. groups.SelectMany(g => g.Cells(r))])]);
+        return new SummaryTable([.. shown.Select(c => c.Title), "seeds", .. groups.SelectMany(g => new[] { g.Title, "sd", "min–max" })], shown.Count,
+            [.. rows.Select(r => (IReadOnlyList<SummaryCell>)[.. AxisCells(shown, r), new($"{r.Seeds}", r.Seeds), .. groups.SelectMany(g => g.Cells(r))])]);
+    }
+
+    /// <summary>A row's value name in each of the <paramref name="shown"/> columns ("–" where its entries lack the axis).</summary>
+    static IEnumerable<SummaryCell> AxisCells(IReadOnlyList<(string Title, int Axis)> shown, ConfigurationRow row) =>
+        shown.Select(c => new SummaryCell(row.Axes[c.Axis] ?? "–"));
+
+    /// <summary>
+    /// The axis columns the wide tables show: axes that take the same value name in every planned entry (zipped together, a
+    /// method set stage by stage) as one column titled by their names joined with " + ", the others as they are; each with the
+    /// index of its first axis. Axes of one value are never joined, so only axes that vary together are.
+    /// </summary>
+    static IReadOnlyList<(string Title, int Axis)> ShownColumns(IReadOnlyList<string> columns, IReadOnlyList<string> paths, IReadOnlyList<EntryStatus> entries)
+    {
+        string?[][] names = [.. entries.Select(e => paths.Select(p => e.Axes.FirstOrDefault(a => a.Path == p).Name).ToArray())];
+        bool Together(int a, int b) => names.All(n => n[a] == n[b]) && names.Select(n => n[a]).Distinct().Count() > 1;
+        var taken = new bool[paths.Count];
+        var shown = new List<(string, int)>();
+        for (int a = 0; a < paths.Count; a++)
+        {
+            if (taken[a]) continue;
+            var group = Enumerable.Range(a, paths.Count - a).Where(b => b == a || (!taken[b] && Together(a, b))).ToList();
+            foreach (var b in group) taken[b] = true;
+            shown.Add((string.Join(" + ", group.Select(b => columns[b])), a));
+        }
+        return shown;
     }
 
     /// <summary>Mean, sd and min–max (the cell sorts by the minimum); "–" for what one seed has not (an sd) or some seed lacks.</summary>

@@ -199,7 +199,12 @@ public class GridReportTests
         var zip = Plan(dir, zipped, "base_model:\n  - {name: wide, value: wide}\n  - {name: small, value: base}\nstages[1].recipe.epochs:\n  - {name: naive, value: 1}\n  - {name: longer, value: 2}\nstages[1].recipe.lr:\n  - {name: naive, value: 0.01}\n  - {name: longer, value: 0.02}",
             seeds: "[0, 1, 2]\nzip:\n  - [\"stages[1].recipe.epochs\", \"stages[1].recipe.lr\"]"); // zip is a top-level key
         foreach (var (id, _, seed) in zip) Finish(zipped, id, seed, 1.0, 0.5, 1.0);
-        Assert.Equal(["naive", "longer"], GridReport.Build(zipped, dir.File("out-zipped")).BySize!.Select(l => l.Label));
+        var zippedReport = GridReport.Build(zipped, dir.File("out-zipped"));
+        Assert.Equal(["naive", "longer"], zippedReport.BySize!.Select(l => l.Label));
+        // ... and the wide table shows them as one column; the long table keeps a column per axis.
+        Assert.StartsWith("| base_model | epochs + lr | seeds |", zippedReport.Table);
+        Assert.Contains("| wide | longer | 3 |", zippedReport.Table);
+        Assert.Equal(["base_model", "epochs", "lr"], zippedReport.AxisColumns);
         // wide at 2 epochs: 0.1 + 0.1 + 0.02 x seed, 22% on average, 20%-24%.
         Assert.Contains($"| epochs=2, 2 layers | wide | {Size("wide").ToString("N0", System.Globalization.CultureInfo.InvariantCulture)} | 2 | 3 | 22 % | 2 % | 20 %–24 % |", report.Markdown);
     }
