@@ -281,7 +281,7 @@ public class GridSpecTests
     [Fact]
     public void TheEqualComputeControl_GivesEveryMethodsStageOne_TheMostStepsAREMIXStageOneCanTake()
     {
-        var example = PlannedStudy("scale-capitals-equal-steps-grid", entries: 96, configurations: 32);
+        var example = PlannedStudy("scale-capitals-equal-steps-grid", entries: 144, configurations: 48);
 
         var grid = GridSpec.Load(example);
         var main = GridSpec.Load(Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-grid.yaml"));
@@ -304,8 +304,14 @@ public class GridSpecTests
             var reference = methods[method.Key.Replace("-200-steps", "")];
             var stages = method.First().Experiment.Stages;
             for (int i = 0; i < 2; i++)
+            {
                 Assert.Equal(reference[i].Mix.Select(m => (m.Source, m.Ratio, m.PromptWords, m.TargetWords)), stages[i].Mix.Select(m => (m.Source, m.Ratio, m.PromptWords, m.TargetWords)));
+                Assert.Equal(reference[i].Replay, stages[i].Replay);
+                Assert.Equal(reference[i].Regularizer, stages[i].Regularizer);
+            }
         }
+        Assert.Equal(6, methods.Count);
+        Assert.Equal(methods.Keys.Order(), grid.Entries.Select(e => e.Values.First(v => v.Path == "stages[0].mix").Value.Name.Replace("-200-steps", "")).Distinct().Order());
     }
 
     /// <summary>Whether two study entries train by one method: the same mixing, replay and regularizer in both stages.</summary>
