@@ -136,7 +136,7 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
                     // trainer has just evaluated on these final weights are not evaluated again.
                     int index = i;
                     var trained = TrainStage(stage, i, sets, previous, stageDir, seed, cancellation,
-                        (model, result) => EvaluateStage(model, sets, stageDir, evaluationKeys[index], stage.Lora is null ? FinalEvaluations(result, index) : null));
+                        (model, result) => EvaluateStage(model, sets, stageDir, evaluationKeys[index], stage.Lora is null ? FinalEvaluations(result) : null));
                     if (trained.Interrupted) throw Interrupted($"stage {stage.Name}", trained);
                     if (shared is not null) StoreShared(shared, stageDir, keys[i], stage.Name);
                 }
@@ -389,17 +389,12 @@ public sealed class ExperimentRunner(ExperimentSpec spec)
     }
 
     /// <summary>
-    /// The evaluations stage <paramref name="index"/>'s trainer made on its final weights, by stage name: the earlier
-    /// sets it tracked and, when the accuracy stop rule's last check was on the final weights, the stage's own set.
-    /// The trainer's evaluator has the same settings as <see cref="EvaluateStage(LoadedModel, List{List{Example}}, string, StageKey, IReadOnlyDictionary{string, EvaluationResult}?)"/>'s,
-    /// so these are the results it would compute again.
+    /// The evaluations a stage's trainer made on its final weights, by stage name: the earlier
+    /// sets it tracked. The trainer's evaluator has the same settings as <see cref="EvaluateStage(LoadedModel, List{List{Example}}, string, StageKey, IReadOnlyDictionary{string, EvaluationResult}?)"/>'s,
+    /// so these are the results it would compute again. The stage's own set is evaluated again even where the accuracy stop
+    /// rule's last check was on the final weights: that check has no teacher-forced scores (its exact match is the same).
     /// </summary>
-    Dictionary<string, EvaluationResult> FinalEvaluations(TrainingResult result, int index)
-    {
-        var done = result.Evaluations.ToDictionary(e => e.Name);
-        if (result.MemorizedEvaluation is { } own) done[spec.Stages[index].Name] = own;
-        return done;
-    }
+    static Dictionary<string, EvaluationResult> FinalEvaluations(TrainingResult result) => result.Evaluations.ToDictionary(e => e.Name);
 
     /// <summary>
     /// Evaluates every stage's set with the model (taking those in <paramref name="done"/> as already evaluated on

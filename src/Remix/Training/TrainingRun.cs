@@ -36,7 +36,8 @@ public sealed record TrainingRun
 /// <summary>
 /// How a run ended. <see cref="Evaluations"/>: the final evaluation of each of <see cref="TrainingRun.EvalSets"/>;
 /// <see cref="MemorizedEvaluation"/>: the accuracy stop rule's evaluation of the memorized set when its last
-/// one was made on the final weights (null otherwise, and without that rule).
+/// one was made on the final weights (null otherwise, and without that rule); the rule's checks score exact match
+/// and ROUGE-L only, without the teacher-forced answer-token accuracy and gold log-probability.
 /// </summary>
 public sealed record TrainingResult(
     int Steps,

@@ -170,7 +170,8 @@ public class ExperimentRunnerTests
         using var dir = new TempDir();
         var (a, b) = BaseModelAndTwoSets(dir);
         // Stage B tracks A every step and checks its own set after every epoch: both of the trainer's last
-        // evaluations are on the final weights, and the runner takes them instead of evaluating again.
+        // evaluations are on the final weights; the runner takes A's instead of evaluating again, and evaluates B
+        // again (the stop rule's checks score exact match alone), so every recorded score is the full evaluation's.
         var spec = ExperimentSpec.Load(Write(dir.File("spec.yaml"), """
             name: reuse
             base_model: base

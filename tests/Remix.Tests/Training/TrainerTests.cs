@@ -289,9 +289,18 @@ public class TrainerTests : IDisposable
             var result = trainer.Train(new TrainingRun { Examples = facts, OutDir = _dir.File("mem"), TokenizerSource = _base, EvalSets = [("facts", facts)] });
             Assert.Equal(1.0, result.Evaluations[0].Accuracy);
             Assert.StartsWith("accuracy on the memorized set reached 1", result.StopReason);
-            // The stop rule's check that ended the run was on the final weights: the same predictions as the final evaluation.
-            Assert.Equal(result.Evaluations[0].Predictions, result.MemorizedEvaluation!.Predictions);
-            var losses = MetricsLog.Read(Path.Combine(_dir.File("mem"), "metrics.jsonl")).Where(l => (string?)l["kind"] == "train").Select(l => (double)l["loss"]!).ToList();
+            // The stop rule's check that ended the run was on the final weights: the same answers as the final evaluation,
+            // without its teacher-forced scores (the checks need exact match alone), which the final evaluation has.
+            var (final, check) = (result.Evaluations[0].Predictions, result.MemorizedEvaluation!.Predictions);
+            Assert.Equal(final.Select(p => (p.Id, p.Prediction, p.Correct, p.RougeL)), check.Select(p => (p.Id, p.Prediction, p.Correct, p.RougeL)));
+            Assert.All(check, p => Assert.True(double.IsNaN(p.TokenAccuracy) && double.IsNaN(p.GoldLogProb)));
+            Assert.All(final, p => Assert.True(double.IsFinite(p.TokenAccuracy) && double.IsFinite(p.GoldLogProb)));
+            var log = MetricsLog.Read(Path.Combine(_dir.File("mem"), "metrics.jsonl"));
+            var checks = log.Where(l => (string?)l["kind"] == "eval/memorized").ToList();
+            Assert.NotEmpty(checks);
+            Assert.All(checks, l => Assert.True(l["accuracy"] is not null && l["token_accuracy"] is null && l["gold_logprob"] is null));
+            Assert.NotNull(log.Last(l => (string?)l["kind"] == "eval/facts")["token_accuracy"]);
+            var losses = log.Where(l => (string?)l["kind"] == "train").Select(l => (double)l["loss"]!).ToList();
             Assert.True(losses[^1] < losses[0] / 10, $"loss went from {losses[0]} to {losses[^1]}");
         }
     }
