@@ -24,6 +24,7 @@ public static class GridCommands
         command.Subcommands.Add(Local());
         command.Subcommands.Add(Status());
         command.Subcommands.Add(Retry());
+        command.Subcommands.Add(Export());
         command.Subcommands.Add(GridClusterCommands.Slurm());
         command.Subcommands.Add(GridClusterCommands.K8s());
         return command;
@@ -185,6 +186,32 @@ public static class GridCommands
             var o = parse.InvocationConfiguration.Output;
             if (back.Count == 0) o.WriteLine($"{root}: no failed entries");
             foreach (var e in back) o.WriteLine($"entry {e.Index} ({e.Id}): pending again (it failed: {e.Detail})");
+            return 0;
+        });
+        return command;
+    }
+
+    static Command Export()
+    {
+        var dir = new Argument<string>("DIR") { Description = "The plan folder (written by remix grid plan)" };
+        var output = new Option<string>("--out") { Description = "The archive to write (.tar.gz): unpacked beside where DIR was (tar xzf FILE -C grids), it is DIR again without weights", Required = true };
+        var force = new ForceOption("--out file");
+        var command = new Command("export", "Write a grid's results without its weights: the plan and every finished entry's folder and log, less models, TensorBoard events and images, as one .tar.gz that remix report reads once unpacked and remix grid local resumes from") { dir, output };
+        force.AddTo(command);
+        command.SetAction(parse =>
+        {
+            var root = parse.GetValue(dir)!;
+            var path = parse.GetValue(output)!;
+            if (!File.Exists(Path.Combine(root, GridPlan.RunsFileName)))
+                throw new InvalidInputException(root, $"not a plan folder (no {GridPlan.RunsFileName}; remix grid plan writes one)");
+            force.Check(parse, path, root);
+            var record = GridRecord.Write(root, path);
+            static string Megabytes(long bytes) => (bytes / 1e6).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);
+            var o = parse.InvocationConfiguration.Output;
+            o.WriteLine($"{path}: {record.Finished} of {record.Entries} entries (the finished ones), {record.Files} files, {Megabytes(record.Bytes)} MB before compression, "
+                + $"{Megabytes(new FileInfo(path).Length)} MB written; left out: {Megabytes(record.LeftOutBytes)} MB of weights, event files and images");
+            if (record.Finished < record.Entries)
+                o.WriteLine($"the {record.Entries - record.Finished} others are not in it: remix grid local runs them where it is unpacked (training their stages again)");
             return 0;
         });
         return command;

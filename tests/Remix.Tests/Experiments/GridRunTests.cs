@@ -9,7 +9,7 @@ public class GridRunTests
     /// <summary>
     /// Two entries on the micro model that begin with the same stage A and differ in stage B's epochs, planned into plan/.
     /// </summary>
-    static (TempDir Dir, string Plan, string[] Ids) Planned()
+    internal static (TempDir Dir, string Plan, string[] Ids) Planned()
     {
         var dir = new TempDir();
         BaseModelAndTwoSets(dir);
