@@ -202,8 +202,6 @@ public static class GridCommands
         {
             var root = parse.GetValue(dir)!;
             var path = parse.GetValue(output)!;
-            if (!File.Exists(Path.Combine(root, GridPlan.RunsFileName)))
-                throw new InvalidInputException(root, $"not a plan folder (no {GridPlan.RunsFileName}; remix grid plan writes one)");
             force.Check(parse, path, root);
             var record = GridRecord.Write(root, path);
             static string Megabytes(long bytes) => (bytes / 1e6).ToString("0.0", System.Globalization.CultureInfo.InvariantCulture);

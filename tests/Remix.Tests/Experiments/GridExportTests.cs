@@ -77,7 +77,7 @@ public class GridExportTests
         Assert.NotEqual(0, existing.Code);
         Assert.Equal($"remix: {archive}: already exists; --force replaces it", existing.Err.Trim());
         Assert.NotEqual(0, notPlan.Code);
-        Assert.Equal($"remix: {dir.Path}: not a plan folder (no runs.jsonl; remix grid plan writes one)", notPlan.Err.Trim());
+        Assert.Equal($"remix: {dir.Path}: not a grid plan (no runs.jsonl): plan it with remix grid plan SPEC --out {dir.Path}", notPlan.Err.Trim());
         Assert.False(File.Exists(dir.File("other.tar.gz")));
         Assert.True(forced.Code == 0, forced.Err);
         Assert.Equal(["plan/grid.yaml", "plan/plan.json", "plan/runs.jsonl"], Names(archive));
