@@ -48,7 +48,8 @@ public static class DemoCommand
             o.WriteLine();
             // The study across model scale is why this is the default: its smallest setting where REMIX kept D_A beyond naive's spread.
             o.WriteLine("What the study across model scale found (docs/findings.md; 8 bases of 0.18M-6.5M parameters x these six methods x 3 seeds): "
-                + "on these key-value facts REMIX with both mixes kept D_A beyond naive's spread of seeds from 1.6M parameters up (this base: 62% against 28%), "
+                + "on these key-value facts REMIX with both mixes kept D_A beyond naive's spread of seeds at 1.6M parameters (this base: 62% against 28%), 6.5M and 8 layers "
+                + "(not at remix-tiny, where the ranges touch, nor at 12 layers), "
                 + "and beyond replay's only at the largest base (6.5M: 58% against 33%); random words alone or generic text alone did not. "
                 + "On country capitals no REMIX variant beat replay at any size and random words kept 0-1%. L2 kept the most everywhere. The paper's models are 7-8B.");
             o.WriteLine();
