@@ -389,13 +389,17 @@ public class GridSpecTests
     }
 
     [Fact]
-    public void TheNonFactoidStudy_IsTheCapitalsStudy_WithTheDemosNonFactoidStageTwoAtTwoSizes_OfEqualSteps()
+    public void TheNonFactoidStudy_IsTheCapitalsStudy_AtTheSmallestAndLargestBase_WithTheDemosNonFactoidStageTwoAtTwoSizes_OfEqualSteps()
     {
-        var example = PlannedStudy("scale-nonfactoid-grid", entries: 288, configurations: 96);
+        var example = PlannedStudy("scale-nonfactoid-grid", entries: 72, configurations: 24);
 
         var demoB = DemoExperiment.Conditions(quick: false).Single(c => c.Name == "naive-nonfactoid-B").Stages[1];
-        var capitals = GridSpec.Load(Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-grid.yaml")).Entries;
+        var all = GridSpec.Load(Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-grid.yaml")).Entries;
+        var sizes = all.Select(e => e.Experiment.BaseModel).Distinct().ToDictionary(b => b, b => Remix.Checkpoints.HfCheckpoint.LoadConfig(b).NonEmbeddingParameterCount);
+        string[] ends = [sizes.MinBy(b => b.Value).Key, sizes.MaxBy(b => b.Value).Key];
+        var capitals = all.Where(e => ends.Contains(e.Experiment.BaseModel)).ToList();
         var entries = GridSpec.Load(example).Entries;
+        Assert.Equal(ends.Order(), entries.Select(e => e.Experiment.BaseModel).Distinct().Order());
         foreach (var size in entries.GroupBy(e => e.Experiment.Stages[1].Limit))
         {
             Assert.Equal(capitals.Count, size.Count());
