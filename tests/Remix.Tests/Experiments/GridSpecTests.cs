@@ -372,15 +372,21 @@ public class GridSpecTests
         }
     }
 
+    /// <summary>The smallest and the largest base of the capitals study's ladder, by parameters outside the embeddings.</summary>
+    static string[] LadderEnds()
+    {
+        var ladder = GridSpec.Load(Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-grid.yaml")).Entries
+            .Select(e => e.Experiment.BaseModel).Distinct().Select(b => (Base: b, Size: Remix.Checkpoints.HfCheckpoint.LoadConfig(b).NonEmbeddingParameterCount)).ToList();
+        return [ladder.MinBy(b => b.Size).Base, ladder.MaxBy(b => b.Size).Base];
+    }
+
     [Fact]
     public void TheAblations_RunEveryRatioAndLength_AtTheSmallestAndLargestBaseOfTheLadder()
     {
         var example = PlannedStudy("scale-ablations-grid", entries: 54, configurations: 18);
 
         var entries = GridSpec.Load(example).Entries;
-        var ladder = GridSpec.Load(Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-grid.yaml")).Entries
-            .Select(e => e.Experiment.BaseModel).Distinct().Select(b => (Base: b, Size: Remix.Checkpoints.HfCheckpoint.LoadConfig(b).NonEmbeddingParameterCount)).ToList();
-        Assert.Equal(new[] { ladder.MinBy(b => b.Size).Base, ladder.MaxBy(b => b.Size).Base }.Order(), entries.Select(e => e.Experiment.BaseModel).Distinct().Order());
+        Assert.Equal(LadderEnds().Order(), entries.Select(e => e.Experiment.BaseModel).Distinct().Order());
         var settings = entries.Select(e => Assert.Single(e.Experiment.Stages[0].Mix)).Select(m => (m.Source, m.Ratio, m.PromptWords, m.TargetWords)).Distinct().ToList();
         var expected = from r in new[] { 1.0, 2.0, 4.0 } from w in new[] { 5, 10, 25 } select ("random", r, w, w);
         Assert.Equal(expected.Order(), settings.Order());
@@ -394,10 +400,9 @@ public class GridSpecTests
         var example = PlannedStudy("scale-nonfactoid-grid", entries: 72, configurations: 24);
 
         var demoB = DemoExperiment.Conditions(quick: false).Single(c => c.Name == "naive-nonfactoid-B").Stages[1];
-        var all = GridSpec.Load(Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-grid.yaml")).Entries;
-        var sizes = all.Select(e => e.Experiment.BaseModel).Distinct().ToDictionary(b => b, b => Remix.Checkpoints.HfCheckpoint.LoadConfig(b).NonEmbeddingParameterCount);
-        string[] ends = [sizes.MinBy(b => b.Value).Key, sizes.MaxBy(b => b.Value).Key];
-        var capitals = all.Where(e => ends.Contains(e.Experiment.BaseModel)).ToList();
+        var ends = LadderEnds();
+        var capitals = GridSpec.Load(Remix.Data.Bundled.BundledPaths.Find("examples/studies/scale-capitals-grid.yaml")).Entries
+            .Where(e => ends.Contains(e.Experiment.BaseModel)).ToList();
         var entries = GridSpec.Load(example).Entries;
         Assert.Equal(ends.Order(), entries.Select(e => e.Experiment.BaseModel).Distinct().Order());
         foreach (var size in entries.GroupBy(e => e.Experiment.Stages[1].Limit))
