@@ -385,7 +385,19 @@ internal sealed unsafe class CpuDecoder
     void Attend<V>(Layer w, int index) where V : unmanaged, IFloatVector<V>
     {
         long work = (long)_batch * _heads * (index + 1) * _headDim * 2;
-        For(_batch * _kvHeads, work, item => AttendItem<V>(w, index, (int)item));
+        int items = _batch * _kvHeads;
+        if (_threads == 1 || items == 1 || work < ParallelWork)
+        {
+            for (int item = 0; item < items; item++) AttendItem<V>(w, index, item);
+            return;
+        }
+        // Runs of consecutive items, about four a thread: neighbouring items write neighbouring parts of the queries and the
+        // attended rows, so items taken one at a time by alternate threads would pass those cache lines between the cores.
+        long run = (items + 4L * _threads - 1) / (4L * _threads);
+        IntraOpParallel.ForBlocks(items, run, (_, start, end) =>
+        {
+            for (long item = start; item < end; item++) AttendItem<V>(w, index, (int)item);
+        });
     }
 
     /// <summary>One (row, kv head) of <see cref="Attend"/>.</summary>
@@ -446,7 +458,34 @@ internal sealed unsafe class CpuDecoder
         float* s0 = Address(_scores) + head * columns, s1 = s0 + columns;
         var scale = V.Create(1f / MathF.Sqrt(d));
         V max0 = V.Create(float.NegativeInfinity), max1 = max0;
-        for (int j = start; j <= last; j += lanes)
+        int j = start;
+        // Two vectors of keys at a time, so that each query element broadcast serves both (the broadcasts, not the
+        // multiply-adds, are what a block of keys waits on at small head sizes); every score is the same chain over x.
+        for (; j + lanes <= last; j += 2 * lanes)
+        {
+            V score0 = V.Zero, score1 = V.Zero, next0 = V.Zero, next1 = V.Zero;
+            float* column = keysT + j;
+            for (int x = 0; x < d; x++, column += columns)
+            {
+                V key = V.Load(column), nextKey = V.Load(column + lanes), query = V.Create(q0[x]);
+                score0 = V.FusedMultiplyAdd(query, key, score0);
+                next0 = V.FusedMultiplyAdd(query, nextKey, next0);
+                if (M.Count == 2)
+                {
+                    query = V.Create(q1[x]);
+                    score1 = V.FusedMultiplyAdd(query, key, score1);
+                    next1 = V.FusedMultiplyAdd(query, nextKey, next1);
+                }
+            }
+            max0 = V.Max(max0, StoreVisible(score0 * scale, s0, j, first, last));
+            max0 = V.Max(max0, StoreVisible(next0 * scale, s0, j + lanes, first, last));
+            if (M.Count == 2)
+            {
+                max1 = V.Max(max1, StoreVisible(score1 * scale, s1, j, first, last));
+                max1 = V.Max(max1, StoreVisible(next1 * scale, s1, j + lanes, first, last));
+            }
+        }
+        if (j <= last)
         {
             V score0 = V.Zero, score1 = V.Zero;
             float* column = keysT + j;
@@ -456,19 +495,12 @@ internal sealed unsafe class CpuDecoder
                 score0 = V.FusedMultiplyAdd(V.Create(q0[x]), key, score0);
                 if (M.Count == 2) score1 = V.FusedMultiplyAdd(V.Create(q1[x]), key, score1);
             }
-            score0 = Visible(score0 * scale, j, first, last);
-            score0.Store(s0 + j);
-            max0 = V.Max(max0, score0);
-            if (M.Count == 2)
-            {
-                score1 = Visible(score1 * scale, j, first, last);
-                score1.Store(s1 + j);
-                max1 = V.Max(max1, score1);
-            }
+            max0 = V.Max(max0, StoreVisible(score0 * scale, s0, j, first, last));
+            if (M.Count == 2) max1 = V.Max(max1, StoreVisible(score1 * scale, s1, j, first, last));
         }
         V largest0 = V.Create(V.MaxAcross(max0)), largest1 = M.Count == 2 ? V.Create(V.MaxAcross(max1)) : V.Zero;
         V sum0 = V.Zero, sum1 = V.Zero;
-        for (int j = start; j <= last; j += lanes)
+        for (j = start; j <= last; j += lanes)
         {
             var e = Exp(V.Load(s0 + j) - largest0);
             e.Store(s0 + j);
@@ -487,13 +519,14 @@ internal sealed unsafe class CpuDecoder
         else WeightedValues<V, M>(weights, values, first, last, d);
     }
 
-    /// <summary>The scores of keys j .. j + lanes − 1, −∞ in the lanes outside first .. last.</summary>
+    /// <summary>Stores the scores of keys j .. j + lanes − 1 at <paramref name="scores"/> + j, −∞ in the lanes outside first .. last, and returns them.</summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static V Visible<V>(V score, int j, int first, int last) where V : unmanaged, IFloatVector<V>
+    static V StoreVisible<V>(V score, float* scores, int j, int first, int last) where V : unmanaged, IFloatVector<V>
     {
         var negativeInfinity = V.Create(float.NegativeInfinity);
         if (j < first) score = V.ConditionalSelect(V.FirstLanes(first - j), negativeInfinity, score);
         if (j + V.Lanes > last + 1) score = V.ConditionalSelect(V.FirstLanes(last + 1 - j), score, negativeInfinity);
+        score.Store(scores + j);
         return score;
     }
 
@@ -506,8 +539,8 @@ internal sealed unsafe class CpuDecoder
 
     /// <summary>
     /// output = reciprocal · Σⱼ weights[j]·values[j, :] over j in first .. last for each member, at the width of
-    /// <typeparamref name="W"/> (at most d lanes where one fits): per vector of the output, two accumulators a member over j
-    /// even and odd, added at the end.
+    /// <typeparamref name="W"/> (at most d lanes where one fits): per vector of the output, four accumulators a member over j
+    /// (j − first mod 4), added in pairs at the end.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
     static void WeightedValues<W, M>(Weights p, float* values, int first, int last, int d) where W : unmanaged, IFloatVector<W> where M : IMembers
@@ -516,28 +549,38 @@ internal sealed unsafe class CpuDecoder
         int i = 0;
         for (; i + W.Lanes <= d; i += W.Lanes)
         {
-            W a0 = W.Zero, b0 = W.Zero, a1 = W.Zero, b1 = W.Zero;
+            // Four chains a member (j mod 4): with two, each multiply-add waited on the one before it in its chain.
+            W a0 = W.Zero, b0 = W.Zero, c0 = W.Zero, e0 = W.Zero, a1 = W.Zero, b1 = W.Zero, c1 = W.Zero, e1 = W.Zero;
             float* value = values + i;
             int j = first;
-            for (; j + 2 <= last + 1; j += 2)
+            for (; j + 4 <= last + 1; j += 4)
             {
-                W even = W.Load(value + (long)j * d), odd = W.Load(value + (long)(j + 1) * d);
-                a0 = W.FusedMultiplyAdd(W.Create(p0[j]), even, a0);
-                b0 = W.FusedMultiplyAdd(W.Create(p0[j + 1]), odd, b0);
+                float* row = value + (long)j * d;
+                W v0 = W.Load(row), v1 = W.Load(row + d), v2 = W.Load(row + 2 * d), v3 = W.Load(row + 3 * d);
+                a0 = W.FusedMultiplyAdd(W.Create(p0[j]), v0, a0);
+                b0 = W.FusedMultiplyAdd(W.Create(p0[j + 1]), v1, b0);
+                c0 = W.FusedMultiplyAdd(W.Create(p0[j + 2]), v2, c0);
+                e0 = W.FusedMultiplyAdd(W.Create(p0[j + 3]), v3, e0);
                 if (M.Count == 2)
                 {
-                    a1 = W.FusedMultiplyAdd(W.Create(p1[j]), even, a1);
-                    b1 = W.FusedMultiplyAdd(W.Create(p1[j + 1]), odd, b1);
+                    a1 = W.FusedMultiplyAdd(W.Create(p1[j]), v0, a1);
+                    b1 = W.FusedMultiplyAdd(W.Create(p1[j + 1]), v1, b1);
+                    c1 = W.FusedMultiplyAdd(W.Create(p1[j + 2]), v2, c1);
+                    e1 = W.FusedMultiplyAdd(W.Create(p1[j + 3]), v3, e1);
                 }
             }
-            if (j <= last)
+            for (; j <= last; j++) // the last one to three keys, into the chains in the same order
             {
                 var v = W.Load(value + (long)j * d);
-                a0 = W.FusedMultiplyAdd(W.Create(p0[j]), v, a0);
-                if (M.Count == 2) a1 = W.FusedMultiplyAdd(W.Create(p1[j]), v, a1);
+                switch ((j - first) & 3)
+                {
+                    case 0: a0 = W.FusedMultiplyAdd(W.Create(p0[j]), v, a0); if (M.Count == 2) a1 = W.FusedMultiplyAdd(W.Create(p1[j]), v, a1); break;
+                    case 1: b0 = W.FusedMultiplyAdd(W.Create(p0[j]), v, b0); if (M.Count == 2) b1 = W.FusedMultiplyAdd(W.Create(p1[j]), v, b1); break;
+                    default: c0 = W.FusedMultiplyAdd(W.Create(p0[j]), v, c0); if (M.Count == 2) c1 = W.FusedMultiplyAdd(W.Create(p1[j]), v, c1); break;
+                }
             }
-            ((a0 + b0) * W.Create(p.FirstReciprocal)).Store(out0 + i);
-            if (M.Count == 2) ((a1 + b1) * W.Create(p.SecondReciprocal)).Store(out1 + i);
+            (((a0 + b0) + (c0 + e0)) * W.Create(p.FirstReciprocal)).Store(out0 + i);
+            if (M.Count == 2) (((a1 + b1) + (c1 + e1)) * W.Create(p.SecondReciprocal)).Store(out1 + i);
         }
         for (; i < d; i++)
         {
