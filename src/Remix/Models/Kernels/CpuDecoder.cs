@@ -209,7 +209,7 @@ internal sealed unsafe class CpuDecoder
     }
 
     /// <summary>The logits of the last <see cref="Step"/>, [batch, vocab] row-major.</summary>
-    public ReadOnlySpan<float> Logits => _logits;
+    public ReadOnlySpan<float> Logits => new(Address(_logits), _batch * _vocab);
 
     /// <summary>
     /// Feeds <paramref name="tokens"/> (one per row) at the cache's next position, appends their keys and values to the
@@ -231,7 +231,7 @@ internal sealed unsafe class CpuDecoder
         {
             int token = tokens[b];
             if ((uint)token >= (uint)_vocab) throw new ArgumentException($"token id {token} is outside the model's vocabulary (0..{_vocab - 1})");
-            new ReadOnlySpan<float>(_embedding + (long)token * _hidden, _hidden).CopyTo(_x.AsSpan(b * _hidden, _hidden));
+            new ReadOnlySpan<float>(_embedding + (long)token * _hidden, _hidden).CopyTo(new Span<float>(Address(_x) + (long)b * _hidden, _hidden));
         }
         switch (_vectorBits)
         {
@@ -277,17 +277,37 @@ internal sealed unsafe class CpuDecoder
         }
     }
 
-    static float[] Buffer(int length) => GC.AllocateArray<float>(Math.Max(1, length), pinned: true);
+    /// <summary>
+    /// A pinned work buffer of at least <paramref name="length"/> floats from its <see cref="Address"/>, which starts on a cache
+    /// line: the projections' blocks of whole lines of each output row (<see cref="MakePlan"/>) are whole lines only then.
+    /// </summary>
+    static float[] Buffer(int length) => GC.AllocateArray<float>(checked(Math.Max(1, length) + Line - 1), pinned: true);
 
-    static float* Address(float[] pinned) => (float*)Unsafe.AsPointer(ref pinned[0]);
+    /// <summary>The first 64-byte boundary in a pinned <see cref="Buffer"/>.</summary>
+    static float* Address(float[] pinned) => (float*)(((nint)Unsafe.AsPointer(ref pinned[0]) + (Line * sizeof(float) - 1)) & ~(nint)(Line * sizeof(float) - 1));
 
-    /// <summary>cos and (−sin₁, sin₂) for positions 0 .. count − 1, [count, head_dim], from <see cref="RotaryEmbedding"/> itself.</summary>
+    /// <summary>Floats per 64-byte cache line.</summary>
+    const int Line = 64 / sizeof(float);
+
+    /// <summary>A pinned <see cref="Buffer"/> holding <paramref name="values"/>.</summary>
+    static float[] Pinned(ReadOnlySpan<float> values)
+    {
+        var buffer = Buffer(values.Length);
+        values.CopyTo(new Span<float>(Address(buffer), values.Length));
+        return buffer;
+    }
+
+    /// <summary>
+    /// cos and (−sin₁, sin₂) for positions 0 .. count − 1, [count, head_dim], from <see cref="RotaryEmbedding"/> itself, in pinned
+    /// buffers: attention reads them through pointers on the intra-op threads, and a garbage collection may move an unpinned
+    /// array (a table under 85 KB is on the compacting heap) while a worker holds such a pointer.
+    /// </summary>
     static (float[] Cos, float[] SignedSin) RopeTables(LlamaConfig c, int count)
     {
         using var scope = NewDisposeScope();
         var rotary = new RotaryEmbedding(c.HeadDim, c.RopeTheta, c.RopeScaling);
         var (cos, signedSin) = rotary.Compute(arange(0, count, ScalarType.Int64).unsqueeze(0), ScalarType.Float32);
-        return (cos.contiguous().data<float>().ToArray(), signedSin.contiguous().data<float>().ToArray());
+        return (Pinned(cos.contiguous().data<float>().ToArray()), Pinned(signedSin.contiguous().data<float>().ToArray()));
     }
 
     Plan MakePlan(params Segment[] segments)
