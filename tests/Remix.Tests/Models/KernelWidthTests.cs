@@ -197,6 +197,67 @@ public class KernelWidthTests
         }
     }
 
+    static unsafe void Rotate(int bits, float* from, float* to, float* cos, float* signedSin, int d)
+    {
+        switch (bits)
+        {
+            case 128: CpuKernels.Rotate<FloatVector128>(from, to, cos, signedSin, d); break;
+            case 256: CpuKernels.Rotate<FloatVector256>(from, to, cos, signedSin, d); break;
+            default: CpuKernels.Rotate<FloatVector512>(from, to, cos, signedSin, d); break;
+        }
+    }
+
+    static unsafe void RotateBack(int bits, float* row, float* cos, float* signedSin, int d)
+    {
+        switch (bits)
+        {
+            case 128: CpuKernels.RotateBack<FloatVector128>(row, cos, signedSin, d); break;
+            case 256: CpuKernels.RotateBack<FloatVector256>(row, cos, signedSin, d); break;
+            default: CpuKernels.RotateBack<FloatVector512>(row, cos, signedSin, d); break;
+        }
+    }
+
+    [Theory]
+    [InlineData(2)]
+    [InlineData(6)] // half a row is less than a vector at every width: the scalar tail alone
+    [InlineData(8)]
+    [InlineData(12)]
+    [InlineData(32)]
+    [InlineData(40)] // half a row is a 256-bit vector and a 128-bit one, not a 512-bit one
+    [InlineData(128)]
+    public unsafe void Rope_AtEachWidth_GivesTheScalarLoopsBits_ForwardBackAndInPlace(int d)
+    {
+        var random = new Random(d);
+        float[] Values() => [.. Enumerable.Range(0, d).Select(_ => (float)(random.NextDouble() * 4 - 2))];
+        float[] x = Values(), cos = Values(), signedSin = Values();
+        int half = d / 2;
+        // The rule written out one element at a time: out[y] = x[y]·cos[y] + x[ȳ]·signedSin[y], and its transpose
+        // back[y] = x[y]·cos[y] + x[ȳ]·signedSin[ȳ], ȳ = (y + d/2) mod d; two products and a sum, as RotaryEmbedding.Apply.
+        var expected = new float[d];
+        var expectedBack = new float[d];
+        for (int y = 0; y < d; y++)
+        {
+            int other = (y + half) % d;
+            expected[y] = x[y] * cos[y] + x[other] * signedSin[y];
+            expectedBack[y] = x[y] * cos[y] + x[other] * signedSin[other];
+        }
+        foreach (int bits in Bits)
+        {
+            var output = new float[d];
+            var inPlace = (float[])x.Clone();
+            var back = (float[])x.Clone();
+            fixed (float* px = x, po = output, pi = inPlace, pb = back, pc = cos, ps = signedSin)
+            {
+                Rotate(bits, px, po, pc, ps, d);
+                Rotate(bits, pi, pi, pc, ps, d);
+                RotateBack(bits, pb, pc, ps, d);
+            }
+            Assert.Equal(expected, output);
+            Assert.Equal(expected, inPlace);
+            Assert.Equal(expectedBack, back);
+        }
+    }
+
     [Fact]
     public void AdamW_TheThreeWidthsAndThreadCounts_GiveTheSameBits_AndFloat64sRule()
     {

@@ -159,35 +159,16 @@ internal static unsafe class CpuCausalAttention
     /// in[(x + d/2) mod d]·signedSin[x]) into [seq, d] rows and [group, seq, d] rows.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void RotatedRows(in Dims s, in Pointers t, Sequence seq, int kvHead, float* keys, float* queries)
+    static void RotatedRows<V>(in Dims s, in Pointers t, Sequence seq, int kvHead, float* keys, float* queries) where V : unmanaged, IFloatVector<V>
     {
         int d = s.HeadDim;
         for (int i = 0; i < seq.Length; i++)
         {
             int token = seq.Start + i;
             float* cos = t.Cos + s.Position(token), sin = t.SignedSin + s.Position(token);
-            Rotate(t.K + s.KeyRow(token, kvHead), cos, sin, keys + (long)i * d, d);
+            Rotate<V>(t.K + s.KeyRow(token, kvHead), keys + (long)i * d, cos, sin, d);
             for (int g = 0; g < s.Group; g++)
-                Rotate(t.Q + s.QueryRow(token, kvHead * s.Group + g), cos, sin, queries + ((long)g * seq.Length + i) * d, d);
-        }
-    }
-
-    static void Rotate(float* input, float* cos, float* signedSin, float* output, int d)
-    {
-        int half = d / 2;
-        for (int x = 0; x < half; x++) output[x] = input[x] * cos[x] + input[x + half] * signedSin[x];
-        for (int x = half; x < d; x++) output[x] = input[x] * cos[x] + input[x - half] * signedSin[x];
-    }
-
-    /// <summary>The gradient through <see cref="Rotate"/> (its transpose): in[y] = out[y]·cos[y] + out[ȳ]·signedSin[ȳ], ȳ = (y + d/2) mod d.</summary>
-    static void RotateBackInPlace(float* row, float* cos, float* signedSin, int d)
-    {
-        int half = d / 2;
-        for (int x = 0; x < half; x++)
-        {
-            float low = row[x], high = row[x + half];
-            row[x] = low * cos[x] + high * signedSin[x + half];
-            row[x + half] = high * cos[x + half] + low * signedSin[x];
+                Rotate<V>(t.Q + s.QueryRow(token, kvHead * s.Group + g), queries + ((long)g * seq.Length + i) * d, cos, sin, d);
         }
     }
 
@@ -205,17 +186,17 @@ internal static unsafe class CpuCausalAttention
 
     /// <summary>
     /// rows[j, :] ← scale · transposed[:, j] for the kv head's rows of a [batch, seq, kv_heads, d] tensor, rotated back
-    /// (<see cref="RotateBackInPlace"/>) by the tables from the sequence's first token when given.
+    /// (<see cref="CpuKernels.RotateBack"/>) by the tables from the sequence's first token when given.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void TransposeBack(in Dims s, Sequence seq, float* transposed, float* rows, float scale, float* cos, float* signedSin)
+    static void TransposeBack<V>(in Dims s, Sequence seq, float* transposed, float* rows, float scale, float* cos, float* signedSin) where V : unmanaged, IFloatVector<V>
     {
         int d = s.HeadDim;
         for (int j = 0; j < seq.Length; j++)
         {
             float* row = rows + j * s.KeyStride;
             for (int x = 0; x < d; x++) row[x] = transposed[(long)x * seq.Padded + j] * scale;
-            if (cos is not null) RotateBackInPlace(row, cos + (long)j * d, signedSin + (long)j * d, d);
+            if (cos is not null) RotateBack<V>(row, cos + (long)j * d, signedSin + (long)j * d, d);
         }
     }
 
@@ -233,7 +214,7 @@ internal static unsafe class CpuCausalAttention
             float* scaleOut = stackalloc float[Rows];
             try
             {
-                RotatedRows(s, t, seq, kvHead, keys, queries);
+                RotatedRows<V>(s, t, seq, kvHead, keys, queries);
                 Transpose(s, seq, keys, d, keysT, s.Scale);
                 float* values = t.V + s.KeyRow(seq.Start, kvHead);
                 for (int g = 0; g < s.Group; g++)
@@ -277,7 +258,7 @@ internal static unsafe class CpuCausalAttention
             float* scaleOut = stackalloc float[Rows];
             try
             {
-                RotatedRows(s, t, seq, kvHead, keys, queries);
+                RotatedRows<V>(s, t, seq, kvHead, keys, queries);
                 Transpose(s, seq, keys, d, keysT, s.Scale);
                 Transpose(s, seq, t.V + s.KeyRow(seq.Start, kvHead), s.KeyStride, valuesT, 1f);
                 new Span<float>(dKeysT, (int)block).Clear();
@@ -313,11 +294,11 @@ internal static unsafe class CpuCausalAttention
                         var dqRows = RowPointers(dq + s.QueryRow(seq.Start + i0, h), s.QueryStride, rows);
                         WeightedSumOfRows(dScores, padded, keys, d, visibleKeys, d, scaleOut, dqRows, rows); // d(rope q) = dS·rope(k)·scale
                         for (int r = 0; r < rows; r++)
-                            RotateBackInPlace(dqRows[r], t.Cos + s.Position(seq.Start + i0 + r), t.SignedSin + s.Position(seq.Start + i0 + r), d);
+                            RotateBack<V>(dqRows[r], t.Cos + s.Position(seq.Start + i0 + r), t.SignedSin + s.Position(seq.Start + i0 + r), d);
                     }
                 }
-                TransposeBack(s, seq, dKeysT, dk + s.KeyRow(seq.Start, kvHead), s.Scale, t.Cos + s.Position(seq.Start), t.SignedSin + s.Position(seq.Start));
-                TransposeBack(s, seq, dValuesT, dv + s.KeyRow(seq.Start, kvHead), 1f, null, null);
+                TransposeBack<V>(s, seq, dKeysT, dk + s.KeyRow(seq.Start, kvHead), s.Scale, t.Cos + s.Position(seq.Start), t.SignedSin + s.Position(seq.Start));
+                TransposeBack<V>(s, seq, dValuesT, dv + s.KeyRow(seq.Start, kvHead), 1f, null, null);
             }
             finally
             {

@@ -431,29 +431,16 @@ internal sealed unsafe class CpuDecoder
         long slot = (long)item * _capacity * d;
         float* keys = w.Keys + slot, values = w.Values + slot, keysT = w.KeysT + (long)item * d * _columns;
         float* key = keys + (long)index * d;
-        Rotate(Address(_k) + (long)item * d, key, c, s, d);
+        Rotate<V>(Address(_k) + (long)item * d, key, c, s, d);
         for (int x = 0; x < d; x++) keysT[(long)x * _columns + index] = key[x];
         new ReadOnlySpan<float>(Address(_v) + (long)item * d, d).CopyTo(new Span<float>(values + (long)index * d, d));
         int lowestVisible = _window is { } window ? Math.Max(0, index - window + 1) : 0;
         int first = Math.Max(lowestVisible, _padCount[b]);
         long head = (long)b * _heads + g * groups;
-        for (int member = 0; member < groups; member++) Rotate(Address(_q) + (head + member) * d, Address(_q) + (head + member) * d, c, s, d);
+        for (int member = 0; member < groups; member++) Rotate<V>(Address(_q) + (head + member) * d, Address(_q) + (head + member) * d, c, s, d);
         int m = 0;
         for (; m + 2 <= groups; m += 2) AttendGroup<V, Two>(head + m, keysT, values, first, index);
         if (m < groups) AttendGroup<V, One>(head + m, keysT, values, first, index);
-    }
-
-    /// <summary>x·cos + roll(x, half)·(−sin₁, sin₂), as <see cref="RotaryEmbedding.Apply"/> computes it; <paramref name="to"/> may be <paramref name="from"/>.</summary>
-    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void Rotate(float* from, float* to, float* cos, float* signedSin, int d)
-    {
-        int half = d / 2;
-        for (int i = 0; i < half; i++)
-        {
-            float a = from[i], b = from[i + half];
-            to[i] = a * cos[i] + b * signedSin[i];
-            to[i + half] = b * cos[i + half] + a * signedSin[i + half];
-        }
     }
 
     /// <summary>How many query heads of a group one pass over the keys and values attends for (1 or 2): a constant to the JIT.</summary>

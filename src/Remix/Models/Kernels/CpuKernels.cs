@@ -33,6 +33,55 @@ internal static unsafe class CpuKernels
     public static float* Pointer(Tensor t) => (float*)Unsafe.AsPointer(ref MemoryMarshal.GetReference(t.bytes));
 
     /// <summary>
+    /// RoPE on one row of head size <paramref name="d"/>: to = from·cos + roll(from, d/2)·signedSin (signedSin = (−sin₁, sin₂)), as
+    /// <see cref="RotaryEmbedding.Apply"/> computes it: two products and a sum per element, no fused multiply-add, so every width
+    /// gives the scalar loop's bits. Pairs (x, x + d/2) a vector at a time, at a narrower width where half a row is less than a
+    /// vector of <typeparamref name="V"/>; <paramref name="to"/> may be <paramref name="from"/>.
+    /// </summary>
+    public static void Rotate<V>(float* from, float* to, float* cos, float* signedSin, int d) where V : unmanaged, IFloatVector<V>
+    {
+        int half = d / 2;
+        if (half >= V.Lanes || V.Bits == 128) RotatePairs<V>(from, to, cos, signedSin, half, forward: true);
+        else if (half >= FloatVector256.Lanes && V.Bits > 256) RotatePairs<FloatVector256>(from, to, cos, signedSin, half, forward: true);
+        else RotatePairs<FloatVector128>(from, to, cos, signedSin, half, forward: true);
+    }
+
+    /// <summary>
+    /// The gradient through <see cref="Rotate"/> (its transpose), in place: row[y] ← row[y]·cos[y] + row[ȳ]·signedSin[ȳ],
+    /// ȳ = (y + d/2) mod d; at every width the scalar loop's bits, as there.
+    /// </summary>
+    public static void RotateBack<V>(float* row, float* cos, float* signedSin, int d) where V : unmanaged, IFloatVector<V>
+    {
+        int half = d / 2;
+        if (half >= V.Lanes || V.Bits == 128) RotatePairs<V>(row, row, cos, signedSin, half, forward: false);
+        else if (half >= FloatVector256.Lanes && V.Bits > 256) RotatePairs<FloatVector256>(row, row, cos, signedSin, half, forward: false);
+        else RotatePairs<FloatVector128>(row, row, cos, signedSin, half, forward: false);
+    }
+
+    /// <summary>
+    /// For x below <paramref name="half"/>, with a = from[x] and b = from[x + half]: forward, to[x] = a·cos[x] + b·signedSin[x] and
+    /// to[x + half] = b·cos[x + half] + a·signedSin[x + half]; backward, the signedSin indices swapped (x + half, then x).
+    /// </summary>
+    [MethodImpl(MethodImplOptions.AggressiveOptimization)]
+    static void RotatePairs<V>(float* from, float* to, float* cos, float* signedSin, int half, bool forward) where V : unmanaged, IFloatVector<V>
+    {
+        float* lowSin = forward ? signedSin : signedSin + half, highSin = forward ? signedSin + half : signedSin;
+        int x = 0;
+        for (; x + V.Lanes <= half; x += V.Lanes)
+        {
+            V a = V.Load(from + x), b = V.Load(from + x + half);
+            (a * V.Load(cos + x) + b * V.Load(lowSin + x)).Store(to + x);
+            (b * V.Load(cos + x + half) + a * V.Load(highSin + x)).Store(to + x + half);
+        }
+        for (; x < half; x++)
+        {
+            float a = from[x], b = from[x + half];
+            to[x] = a * cos[x] + b * lowSin[x];
+            to[x + half] = b * cos[x + half] + a * highSin[x];
+        }
+    }
+
+    /// <summary>
     /// e^x per lane: 2^n · p(r) with n = round(x·log₂e), r = x − n·ln 2 in two parts, and p the polynomial of
     /// Cephes' expf (relative error about 1e-7). Below −87.3 (including −∞) the result is 0; above 88.3 it stays
     /// at e^88.3 (about 2e38) instead of overflowing. Every step is per lane, so a lane's result is the same at
