@@ -57,12 +57,16 @@ internal sealed unsafe class CpuDecoder
         public float* KeysT; // the same keys transposed: [batch, kv_heads, head_dim, key columns]
     }
 
-    /// <summary>y[b, o] (+)= bias[o] + Σᵢ x[b, i]·w[o, i] for the rows of one weight; with <see cref="Up"/> also the SwiGLU product.</summary>
+    /// <summary>
+    /// y[b, o] (+)= bias[o] + Σᵢ x[b, i]·w[o, i] for the rows of one weight; with <see cref="Up"/> also the SwiGLU product.
+    /// <see cref="Transposed"/>: the gate, up and product are [out, batch columns] (what the next projection reads over the
+    /// batch) rather than [batch, out]; <see cref="InputTransposed"/>: <see cref="X"/> is already so.
+    /// </summary>
     sealed class Segment
     {
         public float* W, Bias, X, Y;
         public int In, Out;
-        public bool Accumulate;
+        public bool Accumulate, Transposed, InputTransposed;
         public float* Up, UpBias, UpY, Product; // gate/up pairs: Product[b, o] = silu(Y[b, o])·UpY[b, o]
     }
 
@@ -174,14 +178,17 @@ internal sealed unsafe class CpuDecoder
         _k = Buffer(checked(_batch * kvWidth));
         _v = Buffer(checked(_batch * kvWidth));
         _attended = Buffer(checked(_batch * qWidth));
-        _gate = Buffer(checked(_batch * _intermediate));
-        _up = Buffer(checked(_batch * _intermediate));
-        _product = Buffer(checked(_batch * _intermediate));
+        _byColumns = _batch * 32 >= _vectorBits;
+        _batchColumns = (_batch + 15) / 16 * 16; // as Fits counts it
+        // Over the batch, the gate, up and product are [intermediate, batch columns]: the product is then already the down
+        // projection's input as it reads it, with neither a scatter of the gate's and up's outputs nor a transposition of it.
+        int mlpRows = _byColumns ? _batchColumns : _batch;
+        _gate = Buffer(checked(mlpRows * _intermediate));
+        _up = Buffer(checked(mlpRows * _intermediate));
+        _product = Buffer(checked(mlpRows * _intermediate));
         _logits = Buffer(checked(_batch * _vocab));
         _scores = Buffer(checked(_batch * _heads * _columns));
         _next = new int[_batch];
-        _byColumns = _batch * 32 >= _vectorBits;
-        _batchColumns = (_batch + 15) / 16 * 16; // as Fits counts it
         _xT = Buffer(_byColumns ? checked(Math.Max(Math.Max(_hidden, qWidth), _intermediate) * _batchColumns) : 1);
         (_cos, _signedSin) = RopeTables(c, _capacity);
 
@@ -201,9 +208,9 @@ internal sealed unsafe class CpuDecoder
             _gateUp[l] = MakePlan(new Segment
             {
                 W = w.Gate, Bias = w.GateBias, X = normed, Y = Address(_gate), In = _hidden, Out = _intermediate,
-                Up = w.Up, UpBias = w.UpBias, UpY = Address(_up), Product = product,
+                Up = w.Up, UpBias = w.UpBias, UpY = Address(_up), Product = product, Transposed = _byColumns,
             });
-            _down[l] = MakePlan(new Segment { W = w.Down, Bias = w.DownBias, X = product, Y = x, In = _intermediate, Out = _hidden, Accumulate = true });
+            _down[l] = MakePlan(new Segment { W = w.Down, Bias = w.DownBias, X = product, Y = x, In = _intermediate, Out = _hidden, Accumulate = true, InputTransposed = _byColumns });
         }
         _head = MakePlan(new Segment { W = _lmHead, X = normed, Y = Address(_logits), In = _hidden, Out = _vocab });
     }
@@ -329,7 +336,7 @@ internal sealed unsafe class CpuDecoder
 
     void Run<V>(Plan plan) where V : unmanaged, IFloatVector<V>
     {
-        if (_byColumns) TransposeInput(plan.Segments[0].X, plan.Segments[0].In);
+        if (_byColumns && !plan.Segments[0].InputTransposed) TransposeInput(plan.Segments[0].X, plan.Segments[0].In);
         if (!plan.Parallel)
         {
             foreach (var block in plan.Blocks) RunBlock<V>(plan.Segments[block.Segment], block.Start, block.End);
@@ -347,8 +354,9 @@ internal sealed unsafe class CpuDecoder
     {
         if (_byColumns)
         {
-            ProjectByColumns<V>(Address(_xT), _batch, _batchColumns, s.In, s.W, s.Bias, s.Y, s.Out, start, end, s.Accumulate);
-            if (s.Up is not null) ProjectByColumns<V>(Address(_xT), _batch, _batchColumns, s.In, s.Up, s.UpBias, s.UpY, s.Out, start, end, false);
+            float* xT = s.InputTransposed ? s.X : Address(_xT);
+            ProjectByColumns<V>(xT, _batch, _batchColumns, s.In, s.W, s.Bias, s.Y, s.Out, start, end, s.Accumulate, s.Transposed);
+            if (s.Up is not null) ProjectByColumns<V>(xT, _batch, _batchColumns, s.In, s.Up, s.UpBias, s.UpY, s.Out, start, end, false, s.Transposed);
         }
         else
         {
@@ -356,6 +364,17 @@ internal sealed unsafe class CpuDecoder
             if (s.Up is not null) Project<V>(s.X, _batch, s.In, s.Up, s.UpBias, s.UpY, s.Out, start, end, false);
         }
         if (s.Up is null) return;
+        if (s.Transposed)
+        {
+            // Rows o of [out, batch columns], a vector of batch rows at a time: each value through the same vector code as below.
+            for (long o = start; o < end; o++)
+                for (long at = o * _batchColumns, stop = at + _batch; at < stop; at += V.Lanes)
+                {
+                    var g = V.Load(s.Y + at);
+                    (g / (V.One + Exp(-g)) * V.Load(s.UpY + at)).Store(s.Product + at);
+                }
+            return;
+        }
         float* g2 = stackalloc float[V.Lanes], u2 = stackalloc float[V.Lanes];
         for (int b = 0; b < _batch; b++)
         {
@@ -717,8 +736,9 @@ internal sealed unsafe class CpuDecoder
     /// block or the thread; no horizontal sums.
     /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveOptimization)]
-    static void ProjectByColumns<V>(float* xT, int batch, int columns, int n, float* w, float* bias, float* y, int outDim, int start, int end, bool accumulate) where V : unmanaged, IFloatVector<V>
+    static void ProjectByColumns<V>(float* xT, int batch, int columns, int n, float* w, float* bias, float* y, int outDim, int start, int end, bool accumulate, bool transposed) where V : unmanaged, IFloatVector<V>
     {
+        if (transposed && accumulate) throw new ArgumentException("a transposed output is not accumulated into");
         int lanes = V.Lanes, vectors = (batch + lanes - 1) / lanes;
         float* lane = stackalloc float[lanes];
         int o = start;
@@ -747,14 +767,14 @@ internal sealed unsafe class CpuDecoder
                     a31 = V.FusedMultiplyAdd(r, x1, a31);
                 }
                 int b = v * lanes;
-                Scatter(a00, lane, y, outDim, b, batch, o, bias, accumulate);
-                Scatter(a01, lane, y, outDim, b + lanes, batch, o, bias, accumulate);
-                Scatter(a10, lane, y, outDim, b, batch, o + 1, bias, accumulate);
-                Scatter(a11, lane, y, outDim, b + lanes, batch, o + 1, bias, accumulate);
-                Scatter(a20, lane, y, outDim, b, batch, o + 2, bias, accumulate);
-                Scatter(a21, lane, y, outDim, b + lanes, batch, o + 2, bias, accumulate);
-                Scatter(a30, lane, y, outDim, b, batch, o + 3, bias, accumulate);
-                Scatter(a31, lane, y, outDim, b + lanes, batch, o + 3, bias, accumulate);
+                Put(a00, lane, y, outDim, b, batch, o, bias, accumulate, transposed, columns);
+                Put(a01, lane, y, outDim, b + lanes, batch, o, bias, accumulate, transposed, columns);
+                Put(a10, lane, y, outDim, b, batch, o + 1, bias, accumulate, transposed, columns);
+                Put(a11, lane, y, outDim, b + lanes, batch, o + 1, bias, accumulate, transposed, columns);
+                Put(a20, lane, y, outDim, b, batch, o + 2, bias, accumulate, transposed, columns);
+                Put(a21, lane, y, outDim, b + lanes, batch, o + 2, bias, accumulate, transposed, columns);
+                Put(a30, lane, y, outDim, b, batch, o + 3, bias, accumulate, transposed, columns);
+                Put(a31, lane, y, outDim, b + lanes, batch, o + 3, bias, accumulate, transposed, columns);
             }
             for (; v < vectors; v++)
             {
@@ -769,10 +789,10 @@ internal sealed unsafe class CpuDecoder
                     a3 = V.FusedMultiplyAdd(V.Create(w3[i]), x0, a3);
                 }
                 int b = v * lanes;
-                Scatter(a0, lane, y, outDim, b, batch, o, bias, accumulate);
-                Scatter(a1, lane, y, outDim, b, batch, o + 1, bias, accumulate);
-                Scatter(a2, lane, y, outDim, b, batch, o + 2, bias, accumulate);
-                Scatter(a3, lane, y, outDim, b, batch, o + 3, bias, accumulate);
+                Put(a0, lane, y, outDim, b, batch, o, bias, accumulate, transposed, columns);
+                Put(a1, lane, y, outDim, b, batch, o + 1, bias, accumulate, transposed, columns);
+                Put(a2, lane, y, outDim, b, batch, o + 2, bias, accumulate, transposed, columns);
+                Put(a3, lane, y, outDim, b, batch, o + 3, bias, accumulate, transposed, columns);
             }
         }
         for (; o < end; o++)
@@ -783,15 +803,24 @@ internal sealed unsafe class CpuDecoder
                 float* x = xT + v * lanes;
                 var a = V.Zero;
                 for (int i = 0; i < n; i++, x += columns) a = V.FusedMultiplyAdd(V.Create(wo[i]), V.Load(x), a);
-                Scatter(a, lane, y, outDim, v * lanes, batch, o, bias, accumulate);
+                Put(a, lane, y, outDim, v * lanes, batch, o, bias, accumulate, transposed, columns);
             }
         }
     }
 
-    /// <summary>Lane l of <paramref name="acc"/> as y[b + l, o] (see <see cref="Store"/>), for the lanes that are batch rows.</summary>
+    /// <summary>
+    /// Lane l of <paramref name="acc"/> as y[b + l, o] (see <see cref="Store"/>), for the lanes that are batch rows; or, with
+    /// <paramref name="transposed"/>, the whole vector plus bias[o] at y[o, b ..] of [out, <paramref name="columns"/>] (the same
+    /// sum per lane).
+    /// </summary>
     [MethodImpl(MethodImplOptions.AggressiveInlining)]
-    static void Scatter<V>(V acc, float* lane, float* y, int outDim, int b, int batch, int o, float* bias, bool accumulate) where V : unmanaged, IFloatVector<V>
+    static void Put<V>(V acc, float* lane, float* y, int outDim, int b, int batch, int o, float* bias, bool accumulate, bool transposed, int columns) where V : unmanaged, IFloatVector<V>
     {
+        if (transposed)
+        {
+            (bias is null ? acc : acc + V.Create(bias[o])).Store(y + (long)o * columns + b);
+            return;
+        }
         acc.Store(lane);
         int count = Math.Min(V.Lanes, batch - b);
         for (int l = 0; l < count; l++) Store(y, outDim, b + l, o, lane[l], bias, accumulate);
