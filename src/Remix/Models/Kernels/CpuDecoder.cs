@@ -296,11 +296,12 @@ internal sealed unsafe class CpuDecoder
     /// <summary>Floats per 64-byte cache line.</summary>
     const int Line = 64 / sizeof(float);
 
-    /// <summary>A pinned <see cref="Buffer"/> holding <paramref name="values"/>.</summary>
-    static float[] Pinned(ReadOnlySpan<float> values)
+    /// <summary>A pinned <see cref="Buffer"/> holding a contiguous float32 CPU tensor's values.</summary>
+    static float[] Pinned(Tensor values)
     {
-        var buffer = Buffer(values.Length);
-        values.CopyTo(new Span<float>(Address(buffer), values.Length));
+        int length = checked((int)values.numel());
+        var buffer = Buffer(length);
+        new ReadOnlySpan<float>(Pointer(values), length).CopyTo(new Span<float>(Address(buffer), length));
         return buffer;
     }
 
@@ -314,7 +315,7 @@ internal sealed unsafe class CpuDecoder
         using var scope = NewDisposeScope();
         var rotary = new RotaryEmbedding(c.HeadDim, c.RopeTheta, c.RopeScaling);
         var (cos, signedSin) = rotary.Compute(arange(0, count, ScalarType.Int64).unsqueeze(0), ScalarType.Float32);
-        return (Pinned(cos.contiguous().data<float>().ToArray()), Pinned(signedSin.contiguous().data<float>().ToArray()));
+        return (Pinned(cos.contiguous()), Pinned(signedSin.contiguous()));
     }
 
     Plan MakePlan(params Segment[] segments)

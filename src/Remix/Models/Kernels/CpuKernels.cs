@@ -38,24 +38,23 @@ internal static unsafe class CpuKernels
     /// gives the scalar loop's bits. Pairs (x, x + d/2) a vector at a time, at a narrower width where half a row is less than a
     /// vector of <typeparamref name="V"/>; <paramref name="to"/> may be <paramref name="from"/>.
     /// </summary>
-    public static void Rotate<V>(float* from, float* to, float* cos, float* signedSin, int d) where V : unmanaged, IFloatVector<V>
-    {
-        int half = d / 2;
-        if (half >= V.Lanes || V.Bits == 128) RotatePairs<V>(from, to, cos, signedSin, half, forward: true);
-        else if (half >= FloatVector256.Lanes && V.Bits > 256) RotatePairs<FloatVector256>(from, to, cos, signedSin, half, forward: true);
-        else RotatePairs<FloatVector128>(from, to, cos, signedSin, half, forward: true);
-    }
+    public static void Rotate<V>(float* from, float* to, float* cos, float* signedSin, int d) where V : unmanaged, IFloatVector<V> =>
+        RotateAtWidth<V>(from, to, cos, signedSin, d, forward: true);
 
     /// <summary>
     /// The gradient through <see cref="Rotate"/> (its transpose), in place: row[y] ← row[y]·cos[y] + row[ȳ]·signedSin[ȳ],
     /// ȳ = (y + d/2) mod d; at every width the scalar loop's bits, as there.
     /// </summary>
-    public static void RotateBack<V>(float* row, float* cos, float* signedSin, int d) where V : unmanaged, IFloatVector<V>
+    public static void RotateBack<V>(float* row, float* cos, float* signedSin, int d) where V : unmanaged, IFloatVector<V> =>
+        RotateAtWidth<V>(row, row, cos, signedSin, d, forward: false);
+
+    /// <summary><see cref="RotatePairs"/> at the width of <typeparamref name="V"/>, or a narrower one where half a row is less than its vector.</summary>
+    static void RotateAtWidth<V>(float* from, float* to, float* cos, float* signedSin, int d, bool forward) where V : unmanaged, IFloatVector<V>
     {
         int half = d / 2;
-        if (half >= V.Lanes || V.Bits == 128) RotatePairs<V>(row, row, cos, signedSin, half, forward: false);
-        else if (half >= FloatVector256.Lanes && V.Bits > 256) RotatePairs<FloatVector256>(row, row, cos, signedSin, half, forward: false);
-        else RotatePairs<FloatVector128>(row, row, cos, signedSin, half, forward: false);
+        if (half >= V.Lanes || V.Bits == 128) RotatePairs<V>(from, to, cos, signedSin, half, forward);
+        else if (half >= FloatVector256.Lanes && V.Bits > 256) RotatePairs<FloatVector256>(from, to, cos, signedSin, half, forward);
+        else RotatePairs<FloatVector128>(from, to, cos, signedSin, half, forward);
     }
 
     /// <summary>
